@@ -1,0 +1,6 @@
+"""Allow ``python -m streamrec``."""
+
+from streamrec.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

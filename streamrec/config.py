@@ -1,0 +1,89 @@
+"""The one configuration object: defaults, overridden by ``STREAMREC_*`` variables, then flags.
+
+Each setting is declared once in ``Settings`` with its default; ``STREAMREC_<NAME>`` (upper
+case) overrides the default, and a CLI flag overrides both. Every value is validated with a
+one-line message (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "STREAMREC_"
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value; the message is one readable line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of StreamRec's settings with their defaults."""
+
+    # data and model
+    seed: int = 42
+    users: int = 20_000
+    split: str = "session"
+    max_len: int = 25
+    # training
+    epochs: int = 20
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    device: str = "auto"
+    threads: int = 0  # 0: one per core, capped at 2 (see DESIGN.md on oversubscription)
+    # where things go
+    artifacts: Path = Path("artifacts")
+    model_path: Path = Path("artifacts/model.pt")
+
+    def validate(self) -> Settings:
+        """Return self, or raise ``ConfigError`` naming the first bad value."""
+        positive = ("users", "max_len", "epochs", "batch_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if self.split not in ("session", "example"):
+            raise ConfigError(f"split must be 'session' or 'example', got {self.split!r}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.threads < 0:
+            raise ConfigError(f"threads must be >= 0, got {self.threads}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        return self
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """A copy with the non-None ``overrides`` applied (then validated)."""
+        known = {f.name for f in fields(self)}
+        changes = {k: v for k, v in overrides.items() if k in known and v is not None}
+        return replace(self, **changes).validate()
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    try:
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+        if kind in (Path, "Path"):
+            return Path(raw)
+        return raw
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults overridden by ``STREAMREC_*`` variables; raises ``ConfigError`` on bad values."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _parse(f.name, f.type, raw.strip())
+    return Settings().with_overrides(values)

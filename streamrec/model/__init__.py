@@ -1,0 +1,1 @@
+"""Model core: generator, examples and splits, LSTM, baselines, metrics, training, checkpoints."""

@@ -1,0 +1,150 @@
+"""Non-neural scorers: popularity, category-popularity, first-order Markov, and the oracle.
+
+Every scorer maps a batch of prefix examples to full-catalog scores (B, n_items); the
+evaluation code ranks those with ties counted against the target, so a scorer that cannot
+tell items apart earns nothing from luck. Counting is done on the *training* examples only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from streamrec.model.corpus import SessionCorpus
+from streamrec.model.examples import PrefixExamples
+from streamrec.model.generator import SWITCH_PROB
+
+BASELINES: tuple[str, ...] = ("popularity", "category-popularity", "markov", "oracle")
+
+
+class Scorer(Protocol):
+    """Anything that scores the whole catalog for a batch of prefix examples."""
+
+    def score(self, batch: PrefixExamples) -> torch.Tensor:
+        """Scores (B, n_items); higher is better."""
+        ...
+
+
+def _last_items(batch: PrefixExamples) -> np.ndarray:
+    """0-based id of each prefix's last item (windows are shifted by one and left-padded)."""
+    return batch.windows[:, -1] - 1
+
+
+class PopularityScorer:
+    """Most frequent training targets, the same list for everyone."""
+
+    def __init__(self, train: PrefixExamples, n_items: int) -> None:
+        self.counts = torch.from_numpy(np.bincount(train.targets, minlength=n_items)).double()
+
+    def score(self, batch: PrefixExamples) -> torch.Tensor:
+        """Global target counts for every row."""
+        return self.counts.expand(len(batch), -1)
+
+
+class CategoryPopularityScorer:
+    """Most frequent training targets within the category of the prefix's last item.
+
+    Items of other categories score below every item of the current one; within the category,
+    equal counts are broken by global popularity (a deterministic, data-driven order).
+    """
+
+    def __init__(self, train: PrefixExamples, n_items: int, item_category: np.ndarray) -> None:
+        counts = np.bincount(train.targets, minlength=n_items).astype(np.float64)
+        self.item_category = torch.from_numpy(item_category)
+        # counts + fraction < 1 keeps count order and breaks ties within a category.
+        self.item_score = torch.from_numpy(counts + counts / (counts.max() + 1.0) * 0.5 + 1.0)
+
+    def score(self, batch: PrefixExamples) -> torch.Tensor:
+        """Item score within the last item's category, 0 elsewhere."""
+        current = self.item_category[torch.from_numpy(_last_items(batch))]
+        same = self.item_category.unsqueeze(0) == current.unsqueeze(1)
+        return torch.where(same, self.item_score.unsqueeze(0), torch.zeros(()).double())
+
+
+class MarkovScorer:
+    """First-order transitions last item -> next item from training, backed off to a fallback.
+
+    Items seen after the last item rank first by transition count; the rest keep the fallback
+    scorer's order (category-popularity on generated data, popularity otherwise).
+    """
+
+    def __init__(self, train: PrefixExamples, n_items: int, fallback: Scorer) -> None:
+        pairs = _last_items(train) * n_items + train.targets
+        keys, counts = np.unique(pairs, return_counts=True)
+        self.n_items = n_items
+        self.rows = keys // n_items
+        self.cols = keys % n_items
+        self.counts = counts.astype(np.float64)
+        self.row_start = np.searchsorted(self.rows, np.arange(n_items + 1))
+        self.fallback = fallback
+
+    def score(self, batch: PrefixExamples) -> torch.Tensor:
+        """Transition counts lifted above the fallback's scores."""
+        base = self.fallback.score(batch).double()
+        base = base - base.min(dim=1, keepdim=True).values
+        lift = base.max(dim=1, keepdim=True).values + 1.0
+        trans = torch.zeros_like(base)
+        for row, last in enumerate(_last_items(batch)):
+            lo, hi = self.row_start[last], self.row_start[last + 1]
+            trans[row, torch.from_numpy(self.cols[lo:hi])] = torch.from_numpy(self.counts[lo:hi])
+        return base + trans * lift
+
+
+class OracleScorer:
+    """Bayes-optimal next-item probabilities given the generator's hidden state.
+
+    Knows each session's behaviour, preferred categories and the category of the last click:
+    next category = stay, or a uniform re-draw (over all categories for explorers, over the
+    preferred ones otherwise); next item = within-category popularity. No model can beat it on
+    average.
+    """
+
+    def __init__(self, corpus: SessionCorpus) -> None:
+        if corpus.generated is None:
+            raise ValueError("the oracle baseline needs generated data (it reads hidden state)")
+        gen = corpus.generated
+        n_cat = gen.n_categories
+        self.item_category = torch.from_numpy(gen.item_category)
+        self.popularity = torch.from_numpy(gen.item_popularity)
+        self.session_switch = np.zeros((len(gen.sessions), n_cat))
+        self.session_stay = np.zeros(len(gen.sessions))
+        for s, behavior in enumerate(gen.behaviors):
+            p = SWITCH_PROB[behavior]
+            targets = range(n_cat) if behavior == "explorer" else gen.preferred_categories[s]
+            for c in targets:
+                self.session_switch[s, c] += p / len(targets)
+            self.session_stay[s] = 1.0 - p
+        self.click_categories = gen.click_categories
+
+    def score(self, batch: PrefixExamples) -> torch.Tensor:
+        """P(next item | hidden state) for every item."""
+        cat_probs = self.session_switch[batch.session_index].copy()
+        current = np.array(
+            [self.click_categories[s][t - 1] for s, t in zip(batch.session_index, batch.position)]
+        )
+        cat_probs[np.arange(len(batch)), current] += self.session_stay[batch.session_index]
+        cat_probs_t = torch.from_numpy(cat_probs)
+        return cat_probs_t[:, self.item_category] * self.popularity.unsqueeze(0)
+
+
+def make_baseline(name: str, corpus: SessionCorpus, train: PrefixExamples) -> Scorer:
+    """Build baseline ``name`` from the training examples of ``corpus``."""
+    category = corpus.item_category
+    if name == "popularity":
+        return PopularityScorer(train, corpus.n_items)
+    if name == "category-popularity":
+        if category is None:
+            raise ValueError("category-popularity needs item categories (generated data)")
+        return CategoryPopularityScorer(train, corpus.n_items, category)
+    if name == "markov":
+        fallback: Scorer = (
+            CategoryPopularityScorer(train, corpus.n_items, category)
+            if category is not None
+            else PopularityScorer(train, corpus.n_items)
+        )
+        return MarkovScorer(train, corpus.n_items, fallback)
+    if name == "oracle":
+        return OracleScorer(corpus)
+    raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")

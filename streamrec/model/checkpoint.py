@@ -1,0 +1,127 @@
+"""Checkpoints are data, not code: tensors plus plain metadata, loaded with ``weights_only=True``.
+
+A checkpoint holds the weights, the model config, the catalog size, how it was trained
+(split, seed, data source, recipe), its final metrics, the package version and, for click
+logs, the dense-id -> original-id catalog. Loading checks all of it before building a model.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from streamrec import __version__
+from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender
+
+FORMAT = "streamrec-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable, unsafe or inconsistent."""
+
+
+@dataclass
+class CheckpointMeta:
+    """Everything about a model except its weights."""
+
+    config: ModelConfig
+    split: str
+    seed: int
+    source: str
+    max_len: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)
+    item_ids: list[int] | None = None
+    version: str = __version__
+
+    @property
+    def model_version(self) -> str:
+        """Short label for recommendations and metrics."""
+        return f"lstm-{self.split}-s{self.seed}-v{self.version}"
+
+
+def save_checkpoint(path: Path, model: SessionLSTMRecommender, meta: CheckpointMeta) -> None:
+    """Write ``model`` and ``meta`` atomically to ``path``."""
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": meta.config.to_dict(),
+        "n_items": meta.config.n_items,
+        "split": meta.split,
+        "seed": meta.seed,
+        "source": meta.source,
+        "max_len": meta.max_len,
+        "metrics": meta.metrics,
+        "recipe": meta.recipe,
+        "item_ids": meta.item_ids,
+        "version": meta.version,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def _require(payload: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in payload or not isinstance(payload[key], kind):
+        raise CheckpointError(f"checkpoint field {key!r} is missing or has the wrong type")
+    return payload[key]
+
+
+def load_checkpoint(
+    path: Path, expect_n_items: int | None = None, device: str | torch.device = "cpu"
+) -> tuple[SessionLSTMRecommender, CheckpointMeta]:
+    """Load a checkpoint safely and check it; returns the model in eval mode and its metadata.
+
+    ``expect_n_items``: the catalog size of the run that will use it; a mismatch is refused.
+    """
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"refusing to load {path}: {first_line}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a streamrec checkpoint")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format {payload.get('format_version')!r}")
+    raw_config = _require(payload, "config", dict)
+    try:
+        config = ModelConfig(**raw_config)
+        config.validate()
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} has an invalid model config: {exc}") from None
+    n_items = _require(payload, "n_items", int)
+    if n_items != config.n_items:
+        raise CheckpointError(f"{path}: catalog size {n_items} disagrees with its config")
+    if expect_n_items is not None and n_items != expect_n_items:
+        raise CheckpointError(
+            f"{path} was trained on a catalog of {n_items} items, this run has {expect_n_items}"
+        )
+    item_ids = payload.get("item_ids")
+    if item_ids is not None and (not isinstance(item_ids, list) or len(item_ids) != n_items):
+        raise CheckpointError(f"{path}: item catalog does not match its catalog size")
+    model = SessionLSTMRecommender(config)
+    try:
+        model.load_state_dict(_require(payload, "state_dict", dict))
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the stored config ({exc})") from None
+    meta = CheckpointMeta(
+        config=config,
+        split=_require(payload, "split", str),
+        seed=_require(payload, "seed", int),
+        source=_require(payload, "source", str),
+        max_len=_require(payload, "max_len", int),
+        metrics=_require(payload, "metrics", dict),
+        recipe=_require(payload, "recipe", dict),
+        item_ids=item_ids,
+        version=_require(payload, "version", str),
+    )
+    return model.to(device).eval(), meta

@@ -1,0 +1,50 @@
+"""A corpus of sessions over a dense catalog: generated, or read from a click log.
+
+Everything downstream (examples, splits, baselines, training, the producer) works on a
+``SessionCorpus``: sessions of dense 0-based item ids, an optional behaviour label per
+session, and, for generated data, the generator's hidden truth (for the oracle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from streamrec.model.generator import GeneratedData, GeneratorParams, generate_sessions
+
+
+@dataclass
+class SessionCorpus:
+    """Sessions of dense item ids ``0..n_items-1``.
+
+    ``session_ids`` name the sessions (stable across runs for the same source); ``behaviors``
+    holds a label per session or None; ``generated`` is set for generated corpora;
+    ``item_ids`` maps dense ids back to a click log's own ids (None for generated data).
+    """
+
+    sessions: list[list[int]]
+    session_ids: list[str]
+    behaviors: list[str | None]
+    n_items: int
+    source: str
+    generated: GeneratedData | None = None
+    item_ids: np.ndarray | None = None
+
+    @property
+    def item_category(self) -> np.ndarray | None:
+        """Category of each item when known (generated data)."""
+        return self.generated.item_category if self.generated is not None else None
+
+
+def generated_corpus(users: int = 20_000, seed: int = 42) -> SessionCorpus:
+    """The seed's generator with ``users`` users and ``seed`` (other parameters: its defaults)."""
+    data = generate_sessions(GeneratorParams(n_users=users, seed=seed))
+    return SessionCorpus(
+        sessions=data.sessions,
+        session_ids=[f"g{seed}-{i}" for i in range(len(data.sessions))],
+        behaviors=list[str | None](data.behaviors),
+        n_items=data.n_items,
+        source=f"generated(users={users}, seed={seed})",
+        generated=data,
+    )

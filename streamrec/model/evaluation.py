@@ -1,0 +1,74 @@
+"""Vectorised offline evaluation: full ranking over the catalog, overall and per behaviour.
+
+No per-example Python loop: each batch is scored in one call, ranks come from
+``metrics.ranks_from_scores``, and ``GroupedTotals`` accumulates them. Nothing here knows
+about training; the trainer passes an ``on_batch`` hook when it wants a validation loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from streamrec.model.baselines import Scorer
+from streamrec.model.examples import PrefixExamples
+from streamrec.model.lstm import SessionLSTMRecommender
+from streamrec.model.metrics import GroupedTotals, ranks_from_scores
+
+BatchHook = Callable[[torch.Tensor, torch.Tensor], None]
+
+
+class ModelScorer:
+    """Scores prefix examples with a trained model (eval mode, no grad)."""
+
+    def __init__(self, model: SessionLSTMRecommender, device: torch.device | str = "cpu") -> None:
+        self.model = model.to(device).eval()
+        self.device = torch.device(device)
+
+    def score(self, batch: PrefixExamples) -> torch.Tensor:
+        """Logits (B, n_items) for the batch's windows."""
+        return score_windows(self.model, batch.windows, batch.lengths, self.device)
+
+
+@torch.no_grad()
+def score_windows(
+    model: SessionLSTMRecommender,
+    windows: np.ndarray,
+    lengths: np.ndarray,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Logits for left-padded windows: the one scoring path, offline and online."""
+    was_training = model.training
+    model.eval()
+    w = torch.from_numpy(np.ascontiguousarray(windows)).to(device)
+    n = torch.from_numpy(np.ascontiguousarray(lengths)).to(device)
+    logits = model.forward_bucketed(w, n)
+    model.train(was_training)
+    return logits
+
+
+def evaluate(
+    scorer: Scorer,
+    examples: PrefixExamples,
+    session_labels: Sequence[str | None],
+    batch_size: int = 1024,
+    on_batch: BatchHook | None = None,
+) -> GroupedTotals:
+    """Rank every example's target among all items; totals overall and per session label.
+
+    Examples are visited in length order so a model scorer runs one LSTM call per batch.
+    """
+    totals = GroupedTotals()
+    order = np.argsort(examples.lengths, kind="stable")
+    labels = np.asarray(session_labels, dtype=object)
+    for start in range(0, len(order), batch_size):
+        batch = examples.subset(order[start : start + batch_size])
+        scores = scorer.score(batch)
+        targets = torch.from_numpy(batch.targets).to(scores.device)
+        if on_batch is not None:
+            on_batch(scores, targets)
+        ranks = ranks_from_scores(scores, targets)
+        totals.add(ranks, list(labels[batch.session_index]) if len(labels) else [None] * len(batch))
+    return totals

@@ -1,0 +1,185 @@
+"""The seed's session LSTM with attention pooling, plus an exact fast path for training.
+
+``SessionLSTMRecommender.forward`` is the seed's computation on left-padded windows. Left
+padding matters: the LSTM runs over the padding steps too, and because the padding embedding
+is zero, the state it reaches after ``k`` padding steps is the same for every example. The
+fast path (``forward_bucketed``) exploits that: it computes those padding states once, then
+runs the LSTM only over the real items of each group of equal-length prefixes, starting from
+the matching padding state. In eval mode it gives the same logits as ``forward`` (a test checks
+it to 1e-5); in train mode the only difference is that inter-layer dropout is not applied to
+padding steps, which carry no information.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture hyper-parameters (the seed's defaults)."""
+
+    n_items: int = 5_000
+    embed_dim: int = 64
+    hidden_size: int = 128
+    num_layers: int = 2
+    dropout: float = 0.3
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain dict for checkpoints."""
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Raise ValueError on impossible values."""
+        if self.n_items < 1 or self.embed_dim < 1 or self.hidden_size < 1 or self.num_layers < 1:
+            raise ValueError(f"model sizes must be positive: {self}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1): {self.dropout}")
+
+
+class SessionLSTMRecommender(nn.Module):
+    """Embedding -> multi-layer LSTM -> masked attention pooling -> linear over the catalog.
+
+    Inputs are left-padded windows of item ids shifted by one (0 is padding).
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        config = config or ModelConfig()
+        config.validate()
+        self.config = config
+        self.n_items = config.n_items
+        self.hidden_size = config.hidden_size
+        self.item_embedding = nn.Embedding(config.n_items + 1, config.embed_dim, padding_idx=0)
+        self.lstm = nn.LSTM(
+            config.embed_dim,
+            config.hidden_size,
+            config.num_layers,
+            batch_first=True,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.attention_vector = nn.Parameter(torch.randn(config.hidden_size))
+        self.attention_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(config.hidden_size, config.n_items)
+        self._padding_cache: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Seed computation. ``x``: (batch, max_len) padded ids -> (logits, attention weights)."""
+        mask = x != 0
+        embedded = self.dropout(self.item_embedding(x))
+        lstm_out, _ = self.lstm(embedded)
+        return self._pool_and_project(lstm_out, mask)
+
+    def _pool_and_project(
+        self, lstm_out: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        projected = torch.tanh(self.attention_proj(lstm_out))
+        scores = (projected * self.attention_vector).sum(dim=2)
+        scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=1)
+        context = torch.bmm(weights.unsqueeze(1), lstm_out).squeeze(1)
+        return self.output(self.dropout(context)), weights
+
+    def train(self, mode: bool = True) -> SessionLSTMRecommender:
+        """Switch mode; cached padding states are only valid for frozen eval-mode weights."""
+        self._padding_cache = None
+        return super().train(mode)
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        """Load weights (and drop cached padding states)."""
+        self._padding_cache = None
+        return super().load_state_dict(*args, **kwargs)
+
+    def padding_states(self, max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """LSTM (h, c) per layer after k = 0..max_len padding steps: shapes (max_len+1, L, H).
+
+        Padding embeddings are zero, so these states are shared by every example. Eval mode
+        only (inter-layer dropout is not applied); cached until the weights or mode change.
+        """
+        cache = self._padding_cache
+        if cache is not None and cache[0].shape[0] > max_len:
+            return cache
+        layers, hidden = self.config.num_layers, self.hidden_size
+        ref = self.output.weight
+        h = [ref.new_zeros(hidden) for _ in range(layers)]
+        c = [ref.new_zeros(hidden) for _ in range(layers)]
+        hs, cs = [torch.stack(h)], [torch.stack(c)]
+        with torch.no_grad():
+            for _ in range(max_len):
+                layer_input: torch.Tensor | None = None
+                for layer in range(layers):
+                    gates = getattr(self.lstm, f"weight_hh_l{layer}") @ h[layer]
+                    gates = gates + getattr(self.lstm, f"bias_ih_l{layer}")
+                    gates = gates + getattr(self.lstm, f"bias_hh_l{layer}")
+                    if layer_input is not None:
+                        gates = gates + getattr(self.lstm, f"weight_ih_l{layer}") @ layer_input
+                    i, f, g, o = gates.chunk(4)
+                    c[layer] = torch.sigmoid(f) * c[layer] + torch.sigmoid(i) * torch.tanh(g)
+                    h[layer] = torch.sigmoid(o) * torch.tanh(c[layer])
+                    layer_input = h[layer]
+                hs.append(torch.stack(h))
+                cs.append(torch.stack(c))
+        states = (torch.stack(hs), torch.stack(cs))
+        if not self.training:
+            self._padding_cache = states
+        return states
+
+    def _initial_state(
+        self, n_pad: int, batch: int, max_len: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h0, c0), each (layers, batch, hidden): the state after ``n_pad`` padding steps."""
+        if self.training:
+            # Differentiable: run the LSTM itself over the padding (dropout as in ``forward``).
+            ref = self.output.weight
+            shape = (self.config.num_layers, 1, self.hidden_size)
+            h, c = ref.new_zeros(shape), ref.new_zeros(shape)
+            if n_pad > 0:
+                zeros = ref.new_zeros((1, n_pad, self.config.embed_dim))
+                _, (h, c) = self.lstm(zeros)
+            return h.expand(-1, batch, -1).contiguous(), c.expand(-1, batch, -1).contiguous()
+        pad_h, pad_c = self.padding_states(max_len)
+        return (
+            pad_h[n_pad].unsqueeze(1).expand(-1, batch, -1).contiguous(),
+            pad_c[n_pad].unsqueeze(1).expand(-1, batch, -1).contiguous(),
+        )
+
+    def forward_bucketed(self, windows: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits for left-padded ``windows`` (B, T) whose real lengths are ``lengths`` (B,).
+
+        Same function as ``forward`` (to float rounding in eval mode) at a fraction of the LSTM
+        work: each group of equal-length prefixes runs only over its real items, starting from
+        the state the padding leads to. Lengths must be >= 1.
+        """
+        batch, max_len = windows.shape
+        groups = torch.unique(lengths).tolist()
+        logits: torch.Tensor | None = None
+        for length in groups:
+            if not 1 <= length <= max_len:
+                raise ValueError(f"prefix lengths must be in 1..{max_len}, got {length}")
+            rows = (lengths == length).nonzero(as_tuple=True)[0] if len(groups) > 1 else None
+            items = (
+                windows[:, max_len - length :]
+                if rows is None
+                else windows[rows, max_len - length :]
+            )
+            h0, c0 = self._initial_state(max_len - length, items.shape[0], max_len)
+            lstm_out, _ = self.lstm(self.dropout(self.item_embedding(items)), (h0, c0))
+            mask = torch.ones(items.shape, dtype=torch.bool, device=items.device)
+            group_logits, _ = self._pool_and_project(lstm_out, mask)
+            if rows is None:
+                return group_logits
+            if logits is None:
+                logits = group_logits.new_empty((batch, self.n_items))
+            logits[rows] = group_logits
+        assert logits is not None
+        return logits
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

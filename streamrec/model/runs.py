@@ -1,0 +1,179 @@
+"""End-to-end model workflows behind ``streamrec train`` and ``streamrec evaluate``."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from streamrec.config import Settings
+from streamrec.model.baselines import make_baseline
+from streamrec.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from streamrec.model.corpus import SessionCorpus, generated_corpus
+from streamrec.model.evaluation import ModelScorer, evaluate
+from streamrec.model.examples import PrefixExamples, build_examples, split_examples
+from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
+from streamrec.model.plots import plot_training_curves
+from streamrec.model.runtime import configure_torch
+from streamrec.model.training import EpochRecord, TrainConfig, Trainer
+
+
+@dataclass
+class PreparedData:
+    """A corpus with its prefix examples split for training and validation."""
+
+    corpus: SessionCorpus
+    train: PrefixExamples
+    val: PrefixExamples
+
+
+def prepare_data(settings: Settings, corpus: SessionCorpus | None = None) -> PreparedData:
+    """Generate (or take) the corpus, build prefix examples and split them."""
+    corpus = corpus or generated_corpus(users=settings.users, seed=settings.seed)
+    examples = build_examples(corpus.sessions, settings.max_len)
+    train, val = split_examples(examples, len(corpus.sessions), settings.split, settings.seed)
+    return PreparedData(corpus, train, val)
+
+
+@dataclass
+class TrainResult:
+    """What ``train_model`` produced."""
+
+    checkpoint: Path
+    history_path: Path
+    plot_path: Path
+    history: list[EpochRecord]
+    n_parameters: int
+
+
+def train_model(
+    settings: Settings,
+    out: Path,
+    console: Console | None = None,
+    corpus: SessionCorpus | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
+    """Train with the seed's recipe; write checkpoint, JSON history and PNG curves.
+
+    ``out`` is the checkpoint path; history and plot are written beside it.
+    """
+    console = console or Console(stderr=True, soft_wrap=True)
+    device = configure_torch(settings.threads, settings.device)
+    data = prepare_data(settings, corpus)
+    torch.manual_seed(settings.seed)
+    model = SessionLSTMRecommender(ModelConfig(n_items=data.corpus.n_items))
+    recipe = TrainConfig(
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        seed=settings.seed,
+    )
+    trainer = Trainer(model, recipe, device)
+    console.print(
+        f"training on {data.corpus.source}: {len(data.train):,} train / {len(data.val):,} "
+        f"validation examples, split={settings.split}, {count_parameters(model):,} parameters, "
+        f"device={device}, threads={torch.get_num_threads()}"
+    )
+
+    with Progress(
+        TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} batches"),
+        TextColumn("loss {task.fields[loss]:.3f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show_progress,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("train", total=1, epoch=1, epochs=recipe.epochs, loss=float("nan"))
+        epoch_no = 1
+
+        def on_batch(done: int, total: int, loss: float) -> None:
+            progress.update(task, completed=done, total=total, loss=loss, epoch=epoch_no)
+
+        def on_epoch(record: EpochRecord) -> None:
+            nonlocal epoch_no
+            epoch_no = record.epoch + 1
+            progress.console.print(
+                f"epoch {record.epoch:2d}: train loss {record.train_loss:.4f}  "
+                f"val loss {record.val_loss:.4f}  Hit@10 {record.hit_at_10:.4f}  "
+                f"Hit@20 {record.hit_at_20:.4f}  MRR@20 {record.mrr_at_20:.4f}  "
+                f"({record.train_seconds:.1f}s train, {record.eval_seconds:.1f}s eval)"
+            )
+
+        history = trainer.fit(data.train, data.val, data.corpus.behaviors, on_batch, on_epoch)
+
+    final = asdict(history[-1])
+    meta = CheckpointMeta(
+        config=model.config,
+        split=settings.split,
+        seed=settings.seed,
+        source=data.corpus.source,
+        max_len=settings.max_len,
+        metrics={k: final[k] for k in ("hit_at_10", "hit_at_20", "mrr_at_20", "val_loss")},
+        recipe=recipe.to_dict(),
+        item_ids=None if data.corpus.item_ids is None else [int(i) for i in data.corpus.item_ids],
+    )
+    save_checkpoint(out, model.cpu(), meta)
+    history_path = out.with_suffix(".history.json")
+    history_path.write_text(
+        json.dumps(
+            {
+                "source": data.corpus.source,
+                "split": settings.split,
+                "seed": settings.seed,
+                "n_parameters": count_parameters(model),
+                "n_train": len(data.train),
+                "n_val": len(data.val),
+                "threads": torch.get_num_threads(),
+                "device": str(device),
+                "recipe": recipe.to_dict(),
+                "epochs": [asdict(r) for r in history],
+            },
+            indent=2,
+        )
+    )
+    plot_path = out.with_suffix(".curves.png")
+    plot_training_curves(history, plot_path)
+    return TrainResult(out, history_path, plot_path, history, count_parameters(model))
+
+
+def evaluate_named(
+    settings: Settings,
+    model_path: Path | None = None,
+    baseline: str | None = None,
+    corpus: SessionCorpus | None = None,
+) -> dict[str, Any]:
+    """Evaluate a checkpoint or a baseline on the validation side of ``settings.split``."""
+    configure_torch(settings.threads, "cpu")
+    data = prepare_data(settings, corpus)
+    started = time.perf_counter()
+    if model_path is not None:
+        model, meta = load_checkpoint(model_path, expect_n_items=data.corpus.n_items)
+        scorer: Any = ModelScorer(model)
+        name = f"model:{model_path}"
+        if meta.split != settings.split or meta.seed != settings.seed:
+            name += f" (trained with split={meta.split}, seed={meta.seed})"
+    elif baseline is not None:
+        scorer = make_baseline(baseline, data.corpus, data.train)
+        name = f"baseline:{baseline}"
+    else:
+        raise ValueError("give a model path or a baseline name")
+    report = evaluate(scorer, data.val, data.corpus.behaviors).report()
+    report.update(
+        {
+            "scorer": name,
+            "split": settings.split,
+            "seed": settings.seed,
+            "source": data.corpus.source,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+    return report
