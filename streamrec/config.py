@@ -30,8 +30,15 @@ class Settings:
     users: int = 20_000
     split: str = "session"
     max_len: int = 25
+    # a real click log instead of generated sessions (empty: generate)
+    csv_path: str = ""
+    csv_separator: str = ";"
+    csv_session_column: str = "session_id"
+    csv_item_column: str = "item_id"
+    csv_time_columns: str = "eventdate,timeframe"
     # training
     epochs: int = 20
+    max_train_sessions: int = 0  # > 0: train on the first N training sessions only (quick models)
     batch_size: int = 256
     learning_rate: float = 1e-3
     device: str = "auto"
@@ -39,6 +46,21 @@ class Settings:
     # where things go
     artifacts: Path = Path("artifacts")
     model_path: Path = Path("artifacts/model.pt")
+    run_dir: Path = Path(".streamrec")
+    # servers (the embedded ones listen on these ports by default)
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_password: str = ""
+    namespace: str = ""
+    connect_timeout: float = 30.0
+    # streaming
+    partitions: int = 4
+    group: str = "streamrec"
+    session_ttl: float = 1800.0
+    metrics_port: int = 9400
+    poll_batch: int = 500
+    poll_timeout: float = 0.2
+    max_message_bytes: int = 65_536
 
     def validate(self) -> Settings:
         """Return self, or raise ``ConfigError`` naming the first bad value."""
@@ -52,8 +74,34 @@ class Settings:
             raise ConfigError(f"split must be 'session' or 'example', got {self.split!r}")
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.max_train_sessions < 0:
+            raise ConfigError(f"max_train_sessions must be >= 0, got {self.max_train_sessions}")
         if self.threads < 0:
             raise ConfigError(f"threads must be >= 0, got {self.threads}")
+        for name in ("partitions", "poll_batch", "max_message_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("session_ttl", "poll_timeout", "connect_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"redis_url must start with redis://, rediss:// or unix://: {self.redis_url!r}"
+            )
+        if not self.kafka_bootstrap or " " in self.kafka_bootstrap:
+            raise ConfigError(
+                f"kafka_bootstrap must be host:port[,host:port]: {self.kafka_bootstrap!r}"
+            )
+        if self.namespace and not all(c.isalnum() or c in "-_" for c in self.namespace):
+            raise ConfigError(
+                f"namespace may hold letters, digits, '-' and '_': {self.namespace!r}"
+            )
+        if len(self.csv_separator) != 1:
+            raise ConfigError(f"csv_separator must be one character, got {self.csv_separator!r}")
+        if not self.group:
+            raise ConfigError("group must not be empty")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
         return self

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from streamrec.config import Settings
 from streamrec.model.baselines import make_baseline
 from streamrec.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from streamrec.model.clicklog import ClickLogFormat, load_click_log
 from streamrec.model.corpus import SessionCorpus, generated_corpus
 from streamrec.model.evaluation import ModelScorer, evaluate
 from streamrec.model.examples import PrefixExamples, build_examples, split_examples
@@ -33,11 +35,27 @@ class PreparedData:
     val: PrefixExamples
 
 
+def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> SessionCorpus:
+    """The click log named by ``settings.csv_path``, else the generator's sessions."""
+    if settings.csv_path:
+        fmt = ClickLogFormat(
+            separator=settings.csv_separator,
+            session_column=settings.csv_session_column,
+            item_column=settings.csv_item_column,
+            time_columns=tuple(c for c in settings.csv_time_columns.split(",") if c),
+        )
+        return load_click_log(Path(settings.csv_path), fmt, item_ids)
+    return generated_corpus(users=settings.users, seed=settings.seed)
+
+
 def prepare_data(settings: Settings, corpus: SessionCorpus | None = None) -> PreparedData:
-    """Generate (or take) the corpus, build prefix examples and split them."""
-    corpus = corpus or generated_corpus(users=settings.users, seed=settings.seed)
+    """Load (or take) the corpus, build prefix examples and split them."""
+    corpus = corpus or load_corpus(settings)
     examples = build_examples(corpus.sessions, settings.max_len)
     train, val = split_examples(examples, len(corpus.sessions), settings.split, settings.seed)
+    if settings.max_train_sessions > 0:
+        keep = np.unique(train.session_index)[: settings.max_train_sessions]
+        train = train.subset(np.flatnonzero(np.isin(train.session_index, keep)))
     return PreparedData(corpus, train, val)
 
 

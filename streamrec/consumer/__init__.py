@@ -1,0 +1,1 @@
+"""Kafka -> Redis session state -> scorer -> recommendations and metrics."""

@@ -1,0 +1,353 @@
+"""The consumer loop: poll a batch, validate, read state, score, write, emit, commit.
+
+Order of effects per batch (what makes state effectively-once and output at-least-once):
+1. decode and validate every message (invalid ones are routed to the DLQ),
+2. one round trip reads the state of every session in the batch,
+3. one forward pass scores every applicable event (later events of a session see earlier ones),
+4. one round trip applies the conditional writes (state + online totals, atomically per event),
+5. recommendations and DLQ records are produced and flushed,
+6. only then are the offsets committed.
+A crash anywhere before 6 redelivers the batch; the seq condition turns what was already
+applied into counted duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from streamrec.config import Settings
+from streamrec.consumer.metrics import ConsumerMetrics
+from streamrec.consumer.scorer import OnlineScorer
+from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, EventWrite, SessionStore
+from streamrec.events import ClickEvent, EventError, decode_event
+from streamrec.infra.clients import kafka_config, redis_client
+from streamrec.infra.names import Names
+from streamrec.model.metrics import RankingTotals, rank_in_top_k
+
+log = logging.getLogger("streamrec.consumer")
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass
+class ConsumerStats:
+    """What this process did (its own view; Redis holds the exact totals)."""
+
+    batches: int = 0
+    scored: int = 0
+    duplicate: int = 0
+    gap: int = 0
+    invalid: int = 0
+    redis_retries: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Planned:
+    """An event the batch expects to apply, with where its predecessor's top-K comes from."""
+
+    event: ClickEvent
+    dense_item: int
+    prefix: list[int]
+    slot: int  # row of this event in the batch's forward pass
+    prev_slot: int | None  # earlier event of the same session in this batch
+    prev_topk: tuple[list[int], list[float]] | None  # from Redis when prev_slot is None
+
+
+class ClickConsumer:
+    """One member of the consumer group."""
+
+    def __init__(self, settings: Settings, scorer: OnlineScorer, metrics: ConsumerMetrics) -> None:
+        self.settings = settings
+        self.names = Names(settings.namespace)
+        self.scorer = scorer
+        self.metrics = metrics
+        self.stats = ConsumerStats()
+        self.stopping = False
+        self._done_offsets: dict[tuple[str, int], int] = {}  # processed, not yet committed
+        self._invalid_in_batch = 0
+        self.consumer = Consumer(
+            kafka_config(
+                settings,
+                **{
+                    "group.id": settings.group,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "session.timeout.ms": 6000,
+                    "heartbeat.interval.ms": 1000,
+                    "max.poll.interval.ms": 300_000,
+                },
+            )
+        )
+        self.producer = Producer(kafka_config(settings, **{"linger.ms": 5, "acks": "all"}))
+        self.store = SessionStore(
+            redis_client(settings), self.names, scorer.max_len, settings.session_ttl
+        )
+        self._delivery_failures = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: finish the current batch, commit, leave the group, exit 0."""
+
+        def request_stop(signum: int, _frame: object) -> None:
+            log.info("received %s: draining and committing", signal.Signals(signum).name)
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[Any]) -> None:
+        self.metrics.assigned_partitions.set(len(partitions))
+        log.info("assigned partitions %s", sorted(p.partition for p in partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[Any]) -> None:
+        log.info("partitions revoked %s", sorted(p.partition for p in partitions))
+        self._commit()
+        self.metrics.assigned_partitions.set(0)
+
+    def run(self) -> ConsumerStats:
+        """Consume until asked to stop."""
+        self.consumer.subscribe(
+            [self.names.clicks], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        log.info(
+            "consuming %s as group %s (model %s)",
+            self.names.clicks,
+            self.settings.group,
+            self.scorer.model_version,
+        )
+        try:
+            while not self.stopping:
+                messages = self.consumer.consume(
+                    self.settings.poll_batch, self.settings.poll_timeout
+                )
+                if messages and self.process_batch(messages):
+                    self._commit()
+        finally:
+            self._commit()
+            self.producer.flush(10)
+            self.consumer.close()
+            log.info("stopped: %s", self.stats)
+        return self.stats
+
+    def _commit(self) -> None:
+        """Commit the offsets of fully processed batches only."""
+        if not self._done_offsets:
+            return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._done_offsets.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+            self._done_offsets.clear()
+        except KafkaException as exc:
+            log.warning("offset commit failed (retried after the next batch): %s", exc)
+
+    # -- one batch -------------------------------------------------------------------------
+    def process_batch(self, messages: list[Message]) -> bool:
+        """Apply one polled batch. Returns False if it must not be committed (stopping)."""
+        started = time.perf_counter()
+        events: list[tuple[ClickEvent, int, Message]] = []
+        for msg in messages:
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", error)
+                continue
+            try:
+                event = decode_event(msg.value(), self.settings.max_message_bytes)
+            except EventError as exc:
+                self._to_dlq(msg, exc.reason, str(exc))
+                continue
+            dense = self.scorer.catalog.to_dense(event.item_id)
+            if dense is None:
+                self._to_dlq(msg, "unknown_item", f"item_id {event.item_id} not in the catalog")
+                continue
+            events.append((event, dense, msg))
+        self.metrics.batch_size.observe(len(messages))
+        self.stats.batches += 1
+        if events and self._apply(events) is None:
+            return False
+        if self._invalid_in_batch:
+            count, self._invalid_in_batch = self._invalid_in_batch, 0
+            if self._with_redis(lambda: self.store.add_invalid(count)) is None and self.stopping:
+                return False
+        self.producer.flush(30)
+        for msg in messages:
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            if msg.error() is None and topic is not None and partition is not None:
+                self._done_offsets[(topic, partition)] = (offset or 0) + 1
+        self.metrics.score_batch.observe(time.perf_counter() - started)
+        return True
+
+    def _apply(self, events: list[tuple[ClickEvent, int, Message]]) -> list[int] | None:
+        session_ids = list(dict.fromkeys(e.session_id for e, _, _ in events))
+        states = self._with_redis(lambda: self.store.read(session_ids))
+        if states is None:
+            return None
+        planned: list[_Planned | None] = []
+        last_slot: dict[str, int] = {}
+        prefixes: list[list[int]] = []
+        for event, dense, _msg in events:
+            state = states[event.session_id]
+            if event.seq != state.next_seq:
+                planned.append(None)  # duplicate or gap: the script counts it, nothing scored
+                continue
+            prev_slot = last_slot.get(event.session_id)
+            prev_topk = (
+                (state.topk_items, state.topk_scores)
+                if prev_slot is None and state.topk_items
+                else None
+            )
+            state.items = [*state.items, dense][-self.scorer.max_len :]
+            state.last_seq = event.seq
+            slot = len(prefixes)
+            prefixes.append(list(state.items))
+            last_slot[event.session_id] = slot
+            planned.append(_Planned(event, dense, prefixes[-1], slot, prev_slot, prev_topk))
+
+        t0 = time.perf_counter()
+        top_items, top_scores = self.scorer.top_k(prefixes) if prefixes else (None, None)
+        scoring_s = time.perf_counter() - t0
+
+        writes: list[EventWrite] = []
+        for (event, _dense, _msg), plan in zip(events, planned):
+            if plan is None or top_items is None or top_scores is None:
+                state = states[event.session_id]
+                writes.append(
+                    EventWrite(
+                        event.session_id, event.seq, state.items, [], [], event.behavior, None
+                    )
+                )
+                continue
+            if plan.prev_slot is not None:
+                prev: tuple[list[int], list[float]] | None = (
+                    top_items[plan.prev_slot].tolist(),
+                    top_scores[plan.prev_slot].tolist(),
+                )
+            else:
+                prev = plan.prev_topk
+            evaluation = None
+            if event.seq > 0 and prev is not None:
+                rank = rank_in_top_k(prev[0], prev[1], plan.dense_item)
+                evaluation = RankingTotals.from_ranks([rank])
+            writes.append(
+                EventWrite(
+                    event.session_id,
+                    event.seq,
+                    plan.prefix,
+                    top_items[plan.slot].tolist(),
+                    top_scores[plan.slot].tolist(),
+                    event.behavior,
+                    evaluation,
+                )
+            )
+        results = self._with_redis(lambda: self.store.apply(writes))
+        if results is None:
+            return None
+        written_at = time.time()
+        for (event, _dense, msg), write, result in zip(events, writes, results):
+            if result == APPLIED:
+                self._emit_recommendation(event, write)
+                self.metrics.events.labels("scored").inc()
+                self.metrics.latency.observe(max(written_at - event.ts, 0.0))
+                self.stats.scored += 1
+                ev = write.evaluation
+                if ev is not None:
+                    self.metrics.record_evaluation(
+                        event.behavior, ev.hits_10, ev.hits_20, ev.rr_sum_20
+                    )
+            elif result == DUPLICATE:
+                self.metrics.events.labels("duplicate").inc()
+                self.stats.duplicate += 1
+            elif result == GAP:
+                self.metrics.events.labels("gap").inc()
+                self.stats.gap += 1
+                self._to_dlq(
+                    msg,
+                    "seq_gap",
+                    f"seq {event.seq} arrived before its predecessors",
+                    count_invalid=False,
+                )
+        log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
+        return results
+
+    def _with_redis(self, operation: Any) -> Any:
+        """Run a Redis round trip, retrying with backoff through outages until it succeeds.
+
+        Returns None only if asked to stop while Redis is down (the batch is then not
+        committed and will be redelivered).
+        """
+        backoff = 0.1
+        outage_since: float | None = None
+        while True:
+            try:
+                result = operation()
+                if outage_since is not None:
+                    log.warning(
+                        "Redis is back after %.1fs; resuming", time.monotonic() - outage_since
+                    )
+                    self.metrics.redis_up.set(1)
+                return result
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self.metrics.redis_errors.inc()
+                self.stats.redis_retries += 1
+                if outage_since is None:
+                    outage_since = time.monotonic()
+                    self.metrics.redis_up.set(0)
+                    log.warning(
+                        "Redis unavailable (%s); retrying with backoff, not committing",
+                        type(exc).__name__,
+                    )
+                if self.stopping:
+                    return None
+                time.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    # -- outputs ---------------------------------------------------------------------------
+    def _delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            self._delivery_failures += 1
+            log.error("delivery failed: %s", err)
+
+    def _emit_recommendation(self, event: ClickEvent, write: EventWrite) -> None:
+        import json
+
+        body = {
+            "session_id": event.session_id,
+            "seq": event.seq,
+            "items": self.scorer.catalog.to_external(write.topk_items),
+            "scores": [round(s, 6) for s in write.topk_scores],
+            "model_version": self.scorer.model_version,
+            "ts": time.time(),
+        }
+        self._produce(self.names.recommendations, event.session_id.encode(), json.dumps(body))
+
+    def _to_dlq(self, msg: Message, reason: str, detail: str, count_invalid: bool = True) -> None:
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("reason", reason.encode()),
+            ("detail", detail[:500].encode("utf-8", "replace")),
+            ("source", f"{msg.topic()}/{msg.partition()}/{msg.offset()}".encode()),
+        ]
+        self._produce(self.names.dlq, msg.key(), msg.value(), headers)
+        if count_invalid:
+            self.metrics.events.labels("invalid").inc()
+            self.stats.invalid += 1
+            self._invalid_in_batch += 1
+
+    def _produce(
+        self, topic: str, key: bytes | None, value: bytes | str | None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+    ) -> None:  # fmt: skip
+        while True:
+            try:
+                self.producer.produce(
+                    topic, value=value, key=key, headers=headers, on_delivery=self._delivery
+                )
+                return
+            except BufferError:
+                self.producer.poll(0.1)

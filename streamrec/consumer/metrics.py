@@ -1,0 +1,71 @@
+"""Prometheus metric families exported by a consumer (names are a contract, see DESIGN.md)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
+)  # fmt: skip
+NO_BEHAVIOR = "none"
+
+
+class ConsumerMetrics:
+    """One consumer's metrics in their own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "streamrec_events", "Click events by outcome", ["outcome"], registry=r
+        )
+        self.evaluations = Counter(
+            "streamrec_online_evaluations",
+            "Events scored against the previous top-K",
+            ["behavior"],
+            registry=r,
+        )
+        self.hits = Counter(
+            "streamrec_online_hits", "Online hits at K", ["k", "behavior"], registry=r
+        )
+        # A gauge only to keep the contract's exact name (a Counter would add "_total").
+        self.rr_sum = Gauge(
+            "streamrec_online_reciprocal_rank_sum",
+            "Sum of reciprocal ranks at K (monotonic)",
+            ["k", "behavior"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "streamrec_event_latency_seconds",
+            "Event timestamp to recommendation written",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.score_batch = Histogram(
+            "streamrec_score_batch_seconds", "Model forward pass per batch",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.batch_size = Histogram(
+            "streamrec_batch_size", "Events per polled batch",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000), registry=r,
+        )  # fmt: skip
+        self.redis_up = Gauge(
+            "streamrec_redis_up", "1 while Redis answers, 0 during an outage", registry=r
+        )
+        self.redis_errors = Counter(
+            "streamrec_redis_errors", "Failed Redis round trips (retried)", registry=r
+        )
+        self.assigned_partitions = Gauge(
+            "streamrec_assigned_partitions", "Partitions assigned to this consumer", registry=r
+        )
+        for outcome in ("scored", "duplicate", "invalid", "gap"):
+            self.events.labels(outcome)
+        self.redis_up.set(1)
+
+    def record_evaluation(self, behavior: str | None, hit10: int, hit20: int, rr: float) -> None:
+        """Add one online evaluation."""
+        label = behavior or NO_BEHAVIOR
+        self.evaluations.labels(label).inc()
+        self.hits.labels("10", label).inc(hit10)
+        self.hits.labels("20", label).inc(hit20)
+        self.rr_sum.labels("20", label).inc(rr)

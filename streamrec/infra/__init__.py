@@ -1,0 +1,1 @@
+"""Local services, topic administration, names of topics and keys."""

@@ -1,0 +1,121 @@
+"""Kafka and Redis clients built from ``Settings``, topic creation, and bounded waits."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streamrec.config import ConfigError, Settings
+from streamrec.infra.names import Names
+
+
+class UnreachableError(ConnectionError):
+    """A server did not answer within the configured wait; one readable line."""
+
+
+def kafka_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka configuration common to every client."""
+    conf: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap}
+    conf.update(extra)
+    return conf
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """A Redis client; the password comes from ``settings.redis_password`` (never logged)."""
+    return redis.Redis.from_url(
+        settings.redis_url,
+        password=settings.redis_password or None,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+
+
+def wait_for_redis(settings: Settings) -> redis.Redis:
+    """Connect and PING within ``connect_timeout``; raise a one-line error otherwise."""
+    client = redis_client(settings)
+    deadline = time.monotonic() + settings.connect_timeout
+    while True:
+        try:
+            client.ping()
+            return client
+        except redis.AuthenticationError:
+            raise UnreachableError(
+                "Redis refused the credentials (set STREAMREC_REDIS_PASSWORD)"
+            ) from None
+        except redis.ResponseError as exc:
+            if "NOAUTH" in str(exc):
+                raise UnreachableError(
+                    "Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
+                ) from None
+            raise
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise UnreachableError(
+                    f"Redis at {settings.redis_url} not reachable after "
+                    f"{settings.connect_timeout:.0f}s"
+                ) from None
+            time.sleep(0.2)
+
+
+def wait_for_kafka(settings: Settings) -> AdminClient:
+    """An admin client whose broker answered a metadata request within ``connect_timeout``."""
+    admin = AdminClient(kafka_config(settings))
+    deadline = time.monotonic() + settings.connect_timeout
+    while True:
+        try:
+            admin.list_topics(timeout=2)
+            return admin
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise UnreachableError(
+                    f"Kafka at {settings.kafka_bootstrap} not reachable after "
+                    f"{settings.connect_timeout:.0f}s"
+                ) from None
+
+
+def ensure_topics(settings: Settings, admin: AdminClient | None = None) -> dict[str, int]:
+    """Create the pipeline's topics if missing; refuse a clicks topic with other partitions.
+
+    ``clicks`` and ``recommendations`` get ``settings.partitions`` partitions, the DLQ one.
+    Returns topic -> partition count.
+    """
+    names = Names(settings.namespace)
+    admin = admin or wait_for_kafka(settings)
+    wanted = {
+        names.clicks: settings.partitions,
+        names.recommendations: settings.partitions,
+        names.dlq: 1,
+    }
+    existing = admin.list_topics(timeout=10).topics
+    missing = [
+        NewTopic(t, num_partitions=n, replication_factor=1)
+        for t, n in wanted.items()
+        if t not in existing
+    ]
+    if missing:
+        for topic, future in admin.create_topics(missing).items():
+            try:
+                future.result(timeout=15)
+            except KafkaException as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise UnreachableError(f"could not create topic {topic}: {exc}") from None
+    deadline = time.monotonic() + 15
+    while True:
+        topics = admin.list_topics(timeout=10).topics
+        counts = {t: len(topics[t].partitions) for t in wanted if t in topics}
+        if len(counts) == len(wanted) and all(counts.values()):
+            break
+        if time.monotonic() > deadline:
+            raise UnreachableError(f"topics {sorted(set(wanted) - set(counts))} did not appear")
+        time.sleep(0.1)
+    if counts[names.clicks] != settings.partitions:
+        raise ConfigError(
+            f"topic {names.clicks} has {counts[names.clicks]} partitions, "
+            f"settings ask for {settings.partitions}"
+        )
+    return counts

@@ -1,0 +1,74 @@
+"""The one place that knows Kafka topic names and Redis key names.
+
+Topics are the contract names (``clicks``, ``clicks.dlq``, ``recommendations``), optionally
+prefixed by a namespace so several pipelines (tests, demos) can share one broker and one Redis.
+
+Redis Cluster: a session's state and the online totals it updates must be written by one
+atomic script, so they must live in one hash slot. Sessions are therefore spread over
+``N_SHARDS`` shards by a stable hash of the session id, and each key carries its shard as the
+hash tag: ``streamrec:<ns>:{s07}:session:<id>`` and ``streamrec:<ns>:{s07}:totals``. Reports
+sum the shards' totals.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+N_SHARDS = 64
+
+
+@dataclass(frozen=True)
+class Names:
+    """Topic and key names for one namespace ("" is the default pipeline)."""
+
+    namespace: str = ""
+
+    def _topic(self, base: str) -> str:
+        return f"{self.namespace}.{base}" if self.namespace else base
+
+    @property
+    def clicks(self) -> str:
+        """Click events, keyed by session id."""
+        return self._topic("clicks")
+
+    @property
+    def dlq(self) -> str:
+        """Invalid click events with the reason."""
+        return self._topic("clicks.dlq")
+
+    @property
+    def recommendations(self) -> str:
+        """Top-K recommendations after each applied event."""
+        return self._topic("recommendations")
+
+    @property
+    def key_prefix(self) -> str:
+        """Prefix of every Redis key of this namespace."""
+        return f"streamrec:{self.namespace}:" if self.namespace else "streamrec:"
+
+    @staticmethod
+    def shard_of(session_id: str) -> int:
+        """Stable shard of a session (crc32, independent of Python's hash seed)."""
+        return zlib.crc32(session_id.encode("utf-8")) % N_SHARDS
+
+    def session_key(self, session_id: str) -> str:
+        """Hash with the session's window, last seq and last top-K."""
+        return f"{self.key_prefix}{{s{self.shard_of(session_id):02d}}}:session:{session_id}"
+
+    def totals_key_for(self, session_id: str) -> str:
+        """The online-totals hash in the same slot as ``session_key(session_id)``."""
+        return self.totals_key(self.shard_of(session_id))
+
+    def totals_key(self, shard: int) -> str:
+        """Online totals of one shard."""
+        return f"{self.key_prefix}{{s{shard:02d}}}:totals"
+
+    def all_totals_keys(self) -> list[str]:
+        """Totals keys of every shard."""
+        return [self.totals_key(s) for s in range(N_SHARDS)]
+
+    @property
+    def stats_key(self) -> str:
+        """Counters not tied to a session (invalid events)."""
+        return f"{self.key_prefix}stats"

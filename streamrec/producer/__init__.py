@@ -1,0 +1,1 @@
+"""Session replay -> click events -> Kafka."""

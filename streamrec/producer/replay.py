@@ -1,0 +1,153 @@
+"""Replay sessions as click events into Kafka, interleaved like live traffic, at a set rate."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from confluent_kafka import KafkaError, Message, Producer
+
+from streamrec.config import Settings
+from streamrec.events import ClickEvent
+from streamrec.infra.clients import kafka_config
+from streamrec.infra.names import Names
+from streamrec.producer.sources import ReplaySessions
+
+
+def interleave(
+    sessions: ReplaySessions, concurrency: int, seed: int
+) -> Iterator[tuple[str, int, int, str | None]]:
+    """(session_id, seq, item_id, behavior) with ``concurrency`` sessions open at once.
+
+    Each step emits the next click of a randomly chosen open session, so a session's clicks
+    stay in order while different sessions interleave; a finished session makes room for the
+    next one.
+    """
+    rng = np.random.default_rng(seed)
+    waiting = deque(sessions.indices)
+    open_sessions: list[list[int]] = []  # [corpus index, next position]
+    items_of: dict[int, list[int]] = {}
+    while open_sessions or waiting:
+        while len(open_sessions) < concurrency and waiting:
+            idx = waiting.popleft()
+            items_of[idx] = sessions.external_items(idx)
+            open_sessions.append([idx, 0])
+        slot = int(rng.integers(len(open_sessions)))
+        idx, pos = open_sessions[slot]
+        corpus = sessions.corpus
+        yield corpus.session_ids[idx], pos, items_of[idx][pos], corpus.behaviors[idx]
+        if pos + 1 == len(items_of[idx]):
+            open_sessions[slot] = open_sessions[-1]
+            open_sessions.pop()
+            del items_of[idx]
+        else:
+            open_sessions[slot][1] = pos + 1
+
+
+@dataclass
+class ReplayResult:
+    """What the producer sent and what the broker acknowledged."""
+
+    sent: int
+    acknowledged: int
+    failed: int
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        """Achieved acknowledged rate."""
+        return self.acknowledged / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressHook = Callable[[int, int], None]  # (sent, total)
+
+
+class ClickProducer:
+    """Sends click events keyed by session id and checks every delivery report."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = Names(settings.namespace).clicks
+        self.producer = Producer(
+            kafka_config(
+                settings,
+                **{
+                    "linger.ms": 5,
+                    "acks": "all",
+                    "message.timeout.ms": 120_000,
+                    "queue.buffering.max.messages": 200_000,
+                },
+            )
+        )
+        self.acknowledged = 0
+        self.failed = 0
+        self.last_error: str | None = None
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is None:
+            self.acknowledged += 1
+        else:
+            self.failed += 1
+            self.last_error = str(err)
+
+    def send(self, event: ClickEvent) -> None:
+        """Queue one event (waits for room when the local queue is full)."""
+        while True:
+            try:
+                self.producer.produce(
+                    self.topic,
+                    key=event.session_id.encode(),
+                    value=event.encode(),
+                    on_delivery=self._on_delivery,
+                )
+                break
+            except BufferError:
+                self.producer.poll(0.05)
+        self.producer.poll(0)
+
+    def send_raw(self, key: bytes | None, value: bytes) -> None:
+        """Queue arbitrary bytes (for tests and fault injection)."""
+        self.producer.produce(self.topic, key=key, value=value, on_delivery=self._on_delivery)
+        self.producer.poll(0)
+
+    def flush(self, timeout: float = 120.0) -> int:
+        """Wait for delivery reports; returns messages still not reported."""
+        return int(self.producer.flush(timeout))
+
+    def replay(
+        self,
+        sessions: ReplaySessions,
+        rate: float = 0.0,
+        concurrency: int = 100,
+        limit: int = 0,
+        seed: int = 0,
+        progress: ProgressHook | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> ReplayResult:
+        """Send the sessions' clicks; ``rate`` events/s (0: as fast as possible)."""
+        total = sessions.n_events if limit <= 0 else min(limit, sessions.n_events)
+        started = time.monotonic()
+        sent = 0
+        for sid, seq, item, behavior in interleave(sessions, concurrency, seed):
+            if sent >= total or (should_stop is not None and should_stop()):
+                break
+            if rate > 0:
+                ahead = started + sent / rate - time.monotonic()
+                if ahead > 0:
+                    self.producer.poll(ahead)
+            self.send(ClickEvent(sid, seq, item, time.time(), behavior))
+            sent += 1
+            if progress is not None and sent % 500 == 0:
+                progress(sent, total)
+        remaining = self.flush()
+        if progress is not None:
+            progress(sent, total)
+        return ReplayResult(
+            sent=sent,
+            acknowledged=self.acknowledged,
+            failed=self.failed + remaining,
+            seconds=time.monotonic() - started,
+        )
