@@ -669,7 +669,7 @@ def _cmd_demo(args: argparse.Namespace, defaults: Settings) -> int:
         )
     console.print(
         f"latency (event -> recommendation written): p50 "
-        f"{summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms"
+        f"{latency['p50']} ms, p99 {latency['p99']} ms"
     )
     if args.json:
         print(json.dumps(summary))

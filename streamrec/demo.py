@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from streamrec.model.checkpoint import load_checkpoint
 from streamrec.model.evaluation import ModelScorer, evaluate
 from streamrec.model.examples import build_examples
 from streamrec.observe import histogram_quantile, metric_sum, scrape
-from streamrec.producer.replay import ClickProducer
+from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 
 QUICK_MODEL_EPOCHS = 2
@@ -239,19 +240,12 @@ def run_demo(
         started_consumers = start_consumers(settings, model_path, consumers, work)
         wait_for_assignment(started_consumers, settings.partitions)
 
-        names = Names(settings.namespace)
-        producer = ClickProducer(settings)
         total_events = replay.n_events
         console.print(
             f"replaying {len(replay):,} held-out sessions ({total_events:,} click events) ..."
         )
-        with _LiveStatus(console, total_events, client, names) as status:
-            result = producer.replay(
-                replay, rate=rate, concurrency=concurrency, seed=settings.seed,
-                progress=status.update_sent,
-            )  # fmt: skip
-            if result.failed:
-                raise DemoError(f"{result.failed} of {result.sent} events were not acknowledged")
+        with _LiveStatus(console, total_events, client, Names(settings.namespace)) as status:
+            result = _replay_once(settings, replay, rate, concurrency, status.update_sent)
             totals = status.wait_until_consumed(result.sent, timeout=300.0)
         texts = [t for t in (c.metrics_text() for c in started_consumers) if t]
         latency = {
@@ -281,6 +275,23 @@ def run_demo(
             console.print(f"demo files kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _replay_once(
+    settings: Settings,
+    replay: ReplaySessions,
+    rate: float,
+    concurrency: int,
+    progress: Callable[[int, int], None],
+) -> ReplayResult:
+    """Replay with a producer that is gone (connections closed) when this returns."""
+    producer = ClickProducer(settings)
+    result = producer.replay(
+        replay, rate=rate, concurrency=concurrency, seed=settings.seed, progress=progress
+    )
+    if result.failed:
+        raise DemoError(f"{result.failed} of {result.sent} events were not acknowledged")
+    return result
 
 
 def _ms(seconds: float | None) -> float | None:
