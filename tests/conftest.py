@@ -1,0 +1,56 @@
+"""Shared fixtures: the server backend for integration tests, and small trained models.
+
+Backend, in order: servers named by STREAMREC_TEST_KAFKA_BOOTSTRAP / STREAMREC_TEST_REDIS_URL;
+else testcontainers (Apache Kafka and Redis images) when a Docker daemon answers; else the
+embedded real servers (Tansu broker and valkey-server from PyPI wheels). The pytest header
+says which one runs. Each test gets its own namespace and consumer group on the shared servers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.backends import Endpoints, choose_backend, start_backend
+from tests.models import TinyModel, train_tiny_model
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    backend, why = choose_backend()
+    return f"streamrec integration backend: {backend} ({why})"
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    """Kafka and Redis endpoints for the whole test session (started here if needed)."""
+    with start_backend(tmp_path_factory.mktemp("servers")) as endpoints:
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def generated_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    """A small model on the default generated data (seed 42, 20,000 users, session split)."""
+    return train_tiny_model(tmp_path_factory.mktemp("model") / "generated.pt")
+
+
+@pytest.fixture(scope="session")
+def diginetica_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    """A small model trained on the DIGINETICA sample log."""
+    return train_tiny_model(
+        tmp_path_factory.mktemp("model") / "diginetica.pt", csv_path=str(diginetica_path())
+    )
+
+
+def diginetica_path() -> Path:
+    """The real click log sample in ../shared/data (next to the checkout)."""
+    here = Path(__file__).resolve().parent.parent
+    env = os.environ.get("STREAMREC_DIGINETICA_CSV")
+    candidates = [Path(env)] if env else []
+    candidates += [here.parent / "shared" / "data" / "diginetica-sample-item-views.csv"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    pytest.fail(f"DIGINETICA sample not found (looked in {', '.join(map(str, candidates))})")

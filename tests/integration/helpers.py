@@ -1,0 +1,97 @@
+"""Helpers for pipeline tests: isolated settings, consumers, waiting on Redis, reading topics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from streamrec.config import Settings
+from streamrec.consumer.state import OnlineTotals, SessionStore, read_totals
+from streamrec.infra.clients import kafka_config, redis_client
+from streamrec.infra.names import Names
+from streamrec.producer.sources import ReplaySessions
+from tests.backends import Endpoints
+
+
+def isolated_settings(base: Settings, servers: Endpoints, **overrides: object) -> Settings:
+    """``base`` pointed at the test servers with a fresh namespace and group."""
+    run = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "kafka_bootstrap": servers.kafka_bootstrap,
+        "redis_url": servers.redis_url,
+        "namespace": f"t{run}",
+        "group": f"g{run}",
+    }
+    values.update(overrides)
+    return base.with_overrides(values)
+
+
+def wait_for_totals(
+    settings: Settings, expected_events: int, timeout: float = 240.0
+) -> OnlineTotals:
+    """Poll Redis until every event is accounted for (applied, duplicate, gap or invalid)."""
+    client = redis_client(settings)
+    names = Names(settings.namespace)
+    deadline = time.monotonic() + timeout
+    while True:
+        totals = read_totals(client, names)
+        done = totals.applied + totals.duplicate + totals.gap + totals.invalid
+        if done >= expected_events:
+            return totals
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {done} of {expected_events} events accounted for")
+        time.sleep(0.2)
+
+
+def assert_state_matches(settings: Settings, sessions: ReplaySessions, max_len: int = 25) -> None:
+    """Every replayed session's Redis state is its last window and last seq."""
+    store = SessionStore(redis_client(settings), Names(settings.namespace), max_len, 3600)
+    ids = [sessions.corpus.session_ids[i] for i in sessions.indices]
+    states = store.read(ids)
+    for idx, sid in zip(sessions.indices, ids):
+        clicks = sessions.corpus.sessions[idx]
+        state = states[sid]
+        assert state.last_seq == len(clicks) - 1, sid
+        assert state.items == clicks[-max_len:], sid
+        assert len(state.topk_items) == 20 and len(state.topk_scores) == 20
+
+
+def read_topic(settings: Settings, topic: str, timeout: float = 60.0) -> list[bytes]:
+    """Every message value currently in ``topic`` (reads up to the high watermarks)."""
+    consumer = Consumer(
+        kafka_config(
+            settings, **{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False}
+        )
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        ends = {}
+        for p in meta.partitions:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > 0:
+                ends[p] = high
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        values: list[bytes] = []
+        done: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(done) < len(ends) and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, 0.5):
+                if msg.error() is not None:
+                    continue
+                values.append(msg.value() or b"")
+                if (msg.offset() or 0) + 1 >= ends[msg.partition() or 0]:
+                    done.add(msg.partition() or 0)
+        assert len(done) == len(ends), f"did not reach the end of {topic}"
+        return values
+    finally:
+        consumer.close()
+
+
+def log_tails(paths: list[Path], lines: int = 20) -> str:
+    """Last lines of each consumer log, for assertion messages."""
+    return "\n".join(
+        f"--- {p}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:]) for p in paths
+    )
