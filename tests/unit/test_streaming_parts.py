@@ -1,0 +1,97 @@
+"""Pure pieces of the streaming side: names, interleaving, click logs, histogram quantiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamrec.config import ConfigError, Settings, settings_from_env
+from streamrec.infra.names import Names
+from streamrec.model.clicklog import ClickLogFormat, load_click_log
+from streamrec.model.corpus import SessionCorpus
+from streamrec.observe import histogram_quantile
+from streamrec.producer.replay import interleave
+from streamrec.producer.sources import ReplaySessions
+
+
+def test_session_key_and_totals_share_a_hash_slot() -> None:
+    names = Names("ns")
+    key = names.session_key("abc")
+    totals = names.totals_key_for("abc")
+    tag = key[key.index("{") : key.index("}") + 1]
+    assert tag in totals and key.startswith("streamrec:ns:")
+    assert Names().clicks == "clicks" and Names("x").dlq == "x.clicks.dlq"
+    assert len(set(Names().all_totals_keys())) == 64
+
+
+def test_interleave_keeps_each_session_in_order() -> None:
+    corpus = SessionCorpus(
+        sessions=[[1, 2, 3], [4, 5], [6, 7, 8, 9], [10]],
+        session_ids=["a", "b", "c", "d"],
+        behaviors=["explorer", None, "deep_dive", None],
+        n_items=11,
+        source="test",
+        item_ids=np.arange(100, 111),
+    )
+    events = list(interleave(ReplaySessions(corpus, [0, 1, 2, 3]), concurrency=2, seed=0))
+    assert len(events) == 10
+    for sid, clicks in zip("abcd", corpus.sessions):
+        mine = [(seq, item) for s, seq, item, _ in events if s == sid]
+        assert mine == [(i, 100 + c) for i, c in enumerate(clicks)]  # the log's own ids
+    # sessions interleave (not one after another)
+    order = [s for s, *_ in events]
+    assert order != sorted(order)
+
+
+def test_click_log_sorted_by_time_with_dense_catalog(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "session_id;user_id;item_id;timeframe;eventdate\n"
+        "1;NA;500;300;2016-05-09\n1;NA;700;100;2016-05-09\n2;NA;500;5;2016-05-10\n"
+        "1;NA;900;50;2016-05-10\n"
+    )
+    corpus = load_click_log(log)
+    # session 1 by (eventdate, timeframe): 700 (100), 500 (300), then 900 (next day)
+    assert corpus.session_ids == ["1", "2"]
+    assert corpus.item_ids is not None
+    assert [[int(corpus.item_ids[i]) for i in s] for s in corpus.sessions] == [
+        [700, 500, 900],
+        [500],
+    ]
+    assert corpus.n_items == 3
+
+
+def test_click_log_errors_are_one_line(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text("a;b\n1;2\n")
+    with pytest.raises(ValueError, match="missing column"):
+        load_click_log(log)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_click_log(tmp_path / "nope.csv")
+    log.write_text("session_id;item_id;eventdate;timeframe\n1;x;1;1\n")
+    with pytest.raises(ValueError, match="not an integer"):
+        load_click_log(log, ClickLogFormat())
+
+
+def test_histogram_quantile_interpolates_like_prometheus() -> None:
+    text = (
+        "# TYPE h histogram\n"
+        'h_bucket{le="0.1"} 50\nh_bucket{le="0.2"} 100\nh_bucket{le="+Inf"} 100\n'
+        "h_count 100\nh_sum 10\n"
+    )
+    assert histogram_quantile([text], "h", 0.5) == pytest.approx(0.1)
+    assert histogram_quantile([text, text], "h", 0.75) == pytest.approx(0.15)
+    assert histogram_quantile([], "h", 0.5) is None
+
+
+def test_settings_from_environment() -> None:
+    settings = settings_from_env({"STREAMREC_PARTITIONS": "8", "STREAMREC_SESSION_TTL": "60"})
+    assert settings.partitions == 8 and settings.session_ttl == 60.0
+    with pytest.raises(ConfigError, match="not a valid"):
+        settings_from_env({"STREAMREC_PARTITIONS": "eight"})
+    with pytest.raises(ConfigError, match="redis_url"):
+        Settings().with_overrides({"redis_url": "http://x"})
+    with pytest.raises(ConfigError, match="namespace"):
+        Settings().with_overrides({"namespace": "a b"})
