@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -17,9 +18,12 @@ class UnreachableError(ConnectionError):
     """A server did not answer within the configured wait; one readable line."""
 
 
+KAFKA_LOG = logging.getLogger("streamrec.kafka")
+
+
 def kafka_config(settings: Settings, **extra: Any) -> dict[str, Any]:
-    """librdkafka configuration common to every client."""
-    conf: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap}
+    """librdkafka configuration common to every client (its logs go through ``logging``)."""
+    conf: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap, "logger": KAFKA_LOG}
     conf.update(extra)
     return conf
 
@@ -64,7 +68,8 @@ def wait_for_redis(settings: Settings) -> redis.Redis:
 
 def wait_for_kafka(settings: Settings) -> AdminClient:
     """An admin client whose broker answered a metadata request within ``connect_timeout``."""
-    admin = AdminClient(kafka_config(settings))
+    # Connection failures are expected while waiting: keep librdkafka quiet, report once.
+    admin = AdminClient(kafka_config(settings, log_level=0))
     deadline = time.monotonic() + settings.connect_timeout
     while True:
         try:

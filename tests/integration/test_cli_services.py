@@ -1,0 +1,92 @@
+"""The CLI as a user drives it: services up, produce, consume, report, services down."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from streamrec.infra.services import free_port
+from tests.models import TinyModel
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamrec", *args],
+        capture_output=True, text=True, env=env, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: Path) -> None:
+    kafka_port, redis_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+    env.update(
+        STREAMREC_KAFKA_BOOTSTRAP=f"127.0.0.1:{kafka_port}",
+        STREAMREC_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        STREAMREC_RUN_DIR=str(tmp_path / "run"),
+        STREAMREC_USERS="300",
+        STREAMREC_PARTITIONS="2",
+    )
+    up = cli("services", "up", env=env)
+    assert up.returncode == 0, up.stderr
+    try:
+        status = cli("services", "status", "--json", env=env)
+        assert status.returncode == 0
+        assert all(s["running"] for s in json.loads(status.stdout).values())
+
+        produced = cli("produce", "--sessions", "20", "--no-progress", env=env)
+        assert produced.returncode == 0, produced.stderr
+        sent = int(produced.stdout.split()[1].replace(",", ""))
+        assert sent > 20 * 4
+
+        log = open(tmp_path / "consumer.log", "wb")  # noqa: SIM115
+        consumer = subprocess.Popen(
+            [sys.executable, "-m", "streamrec", "consume", "--model", str(generated_model.path),
+             "--metrics-port", str(free_port()), "--threads", "1"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                report = cli("report", "--json", env=env)
+                assert report.returncode == 0, report.stderr
+                events = json.loads(report.stdout)["events"]
+                if events["applied"] >= sent or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert events == {"applied": sent, "duplicate": 0, "gap": 0, "invalid": 0}
+        finally:
+            consumer.send_signal(signal.SIGTERM)
+            assert consumer.wait(60) == 0, (tmp_path / "consumer.log").read_text()[-2000:]
+            log.close()
+        human = cli("report", env=env)
+        assert "Hit@10" in human.stdout and f"{sent:,} applied" in human.stdout
+    finally:
+        down = cli("services", "down", env=env)
+    assert down.returncode == 0 and "stopped" in down.stdout
+    assert cli("services", "status", env=env).returncode == 3
+
+
+def test_unreachable_servers_fail_with_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+    port = free_port()
+    result = cli(
+        "produce", "--users", "50", "--kafka-bootstrap", f"127.0.0.1:{port}",
+        "--connect-timeout", "2", "--no-progress", env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"streamrec: error: Kafka at 127.0.0.1:{port} not reachable after 2s"
+    )
+    result = cli("report", "--redis-url", f"redis://127.0.0.1:{port}/0", "--connect-timeout", "1",
+                 env=env)  # fmt: skip
+    assert result.returncode == 2
+    assert "Redis at" in result.stderr and "not reachable" in result.stderr
