@@ -241,6 +241,11 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         help="checkpoint path (default: %(default)s)",
     )
     tg.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tg.add_argument(
+        "--skip-if-exists",
+        action="store_true",
+        help="do nothing when the checkpoint already exists (for one-shot jobs)",
+    )
     _add_runtime_flags(train, defaults)
     train.set_defaults(handler=_cmd_train)
 
@@ -306,6 +311,13 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=0,
         help="stop after this many events; 0 = no limit (default)",
+    )
+    pg.add_argument(
+        "--rounds",
+        type=_non_negative_int,
+        default=1,
+        help="replay the sessions this many times, each round as new session ids; "
+        "0 = until SIGTERM (default: %(default)s)",
     )
     pg.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_server_flags(prod, defaults)
@@ -477,6 +489,9 @@ def _cmd_train(args: argparse.Namespace, defaults: Settings) -> int:
     from streamrec.model.runs import train_model
 
     settings = _settings(args, defaults)
+    if args.skip_if_exists and args.out.is_file():
+        print(f"{args.out} exists; nothing to do")
+        return 0
     result = train_model(settings, args.out, show_progress=not args.no_progress)
     last = result.history[-1]
     print(
@@ -518,9 +533,12 @@ def _cmd_produce(args: argparse.Namespace, defaults: Settings) -> int:
     sessions = replay_sessions(settings, not args.all_sessions, args.sessions)
     ensure_topics(settings)
     producer = ClickProducer(settings)
-    total = sessions.n_events if not args.limit else min(args.limit, sessions.n_events)
+    stop = _stop_on_sigterm()
+    planned = sessions.n_events * args.rounds
+    total = min(x for x in (args.limit, planned) if x) if (args.limit or planned) else None
     with Progress(
-        TextColumn("producing"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+        TextColumn("producing"), BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}" if total else "{task.completed:,}"),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
         console=Console(stderr=True), disable=args.no_progress,
     ) as progress:  # fmt: skip
@@ -538,6 +556,8 @@ def _cmd_produce(args: argparse.Namespace, defaults: Settings) -> int:
             limit=args.limit,
             seed=settings.seed,
             progress=show,
+            should_stop=stop,
+            rounds=args.rounds,
         )
     print(
         f"sent {result.sent:,} events from {len(sessions):,} sessions in "
@@ -552,6 +572,20 @@ def _cmd_produce(args: argparse.Namespace, defaults: Settings) -> int:
         )
         return 1
     return 0
+
+
+def _stop_on_sigterm() -> Callable[[], bool]:
+    """A flag set by SIGTERM/SIGINT, for loops that should end cleanly."""
+    import signal
+
+    stopped = [False]
+
+    def handler(_signum: int, _frame: object) -> None:
+        stopped[0] = True
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return lambda: stopped[0]
 
 
 def _cmd_consume(args: argparse.Namespace, defaults: Settings) -> int:

@@ -33,6 +33,7 @@ from streamrec.model.metrics import RankingTotals, rank_in_top_k
 
 log = logging.getLogger("streamrec.consumer")
 MAX_BACKOFF_S = 5.0
+LAG_REFRESH_S = 2.0
 
 
 @dataclass
@@ -110,6 +111,7 @@ class ClickConsumer:
         log.info("partitions revoked %s", sorted(p.partition for p in partitions))
         self._commit()
         self.metrics.assigned_partitions.set(0)
+        self.metrics.lag.clear()
 
     def run(self) -> ConsumerStats:
         """Consume until asked to stop."""
@@ -122,6 +124,7 @@ class ClickConsumer:
             self.settings.group,
             self.scorer.model_version,
         )
+        next_lag = 0.0
         try:
             while not self.stopping:
                 messages = self.consumer.consume(
@@ -129,12 +132,28 @@ class ClickConsumer:
                 )
                 if messages and self.process_batch(messages):
                     self._commit()
+                if time.monotonic() >= next_lag:
+                    self._update_lag()
+                    next_lag = time.monotonic() + LAG_REFRESH_S
         finally:
             self._commit()
             self.producer.flush(10)
             self.consumer.close()
             log.info("stopped: %s", self.stats)
         return self.stats
+
+    def _update_lag(self) -> None:
+        """Export, per assigned partition, how far this consumer is behind the end."""
+        try:
+            assignment = self.consumer.assignment()
+            if not assignment:
+                return
+            for tp in self.consumer.position(assignment):
+                _low, high = self.consumer.get_watermark_offsets(tp, timeout=1, cached=False)
+                position = tp.offset if tp.offset >= 0 else _low
+                self.metrics.lag.labels(str(tp.partition)).set(max(high - position, 0))
+        except KafkaException as exc:
+            log.debug("lag refresh failed: %s", exc)
 
     def _commit(self) -> None:
         """Commit the offsets of fully processed batches only."""

@@ -58,6 +58,12 @@ class ConsumerMetrics:
         self.assigned_partitions = Gauge(
             "streamrec_assigned_partitions", "Partitions assigned to this consumer", registry=r
         )
+        self.lag = Gauge(
+            "streamrec_consumer_lag",
+            "Messages behind the partition's end (high watermark - position)",
+            ["partition"],
+            registry=r,
+        )
         for outcome in ("scored", "duplicate", "invalid", "gap"):
             self.events.labels(outcome)
         self.redis_up.set(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -18,14 +19,16 @@ from streamrec.producer.sources import ReplaySessions
 
 
 def interleave(
-    sessions: ReplaySessions, concurrency: int, seed: int
+    sessions: ReplaySessions, concurrency: int, seed: int, round_no: int = 0
 ) -> Iterator[tuple[str, int, int, str | None]]:
     """(session_id, seq, item_id, behavior) with ``concurrency`` sessions open at once.
 
     Each step emits the next click of a randomly chosen open session, so a session's clicks
     stay in order while different sessions interleave; a finished session makes room for the
-    next one.
+    next one. Rounds after the first (continuous replay) give sessions new ids (``id~rN``),
+    so they are new sessions to the consumer, not duplicates.
     """
+    suffix = f"~r{round_no}" if round_no else ""
     rng = np.random.default_rng(seed)
     waiting = deque(sessions.indices)
     open_sessions: list[list[int]] = []  # [corpus index, next position]
@@ -38,7 +41,7 @@ def interleave(
         slot = int(rng.integers(len(open_sessions)))
         idx, pos = open_sessions[slot]
         corpus = sessions.corpus
-        yield corpus.session_ids[idx], pos, items_of[idx][pos], corpus.behaviors[idx]
+        yield corpus.session_ids[idx] + suffix, pos, items_of[idx][pos], corpus.behaviors[idx]
         if pos + 1 == len(items_of[idx]):
             open_sessions[slot] = open_sessions[-1]
             open_sessions.pop()
@@ -126,13 +129,24 @@ class ClickProducer:
         seed: int = 0,
         progress: ProgressHook | None = None,
         should_stop: Callable[[], bool] | None = None,
+        rounds: int = 1,
     ) -> ReplayResult:
-        """Send the sessions' clicks; ``rate`` events/s (0: as fast as possible)."""
-        total = sessions.n_events if limit <= 0 else min(limit, sessions.n_events)
+        """Send the sessions' clicks; ``rate`` events/s (0: as fast as possible).
+
+        ``rounds``: replay this many times (0: until stopped), each round as new sessions.
+        """
+        per_round = sessions.n_events
+        planned = per_round * rounds if rounds > 0 else 0
+        total = min(limit, planned) if limit > 0 and planned else (limit or planned)
         started = time.monotonic()
         sent = 0
-        for sid, seq, item, behavior in interleave(sessions, concurrency, seed):
-            if sent >= total or (should_stop is not None and should_stop()):
+        events = (
+            event
+            for round_no in (range(rounds) if rounds > 0 else itertools.count())
+            for event in interleave(sessions, concurrency, seed + round_no, round_no)
+        )
+        for sid, seq, item, behavior in events:
+            if (total and sent >= total) or (should_stop is not None and should_stop()):
                 break
             if rate > 0:
                 ahead = started + sent / rate - time.monotonic()
