@@ -37,6 +37,7 @@ from streamrec.producer.sources import ReplaySessions, replay_sessions
 
 QUICK_MODEL_EPOCHS = 2
 QUICK_MODEL_TRAIN_SESSIONS = 4000
+QUICK_MODEL_LEARNING_RATE = 3e-3  # a quick model, not the recipe: learn faster from less
 
 
 class DemoError(RuntimeError):
@@ -146,6 +147,7 @@ def ensure_model(settings: Settings, console: Console) -> Path:
         {
             "epochs": QUICK_MODEL_EPOCHS,
             "max_train_sessions": QUICK_MODEL_TRAIN_SESSIONS,
+            "learning_rate": QUICK_MODEL_LEARNING_RATE,
             "split": "session",
         }
     )
