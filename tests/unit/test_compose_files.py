@@ -1,0 +1,129 @@
+"""The compose stack, checked without a Docker engine: files, ports, commands, Prometheus."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+PROMETHEUS_DIR = ROOT / "infra" / "prometheus"
+DASHBOARD = ROOT / "infra" / "grafana" / "dashboards" / "streamrec.json"
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def interpolate(text: str) -> str:
+    """Compose's ${VAR:-default} with an empty environment."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
+
+
+def streamrec_services() -> dict[str, dict[str, Any]]:
+    return {
+        name: svc for name, svc in compose()["services"].items()
+        if str(svc.get("image", "")).startswith("streamrec:")
+    }  # fmt: skip
+
+
+def test_compose_parses_with_expected_services() -> None:
+    services = compose()["services"]
+    assert set(services) == {
+        "kafka", "redis", "trainer", "consumer", "producer", "prometheus", "grafana"
+    }  # fmt: skip
+    consumer_deps = services["consumer"]["depends_on"]
+    assert consumer_deps["trainer"]["condition"] == "service_completed_successfully"
+    assert consumer_deps["kafka"]["condition"] == "service_healthy"
+    assert "healthcheck" in services["consumer"] and "ports" not in services["consumer"]
+
+
+def test_images_are_pinned() -> None:
+    for name, svc in compose()["services"].items():
+        image = str(svc.get("image", ""))
+        assert ":" in image and not image.endswith(":latest"), name
+
+
+def test_build_contexts_and_mounted_files_exist() -> None:
+    for name, svc in compose()["services"].items():
+        build = svc.get("build")
+        if build:
+            context = ROOT / build["context"]
+            assert context.is_dir(), name
+            assert (context / build["dockerfile"]).is_file(), name
+        for volume in svc.get("volumes", []):
+            source = str(volume).split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name}: {source}"
+
+
+def test_published_ports_bind_loopback_only() -> None:
+    published = 0
+    for name, svc in compose()["services"].items():
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+            published += 1
+    assert published >= 4
+
+
+@pytest.mark.parametrize("service", sorted(streamrec_services()))
+def test_streamrec_command_lines_are_accepted(service: str) -> None:
+    svc = streamrec_services()[service]
+    args = [interpolate(str(a)) for a in svc["command"]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+    env.update({k: interpolate(str(v)) for k, v in svc.get("environment", {}).items()})
+    result = subprocess.run(
+        [sys.executable, "-m", "streamrec", *args, "--help"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"usage: streamrec {args[0]}" in result.stdout
+
+
+def _require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is not installed; ./dev test installs Debian's prometheus package")
+        pytest.skip(f"{tool} not installed (Debian package prometheus; ./dev test installs it)")
+    return path
+
+
+def test_promtool_checks_config_and_rules() -> None:
+    promtool = _require("promtool")
+    for args in (["check", "config", "prometheus.yml"], ["check", "rules", "rules.yml"]):
+        result = subprocess.run(
+            [promtool, *args], cwd=PROMETHEUS_DIR, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def recording_rules() -> dict[str, str]:
+    groups = yaml.safe_load((PROMETHEUS_DIR / "rules.yml").read_text())["groups"]
+    return {rule["record"]: rule["expr"] for group in groups for rule in group["rules"]}
+
+
+def dashboard_exprs() -> list[str]:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return [t["expr"] for p in panels for t in p["targets"]]
+
+
+def test_dashboard_uses_only_defined_recording_rules() -> None:
+    rules = recording_rules()
+    used = {name for e in dashboard_exprs() for name in re.findall(r"streamrec:[a-z0-9_:]+", e)}
+    assert used and used <= set(rules)
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    titles = " ".join(p["title"] for p in panels)
+    for needed in ("Hit@10", "Hit@20", "MRR@20", "by behavior", "outcome", "DLQ", "Latency", "lag"):
+        assert needed in titles, needed
