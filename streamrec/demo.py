@@ -82,6 +82,7 @@ def start_consumers(
     out = []
     for i in range(count):
         port = free_port()
+        log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"consumer-{i}.log"
         with open(log_path, "wb") as log_file:
             proc = subprocess.Popen(
