@@ -48,8 +48,12 @@ def wait_for_redis(settings: Settings) -> redis.Redis:
             client.ping()
             return client
         except redis.AuthenticationError:
+            if not settings.redis_password:
+                raise UnreachableError(
+                    "Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
+                ) from None
             raise UnreachableError(
-                "Redis refused the credentials (set STREAMREC_REDIS_PASSWORD)"
+                "Redis refused the credentials (check STREAMREC_REDIS_PASSWORD)"
             ) from None
         except redis.ResponseError as exc:
             if "NOAUTH" in str(exc):

@@ -178,6 +178,10 @@ class EmbeddedServices:
             pass
         return pid
 
+    def pid(self, name: str) -> int | None:
+        """Pid of the running ``broker`` or ``valkey``, or None."""
+        return self._running_pid(name)
+
     def stop(self, timeout: float = 10.0) -> list[str]:
         """Stop both servers (SIGTERM, then SIGKILL after ``timeout``); names stopped."""
         stopped = []

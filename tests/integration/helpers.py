@@ -6,14 +6,18 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from streamrec.config import Settings
 from streamrec.consumer.state import OnlineTotals, SessionStore, read_totals
-from streamrec.infra.clients import kafka_config, redis_client
+from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.infra.clients import ensure_topics, kafka_config, redis_client
 from streamrec.infra.names import Names
-from streamrec.producer.sources import ReplaySessions
+from streamrec.producer.replay import ClickProducer
+from streamrec.producer.sources import ReplaySessions, replay_sessions
 from tests.backends import Endpoints
+from tests.models import TinyModel
 
 
 def isolated_settings(base: Settings, servers: Endpoints, **overrides: object) -> Settings:
@@ -88,6 +92,42 @@ def read_topic(settings: Settings, topic: str, timeout: float = 60.0) -> list[by
         return values
     finally:
         consumer.close()
+
+
+def session_snapshot(settings: Settings, sessions: ReplaySessions) -> dict[str, tuple]:
+    store = SessionStore(redis_client(settings), Names(settings.namespace), 25, 3600)
+    ids = [sessions.corpus.session_ids[i] for i in sessions.indices]
+    return {
+        sid: (st.last_seq, tuple(st.items), tuple(st.topk_items))
+        for sid, st in store.read(ids).items()
+    }
+
+
+def assert_same_totals(a: OnlineTotals, b: OnlineTotals) -> None:
+    assert (a.overall.n, a.overall.hits_10, a.overall.hits_20) == (
+        b.overall.n, b.overall.hits_10, b.overall.hits_20
+    )  # fmt: skip
+    assert a.overall.rr_sum_20 == pytest.approx(b.overall.rr_sum_20, rel=1e-9)
+    assert a.applied == b.applied
+    assert a.per_behavior.keys() == b.per_behavior.keys()
+    for label in a.per_behavior:
+        assert a.per_behavior[label].hits_10 == b.per_behavior[label].hits_10
+
+
+def fault_free_run(
+    model: TinyModel, servers: Endpoints, tmp: Path, sessions: int
+) -> tuple[Settings, ReplaySessions, OnlineTotals]:
+    settings = isolated_settings(model.settings, servers, partitions=4)
+    ensure_topics(settings)
+    replay = replay_sessions(settings, held_out_only=True, max_sessions=sessions)
+    procs = start_consumers(settings, model.path, 2, tmp)
+    try:
+        wait_for_assignment(procs, 4)
+        result = ClickProducer(settings).replay(replay, concurrency=100, seed=5)
+        totals = wait_for_totals(settings, result.sent)
+    finally:
+        assert stop_consumers(procs) == [0, 0]
+    return settings, replay, totals
 
 
 def log_tails(paths: list[Path], lines: int = 20) -> str:

@@ -1,0 +1,143 @@
+"""Redis outages and Redis credentials, on embedded servers this test starts and kills.
+
+These tests own their servers (they SIGKILL and restart Valkey), so they always use the
+embedded binaries, whatever backend the rest of the session uses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.infra.clients import ensure_topics
+from streamrec.infra.services import EmbeddedServices, free_port
+from streamrec.observe import metric_sum, scrape
+from streamrec.producer.replay import ClickProducer, ReplayResult
+from tests.backends import Endpoints
+from tests.integration.helpers import (
+    assert_same_totals,
+    fault_free_run,
+    isolated_settings,
+    log_tails,
+    session_snapshot,
+    wait_for_totals,
+)
+from tests.models import TinyModel
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def own_servers(tmp_path: Path):
+    services = EmbeddedServices(tmp_path / "own", free_port(), free_port())
+    services.start()
+    yield services
+    services.stop()
+
+
+def test_redis_killed_mid_stream_is_survived_exactly(
+    generated_model: TinyModel, servers: Endpoints, own_servers: EmbeddedServices, tmp_path: Path
+) -> None:
+    ref_settings, replay, reference = fault_free_run(generated_model, servers, tmp_path / "r", 300)
+    mine = Endpoints(own_servers.kafka_bootstrap, own_servers.redis_url, "embedded")
+    settings = isolated_settings(generated_model.settings, mine, partitions=4)
+    ensure_topics(settings)
+    consumers = start_consumers(settings, generated_model.path, 1, tmp_path)
+    outcome: dict[str, ReplayResult] = {}
+    try:
+        wait_for_assignment(consumers, 4)
+        producer = threading.Thread(
+            target=lambda: outcome.update(
+                r=ClickProducer(settings).replay(replay, rate=600, concurrency=100, seed=5)
+            )
+        )
+        producer.start()
+        time.sleep(3)
+        valkey = own_servers.pid("valkey")
+        assert valkey is not None
+        os.kill(valkey, signal.SIGKILL)  # a crash: no shutdown, no final AOF rewrite
+        deadline = time.monotonic() + 30
+        while metric_sum([scrape(consumers[0].metrics_url)], "streamrec_redis_up") != 0:
+            assert time.monotonic() < deadline, "outage never reported in streamrec_redis_up"
+            time.sleep(0.2)
+        time.sleep(3)
+        assert consumers[0].proc.poll() is None, "consumer died during the Redis outage"
+        own_servers.start()  # same port and data dir: Valkey reloads its append-only file
+        producer.join(timeout=120)
+        assert outcome["r"].failed == 0
+        totals = wait_for_totals(settings, replay.n_events)
+        deadline = time.monotonic() + 60
+        while totals.applied < replay.n_events and time.monotonic() < deadline:
+            time.sleep(0.5)
+            totals = wait_for_totals(settings, replay.n_events)
+        text = scrape(consumers[0].metrics_url)
+        assert metric_sum([text], "streamrec_redis_up") == 1
+        assert metric_sum([text], "streamrec_redis_errors_total") > 0
+    finally:
+        codes = stop_consumers(consumers)
+    log = consumers[0].log_path.read_text()
+    assert codes == [0], log_tails([consumers[0].log_path])
+    assert "Redis unavailable" in log and "Redis is back" in log
+    assert totals.applied == replay.n_events and totals.gap == 0
+    assert_same_totals(totals, reference)
+    assert session_snapshot(settings, replay) == session_snapshot(ref_settings, replay)
+
+
+def test_password_protected_redis(generated_model: TinyModel, tmp_path: Path) -> None:
+    password = "correct-horse-battery-staple"
+    services = EmbeddedServices(tmp_path / "auth", free_port(), free_port(), password)
+    services.start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+        env.update(
+            STREAMREC_KAFKA_BOOTSTRAP=services.kafka_bootstrap,
+            STREAMREC_REDIS_URL=services.redis_url,
+            STREAMREC_CONNECT_TIMEOUT="5",
+        )
+        command = [sys.executable, "-m", "streamrec", "consume", "--model",
+                   str(generated_model.path), "--metrics-port", "0", "--threads", "1"]  # fmt: skip
+        refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2
+        assert refused.stderr.strip().splitlines()[-1] == (
+            "streamrec: error: Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
+        )
+        env["STREAMREC_REDIS_PASSWORD"] = "wrong"
+        wrong = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert wrong.returncode == 2 and "refused the credentials" in wrong.stderr
+
+        env["STREAMREC_REDIS_PASSWORD"] = password
+        produce = subprocess.run(
+            [sys.executable, "-m", "streamrec", "produce", "--users", "300", "--sessions", "10",
+             "--no-progress"], env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert produce.returncode == 0, produce.stderr
+        log_path = tmp_path / "consumer.log"
+        with open(log_path, "wb") as log:
+            consumer = subprocess.Popen(
+                [*command, "--log-level", "DEBUG"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            report_cmd = [sys.executable, "-m", "streamrec", "report"]
+            deadline = time.monotonic() + 90
+            while True:
+                report = subprocess.run(report_cmd, env=env, capture_output=True, text=True)
+                assert report.returncode == 0, report.stderr
+                if " 0 applied" not in report.stdout and "applied" in report.stdout:
+                    break
+                assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+                time.sleep(0.5)
+        finally:
+            consumer.send_signal(signal.SIGTERM)
+            assert consumer.wait(60) == 0
+        assert password not in log_path.read_text()
+        assert password not in produce.stdout + produce.stderr
+    finally:
+        services.stop()
