@@ -21,6 +21,9 @@ class ConfigError(ValueError):
     """A setting has an invalid value; the message is one readable line."""
 
 
+SECRET_FIELDS = frozenset({"redis_password", "kafka_password"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """All of StreamRec's settings with their defaults."""
@@ -51,6 +54,9 @@ class Settings:
     kafka_bootstrap: str = "127.0.0.1:19092"
     redis_url: str = "redis://127.0.0.1:16379/0"
     redis_password: str = ""
+    kafka_username: str = ""  # set to use SASL/PLAIN
+    kafka_password: str = ""
+    kafka_security_protocol: str = "SASL_SSL"
     namespace: str = ""
     connect_timeout: float = 30.0
     # streaming
@@ -61,6 +67,15 @@ class Settings:
     poll_batch: int = 500
     poll_timeout: float = 0.2
     max_message_bytes: int = 65_536
+
+    def __repr__(self) -> str:
+        """Like the dataclass repr, with secrets masked (settings end up in logs)."""
+
+        def show(name: str) -> str:
+            value = getattr(self, name)
+            return "'***'" if name in SECRET_FIELDS and value else repr(value)
+
+        return "Settings(" + ", ".join(f"{f.name}={show(f.name)}" for f in fields(self)) + ")"
 
     def validate(self) -> Settings:
         """Return self, or raise ``ConfigError`` naming the first bad value."""
@@ -100,6 +115,13 @@ class Settings:
             )
         if len(self.csv_separator) != 1:
             raise ConfigError(f"csv_separator must be one character, got {self.csv_separator!r}")
+        if self.kafka_security_protocol not in ("SASL_SSL", "SASL_PLAINTEXT"):
+            raise ConfigError(
+                "kafka_security_protocol must be SASL_SSL or SASL_PLAINTEXT, "
+                f"got {self.kafka_security_protocol!r}"
+            )
+        if bool(self.kafka_username) != bool(self.kafka_password):
+            raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
             raise ConfigError("group must not be empty")
         if not self.learning_rate > 0:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
 import redis
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamrec.config import ConfigError, Settings
@@ -18,12 +19,59 @@ class UnreachableError(ConnectionError):
     """A server did not answer within the configured wait; one readable line."""
 
 
+class RepeatFilter(logging.Filter):
+    """Let one of each kind of message through per ``window`` seconds (librdkafka retries
+    a dead broker many times a second; one line says it as clearly)."""
+
+    def __init__(self, window: float = 30.0) -> None:
+        super().__init__()
+        self.window = window
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = re.sub(r"\d+", "#", record.getMessage())[:120]
+        now = time.monotonic()
+        if now - self._last.get(key, -self.window) < self.window:
+            return False
+        self._last[key] = now
+        return True
+
+
 KAFKA_LOG = logging.getLogger("streamrec.kafka")
+KAFKA_LOG.addFilter(RepeatFilter())
+
+
+def kafka_error(err: KafkaError) -> None:
+    """librdkafka's error callback: say plainly what a broker outage means for us."""
+    if err.code() == KafkaError._ALL_BROKERS_DOWN:
+        KAFKA_LOG.warning(
+            "all Kafka brokers are unreachable; retrying in the background (the consumer "
+            "pauses and commits nothing, the producer queues events until message.timeout.ms)"
+        )
+    else:
+        KAFKA_LOG.warning("Kafka: %s", err)
 
 
 def kafka_config(settings: Settings, **extra: Any) -> dict[str, Any]:
-    """librdkafka configuration common to every client (its logs go through ``logging``)."""
-    conf: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap, "logger": KAFKA_LOG}
+    """librdkafka configuration common to every client (its logs go through ``logging``).
+
+    SASL/PLAIN credentials come from ``kafka_username``/``kafka_password`` (environment
+    ``STREAMREC_KAFKA_USERNAME``/``STREAMREC_KAFKA_PASSWORD``) and are never logged.
+    """
+    conf: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "logger": KAFKA_LOG,
+        "error_cb": kafka_error,
+    }
+    if settings.kafka_username:
+        conf.update(
+            {
+                "security.protocol": settings.kafka_security_protocol,
+                "sasl.mechanism": "PLAIN",
+                "sasl.username": settings.kafka_username,
+                "sasl.password": settings.kafka_password,
+            }
+        )
     conf.update(extra)
     return conf
 

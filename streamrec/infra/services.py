@@ -182,10 +182,12 @@ class EmbeddedServices:
         """Pid of the running ``broker`` or ``valkey``, or None."""
         return self._running_pid(name)
 
-    def stop(self, timeout: float = 10.0) -> list[str]:
-        """Stop both servers (SIGTERM, then SIGKILL after ``timeout``); names stopped."""
+    def stop(
+        self, timeout: float = 10.0, names: tuple[str, ...] = ("broker", "valkey")
+    ) -> list[str]:
+        """Stop servers (SIGTERM, then SIGKILL after ``timeout``) and wait; names stopped."""
         stopped = []
-        for name in ("broker", "valkey"):
+        for name in names:
             pid = self._running_pid(name)
             if pid is None:
                 self._pid_file(name).unlink(missing_ok=True)
@@ -198,7 +200,8 @@ class EmbeddedServices:
                 os.killpg(pid, signal.SIGKILL)
             self._pid_file(name).unlink(missing_ok=True)
             stopped.append(name)
-        (self.run_dir / STATE_FILE).unlink(missing_ok=True)
+        if set(names) == {"broker", "valkey"}:
+            (self.run_dir / STATE_FILE).unlink(missing_ok=True)
         return stopped
 
     def status(self) -> dict[str, dict[str, object]]:

@@ -21,6 +21,7 @@ from streamrec.infra.clients import ensure_topics
 from streamrec.infra.services import EmbeddedServices, free_port
 from streamrec.observe import metric_sum, scrape
 from streamrec.producer.replay import ClickProducer, ReplayResult
+from streamrec.producer.sources import replay_sessions
 from tests.backends import Endpoints
 from tests.integration.helpers import (
     assert_same_totals,
@@ -141,3 +142,44 @@ def test_password_protected_redis(generated_model: TinyModel, tmp_path: Path) ->
         assert password not in produce.stdout + produce.stderr
     finally:
         services.stop()
+
+
+def test_broker_down_for_ten_seconds_is_survived(
+    generated_model: TinyModel, own_servers: EmbeddedServices, tmp_path: Path
+) -> None:
+    mine = Endpoints(own_servers.kafka_bootstrap, own_servers.redis_url, "embedded")
+    settings = isolated_settings(generated_model.settings, mine, partitions=2)
+    ensure_topics(settings)
+    first = replay_sessions(settings, held_out_only=True, max_sessions=60)
+    second = replay_sessions(settings, held_out_only=True, max_sessions=120)
+    second.indices = second.indices[60:]  # new sessions after the outage
+    consumers = start_consumers(settings, generated_model.path, 1, tmp_path)
+    producer = ClickProducer(settings)  # one producer lives through the outage
+    try:
+        wait_for_assignment(consumers, 2)
+        assert producer.replay(first, concurrency=30, seed=1).failed == 0
+        wait_for_totals(settings, first.n_events)
+
+        assert own_servers.stop(names=("broker",)) == ["broker"]  # returns once it has exited
+        down_since = time.monotonic()
+        outcome: dict[str, ReplayResult] = {}
+        sender = threading.Thread(  # keeps producing into the outage; librdkafka queues
+            target=lambda: outcome.update(r=producer.replay(second, concurrency=30, seed=2))
+        )
+        sender.start()
+        time.sleep(max(0.0, 10.0 - (time.monotonic() - down_since)))
+        assert consumers[0].proc.poll() is None, "consumer died while the broker was down"
+        assert wait_for_totals(settings, 0).applied == first.n_events  # nothing got through
+        own_servers.start()  # memory storage: topics are gone and must be recreated
+        ensure_topics(settings)
+        sender.join(timeout=180)
+        assert outcome["r"].failed == 0, producer.last_error
+        totals = wait_for_totals(settings, first.n_events + second.n_events, timeout=180)
+    finally:
+        codes = stop_consumers(consumers)
+    assert codes == [0], log_tails([consumers[0].log_path])
+    log = consumers[0].log_path.read_text()
+    assert "all Kafka brokers are unreachable" in log
+    assert log.count("Connect to ipv4") < 20, "retry noise should be folded"
+    assert totals.applied == first.n_events + second.n_events
+    assert totals.duplicate == totals.gap == totals.invalid == 0

@@ -95,3 +95,34 @@ def test_settings_from_environment() -> None:
         Settings().with_overrides({"redis_url": "http://x"})
     with pytest.raises(ConfigError, match="namespace"):
         Settings().with_overrides({"namespace": "a b"})
+
+
+def test_secrets_are_masked_and_sasl_configured() -> None:
+    from streamrec.infra.clients import kafka_config
+
+    settings = Settings().with_overrides(
+        {"redis_password": "hunter2", "kafka_username": "svc", "kafka_password": "pw-42"}
+    )
+    assert "hunter2" not in repr(settings) and "pw-42" not in repr(settings)
+    conf = kafka_config(settings)
+    assert conf["sasl.mechanism"] == "PLAIN" and conf["sasl.username"] == "svc"
+    assert conf["security.protocol"] == "SASL_SSL"
+    assert "sasl.username" not in kafka_config(Settings())
+    with pytest.raises(ConfigError, match="both"):
+        Settings().with_overrides({"kafka_username": "svc"})
+
+
+def test_repeated_kafka_log_lines_are_folded() -> None:
+    import logging
+
+    from streamrec.infra.clients import RepeatFilter
+
+    folded = RepeatFilter(window=60)
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("k", logging.ERROR, __file__, 1, msg, None, None)
+
+    assert folded.filter(record("Connect to 127.0.0.1:1234 failed"))
+    assert not folded.filter(record("Connect to 127.0.0.1:1234 failed"))
+    assert not folded.filter(record("Connect to 127.0.0.1:5678 failed"))  # same kind
+    assert folded.filter(record("something else"))
