@@ -1,0 +1,57 @@
+"""Each kind of bad event has its defined outcome (README, "Bad events")."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from streamrec.consumer.state import SessionStore
+from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.events import ClickEvent
+from streamrec.infra.clients import ensure_topics, redis_client
+from streamrec.infra.names import Names
+from streamrec.producer.replay import ClickProducer
+from tests.backends import Endpoints
+from tests.integration.helpers import isolated_settings, read_topic, wait_for_totals
+from tests.models import TinyModel
+
+pytestmark = pytest.mark.integration
+
+
+def test_duplicates_gaps_out_of_order_and_unknown_items(
+    generated_model: TinyModel, servers: Endpoints, tmp_path: Path
+) -> None:
+    settings = isolated_settings(generated_model.settings, servers, partitions=1)
+    ensure_topics(settings)
+    consumers = start_consumers(settings, generated_model.path, 1, tmp_path)
+    now = time.time()
+    stream = [
+        ClickEvent("x", 0, 10, now), ClickEvent("x", 1, 11, now),
+        ClickEvent("x", 1, 11, now),   # duplicate (redelivery)
+        ClickEvent("x", 0, 10, now),   # duplicate (older)
+        ClickEvent("x", 3, 13, now),   # gap: seq 2 missing -> DLQ, state untouched
+        ClickEvent("x", 2, 12, now),   # the missing one: applies
+        ClickEvent("y", 1, 21, now),   # out of order: before seq 0 -> gap, DLQ
+        ClickEvent("y", 0, 20, now),
+        ClickEvent("z", 0, 5_000, now),  # outside the model's 5,000-item catalog -> DLQ
+    ]  # fmt: skip
+    try:
+        wait_for_assignment(consumers, 1)
+        producer = ClickProducer(settings)
+        for event in stream:
+            producer.send(event)
+        assert producer.flush() == 0
+        totals = wait_for_totals(settings, len(stream))
+    finally:
+        assert stop_consumers(consumers) == [0]
+    assert (totals.applied, totals.duplicate, totals.gap, totals.invalid) == (4, 2, 2, 1)
+    store = SessionStore(redis_client(settings), Names(settings.namespace), 25, 60)
+    states = store.read(["x", "y", "z"])
+    assert (states["x"].last_seq, states["x"].items) == (2, [10, 11, 12])
+    assert (states["y"].last_seq, states["y"].items) == (0, [20])
+    assert states["z"].last_seq == -1
+    assert totals.overall.n == 2  # x seq 1 and 2 were scored against the previous top-20
+    dlq = read_topic(settings, Names(settings.namespace).dlq)
+    assert len(dlq) == 3
