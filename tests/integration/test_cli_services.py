@@ -90,3 +90,68 @@ def test_unreachable_servers_fail_with_one_line() -> None:
                  env=env)  # fmt: skip
     assert result.returncode == 2
     assert "Redis at" in result.stderr and "not reachable" in result.stderr
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on ``port`` (from /proc/net/tcp{,6})."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_embedded_servers_listen_on_loopback_only(servers_for_bind_check: Path) -> None:
+    ports = json.loads((servers_for_bind_check / "services.json").read_text())
+    for service in ports["services"]:
+        assert listening_addresses(service["port"]) == {"0100007F"}, service  # 127.0.0.1
+
+
+@pytest.fixture
+def servers_for_bind_check(tmp_path: Path):
+    from streamrec.infra.services import EmbeddedServices
+
+    services = EmbeddedServices(tmp_path, free_port(), free_port())
+    services.start()
+    yield tmp_path
+    services.stop()
+
+
+def test_bad_configuration_fails_fast_with_one_line(
+    generated_model: TinyModel, servers_for_bind_check: Path, tmp_path: Path
+) -> None:
+    state = json.loads((servers_for_bind_check / "services.json").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+    env.update(
+        STREAMREC_KAFKA_BOOTSTRAP=state["kafka_bootstrap"], STREAMREC_REDIS_URL=state["redis_url"]
+    )
+
+    missing = cli("consume", "--model", str(tmp_path / "nope.pt"), "--metrics-port", "0", env=env)
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.strip().splitlines()[-1]
+        == f"streamrec: error: no checkpoint at {tmp_path / 'nope.pt'}"
+    )
+
+    assert cli("produce", "--users", "100", "--sessions", "1", "--partitions", "4",
+               "--no-progress", env=env).returncode == 0  # fmt: skip
+    wrong = cli("produce", "--users", "100", "--sessions", "1", "--partitions", "3",
+                "--no-progress", env=env)  # fmt: skip
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        "streamrec: error: topic clicks has 4 partitions, settings ask for 3"
+    )
+    for args, message in (
+        (["produce", "--rate", "-5"], "must be a finite number >= 0"),
+        (["consume", "--session-ttl", "0"], "must be a finite number > 0"),
+        (["consume", "--metrics-port", "70000"], "must be a TCP port"),
+    ):
+        result = cli(*args, env=env)
+        assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1]
+    bad_env = dict(env, STREAMREC_POLL_BATCH="0")
+    result = cli("consume", "--help", env=bad_env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "streamrec: error: poll_batch must be >= 1, got 0"
