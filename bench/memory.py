@@ -78,7 +78,7 @@ def main() -> None:
         rss_start = None
         while True:
             totals = read_totals(client, names)
-            done = totals.applied + totals.duplicate + totals.gap + totals.invalid
+            done = totals.accounted
             samples.append((done, rss_mib(pid)))
             if rss_start is None and done >= 10_000:
                 rss_start = samples[-1][1]

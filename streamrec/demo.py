@@ -339,7 +339,7 @@ class _LiveStatus:
     def _refresh(self) -> OnlineTotals:
         self._last_poll = time.monotonic()
         totals = read_totals(self.client, self.names)
-        done = totals.applied + totals.duplicate + totals.gap + totals.invalid
+        done = totals.accounted
         hit = totals.overall.metrics()["hit_at_10"]
         self.progress.update(self.done_task, completed=done, info=f"online Hit@10 {hit:.4f}")
         return totals
@@ -349,7 +349,7 @@ class _LiveStatus:
         deadline = time.monotonic() + timeout
         while True:
             totals = self._refresh()
-            done = totals.applied + totals.duplicate + totals.gap + totals.invalid
+            done = totals.accounted
             if done >= produced:
                 return totals
             if time.monotonic() > deadline:

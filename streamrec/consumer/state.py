@@ -94,6 +94,11 @@ class OnlineTotals:
     gap: int
     invalid: int
 
+    @property
+    def accounted(self) -> int:
+        """Events with an outcome: applied, or counted as duplicate, gap or invalid."""
+        return self.applied + self.duplicate + self.gap + self.invalid
+
     def report(self) -> dict[str, Any]:
         """JSON-ready figures with the same keys as offline evaluation."""
         out: dict[str, Any] = dict(self.overall.metrics())

@@ -42,7 +42,7 @@ def wait_for_totals(
     deadline = time.monotonic() + timeout
     while True:
         totals = read_totals(client, names)
-        done = totals.applied + totals.duplicate + totals.gap + totals.invalid
+        done = totals.accounted
         if done >= expected_events:
             return totals
         if time.monotonic() > deadline:
