@@ -23,6 +23,7 @@ from streamrec.model.checkpoint import CheckpointError
 from streamrec.model.examples import SPLIT_PROTOCOLS
 
 EXIT_USAGE = 2
+DEFAULT_LOAD_STEPS = (1000, 2000, 5000, 10000, 20000)
 
 
 class CliError(Exception):
@@ -461,6 +462,64 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
     _add_data_flags(demo, defaults, split=False)
     _add_server_flags(demo, defaults)
     demo.set_defaults(handler=_cmd_demo)
+
+    load = sub.add_parser(
+        "loadtest",
+        help="offer click events at rising rates until the consumers fall behind",
+        description="Drive the pipeline (embedded servers unless external ones are configured) "
+        "with held-out sessions at a fixed rate or in steps. Per step: achieved events/s, "
+        "latency p50/p95/p99 (event -> recommendation written), lag at the step's end and "
+        "CPU of each process. Writes loadtest.json and loadtest.png and prints the "
+        "saturation throughput (the highest step that keeps up).",
+    )
+    load.add_argument(
+        "--profile",
+        choices=["steps", "fixed"],
+        default="steps",
+        help="'steps': --steps rates in turn; 'fixed': --rate only",
+    )
+    load.add_argument(
+        "--steps",
+        default=",".join(str(r) for r in DEFAULT_LOAD_STEPS),
+        help="comma-separated events/s for the steps profile (default: %(default)s)",
+    )
+    load.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=1000.0,
+        help="events/s for the fixed profile (default: %(default)s)",
+    )
+    load.add_argument(
+        "--step-seconds",
+        type=_positive_float,
+        default=20.0,
+        help="seconds per step (default: %(default)s)",
+    )
+    load.add_argument(
+        "--consumers",
+        type=_positive_int,
+        default=1,
+        help="consumer processes (default: %(default)s)",
+    )
+    load.add_argument(
+        "--model",
+        dest="model_path",
+        type=Path,
+        default=defaults.model_path,
+        help="checkpoint to serve; a quick one is trained when missing",
+    )
+    load.add_argument(
+        "--out-dir",
+        type=Path,
+        default=defaults.artifacts / "loadtest",
+        help="where loadtest.json and loadtest.png go (default: %(default)s)",
+    )
+    load.add_argument(
+        "--json", action="store_true", help="last stdout line is the report as one JSON object"
+    )
+    _add_data_flags(load, defaults, split=False)
+    _add_server_flags(load, defaults)
+    load.set_defaults(handler=_cmd_loadtest)
     return parser
 
 
@@ -674,17 +733,11 @@ def _print_metric_rows(report: dict[str, Any]) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace, defaults: Settings) -> int:
-    import os
 
     from streamrec.demo import run_demo
 
     settings = _settings(args, defaults)
-    external = any(
-        os.environ.get(v) for v in ("STREAMREC_KAFKA_BOOTSTRAP", "STREAMREC_REDIS_URL")
-    ) or any(
-        f in (sys.argv if args.argv is None else args.argv)
-        for f in ("--kafka-bootstrap", "--redis-url")
-    )
+    external = _external_servers(args)
     console = Console(stderr=True, soft_wrap=True)
     result = run_demo(settings, args.sessions, args.consumers, external, console, rate=args.rate)
     summary = result.to_json()
@@ -713,6 +766,45 @@ def _cmd_demo(args: argparse.Namespace, defaults: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def _parse_rates(text: str) -> list[float]:
+    try:
+        rates = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise CliError(f"--steps must be comma-separated numbers, got {text!r}") from None
+    if not rates or any(not r > 0 or r == float("inf") for r in rates):
+        raise CliError(f"--steps must be positive finite rates, got {text!r}")
+    return rates
+
+
+def _external_servers(args: argparse.Namespace) -> bool:
+    """Whether the user named servers (environment or flags) instead of the embedded ones."""
+    import os
+
+    argv = sys.argv if args.argv is None else args.argv
+    return any(
+        os.environ.get(v) for v in ("STREAMREC_KAFKA_BOOTSTRAP", "STREAMREC_REDIS_URL")
+    ) or any(f in argv for f in ("--kafka-bootstrap", "--redis-url"))
+
+
+def _cmd_loadtest(args: argparse.Namespace, defaults: Settings) -> int:
+    from streamrec.loadtest import run_loadtest
+
+    settings = _settings(args, defaults)
+    rates = _parse_rates(args.steps) if args.profile == "steps" else [args.rate]
+    console = Console(stderr=True, soft_wrap=True)
+    report, json_path, png_path = run_loadtest(
+        settings, rates, args.step_seconds, args.consumers, _external_servers(args),
+        args.out_dir, console,
+    )  # fmt: skip
+    console.print(
+        f"saturation throughput: {report.saturation_events_per_s:,.0f} events/s "
+        f"(report {json_path}, plot {png_path})"
+    )
+    if args.json:
+        print(json.dumps(report.to_json()))
     return 0
 
 

@@ -27,8 +27,8 @@ def metric_sum(texts: Iterable[str], sample_name: str, **labels: str) -> float:
     return total
 
 
-def histogram_quantile(texts: Iterable[str], name: str, q: float) -> float | None:
-    """Prometheus-style quantile (linear within a bucket) of histogram ``name``, merged."""
+def histogram_buckets(texts: Iterable[str], name: str) -> dict[float, float]:
+    """Cumulative bucket counts (upper bound -> count) of histogram ``name``, merged."""
     buckets: dict[float, float] = {}
     for text in texts:
         for family in text_string_to_metric_families(text):
@@ -36,11 +36,21 @@ def histogram_quantile(texts: Iterable[str], name: str, q: float) -> float | Non
                 if sample.name == f"{name}_bucket":
                     le = float(sample.labels["le"])
                     buckets[le] = buckets.get(le, 0.0) + sample.value
+    return buckets
+
+
+def bucket_delta(after: dict[float, float], before: dict[float, float]) -> dict[float, float]:
+    """Buckets of the observations made between two scrapes."""
+    return {le: count - before.get(le, 0.0) for le, count in after.items()}
+
+
+def quantile_from_buckets(buckets: dict[float, float], q: float) -> float | None:
+    """Prometheus-style ``histogram_quantile``: linear interpolation within the bucket."""
     if not buckets:
         return None
     bounds = sorted(buckets)
     total = buckets[bounds[-1]]
-    if total == 0:
+    if total <= 0:
         return None
     rank = q * total
     lower, below = 0.0, 0.0
@@ -53,3 +63,8 @@ def histogram_quantile(texts: Iterable[str], name: str, q: float) -> float | Non
             return lower + (bound - lower) * ((rank - below) / span if span else 0.0)
         lower, below = bound, count
     return lower
+
+
+def histogram_quantile(texts: Iterable[str], name: str, q: float) -> float | None:
+    """Quantile ``q`` of histogram ``name`` merged over several expositions."""
+    return quantile_from_buckets(histogram_buckets(texts, name), q)

@@ -83,6 +83,7 @@ class ClickConsumer:
                     "session.timeout.ms": 6000,
                     "heartbeat.interval.ms": 1000,
                     "max.poll.interval.ms": 300_000,
+                    "fetch.wait.max.ms": 20,
                 },
             )
         )

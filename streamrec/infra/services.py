@@ -131,6 +131,11 @@ class EmbeddedServices:
         log = self.run_dir / f"{name}.log"
         running = self._running_pid(name)
         if running is not None:
+            if not port_open(port):
+                raise ServiceError(
+                    f"an embedded {name} (pid {running}) from {self.run_dir} is running but not "
+                    f"on port {port}; run `streamrec services down --run-dir {self.run_dir}` first"
+                )
             return ServiceRecord(name, running, port, str(log))
         if port_open(port):
             raise ServiceError(f"port {port} for the embedded {name} is already in use")

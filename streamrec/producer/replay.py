@@ -130,19 +130,24 @@ class ClickProducer:
         progress: ProgressHook | None = None,
         should_stop: Callable[[], bool] | None = None,
         rounds: int = 1,
+        first_round: int = 0,
     ) -> ReplayResult:
         """Send the sessions' clicks; ``rate`` events/s (0: as fast as possible).
 
-        ``rounds``: replay this many times (0: until stopped), each round as new sessions.
+        ``rounds``: replay this many times (0: until stopped), each round as new sessions;
+        ``first_round`` numbers the rounds from there (distinct ids across several calls).
         """
         per_round = sessions.n_events
         planned = per_round * rounds if rounds > 0 else 0
         total = min(limit, planned) if limit > 0 and planned else (limit or planned)
         started = time.monotonic()
         sent = 0
+        round_numbers = (
+            range(first_round, first_round + rounds) if rounds > 0 else itertools.count(first_round)
+        )
         events = (
             event
-            for round_no in (range(rounds) if rounds > 0 else itertools.count())
+            for round_no in round_numbers
             for event in interleave(sessions, concurrency, seed + round_no, round_no)
         )
         for sid, seq, item, behavior in events:

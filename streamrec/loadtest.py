@@ -1,0 +1,271 @@
+"""``streamrec loadtest``: offered load in steps against a running pipeline, until it falls behind.
+
+For each step the producer offers a fixed rate of click events (held-out generated sessions,
+each step and round as new session ids) for a set duration. Measured per step:
+- achieved throughput: events given an outcome by the consumers (exact, from Redis) per second;
+- end-to-end latency p50/p95/p99: event timestamp to recommendation written, from the
+  consumers' latency histograms (observations made during the step only);
+- lag at the end of the step: events produced but not yet given an outcome;
+- CPU of each process (cores used), from /proc.
+A step "keeps up" when it achieves at least 90% of the offered rate and its end lag is at most
+two seconds' worth of events; the saturation throughput is the highest such step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from streamrec.config import Settings
+from streamrec.consumer.state import read_totals
+from streamrec.demo import (
+    ConsumerProcess,
+    ensure_model,
+    start_consumers,
+    stop_consumers,
+    wait_for_assignment,
+)
+from streamrec.infra.clients import ensure_topics, wait_for_redis
+from streamrec.infra.names import Names
+from streamrec.infra.services import EmbeddedServices, free_port
+from streamrec.observe import bucket_delta, histogram_buckets, quantile_from_buckets
+from streamrec.producer.replay import ClickProducer
+from streamrec.producer.sources import replay_sessions
+
+KEEP_UP_FRACTION = 0.9
+MAX_LAG_SECONDS = 2.0
+LATENCY = "streamrec_event_latency_seconds"
+ROUNDS_PER_STEP = 1000  # session-id rounds reserved per step, so steps never share sessions
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (None if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+@dataclass
+class StepResult:
+    """What one offered rate achieved."""
+
+    offered_events_per_s: float
+    seconds: float
+    produced: int
+    achieved_events_per_s: float
+    latency_ms: dict[str, float | None]
+    lag_end: int
+    cpu_cores: dict[str, float]
+    keeps_up: bool
+
+
+@dataclass
+class LoadTestReport:
+    """The whole run."""
+
+    steps: list[StepResult]
+    saturation_events_per_s: float
+    backend: str
+    consumers: int
+    model: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "saturation_events_per_s": self.saturation_events_per_s,
+            "steps": [asdict(s) for s in self.steps],
+            "backend": self.backend,
+            "consumers": self.consumers,
+            "model": self.model,
+            **self.extra,
+        }
+
+
+def _latency(
+    consumers: list[ConsumerProcess], before: dict[float, float]
+) -> tuple[dict[str, float | None], dict[float, float]]:
+    texts = [t for t in (c.metrics_text() for c in consumers) if t]
+    now = histogram_buckets(texts, LATENCY)
+    delta = bucket_delta(now, before)
+    out: dict[str, float | None] = {}
+    for q in (0.5, 0.95, 0.99):
+        value = quantile_from_buckets(delta, q)
+        out[f"p{int(q * 100)}"] = None if value is None else round(value * 1000, 2)
+    return out, now
+
+
+def run_steps(
+    settings: Settings,
+    rates: list[float],
+    step_seconds: float,
+    consumers: list[ConsumerProcess],
+    other_pids: dict[str, int],
+    console: Console,
+) -> list[StepResult]:
+    """Offer each rate in turn; stop after the first step that does not keep up."""
+    client = wait_for_redis(settings)
+    names = Names(settings.namespace)
+    sessions = replay_sessions(settings, held_out_only=True)
+    producer = ClickProducer(settings)
+    pids = {f"consumer-{i}": c.proc.pid for i, c in enumerate(consumers)}
+    pids.update(other_pids)
+    pids["loadtest (producer)"] = os.getpid()
+    results: list[StepResult] = []
+    produced_total = read_totals(client, names).accounted
+    _, buckets = _latency(consumers, {})
+    for index, rate in enumerate(rates):
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        accounted_before = read_totals(client, names).accounted
+        started = time.monotonic()
+        limit = int(rate * step_seconds)
+        console.print(f"step {index + 1}/{len(rates)}: offering {rate:,.0f} events/s "
+                      f"for {step_seconds:.0f}s ...")  # fmt: skip
+        result = producer.replay(
+            sessions, rate=rate, limit=limit, rounds=0, seed=index,
+            first_round=(index + 1) * ROUNDS_PER_STEP,
+        )  # fmt: skip
+        if result.failed:
+            raise RuntimeError(f"{result.failed} events were not acknowledged by the broker")
+        elapsed = time.monotonic() - started
+        produced_total += result.sent
+        totals = read_totals(client, names)
+        lag = max(produced_total - totals.accounted, 0)
+        achieved = (totals.accounted - accounted_before) / elapsed
+        latency, buckets_now = _latency(consumers, buckets)
+        buckets = buckets_now
+        cpu = {}
+        for name, pid in pids.items():
+            after, before = cpu_seconds(pid), cpu_before[name]
+            if after is not None and before is not None:
+                cpu[name] = round((after - before) / elapsed, 3)
+        keeps_up = achieved >= KEEP_UP_FRACTION * rate and lag <= max(MAX_LAG_SECONDS * rate, 100)
+        step = StepResult(
+            offered_events_per_s=rate,
+            seconds=round(elapsed, 2),
+            produced=result.sent,
+            achieved_events_per_s=round(achieved, 1),
+            latency_ms=latency,
+            lag_end=lag,
+            cpu_cores=cpu,
+            keeps_up=keeps_up,
+        )
+        results.append(step)
+        console.print(
+            f"  achieved {achieved:,.0f} ev/s, latency p50 {latency['p50']} ms p99 "
+            f"{latency['p99']} ms, lag {lag:,}, {'keeps up' if keeps_up else 'FALLS BEHIND'}"
+        )
+        if not keeps_up:
+            break
+    return results
+
+
+def plot_report(report: LoadTestReport, path: Path) -> None:
+    """Latency percentiles and end lag against offered rate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = [s.offered_events_per_s for s in report.steps]
+    fig, (ax_lat, ax_lag) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for key in ("p50", "p95", "p99"):
+        values = [s.latency_ms.get(key) for s in report.steps]
+        ax_lat.plot(rates, [v if v is not None else float("nan") for v in values],
+                    marker="o", label=key)  # fmt: skip
+    ax_lat.set_xlabel("offered events/s")
+    ax_lat.set_ylabel("event -> recommendation latency (ms)")
+    ax_lat.set_yscale("log")
+    ax_lat.legend()
+    ax_lat.grid(alpha=0.3)
+    ax_lag.plot(rates, [s.lag_end for s in report.steps], marker="o", label="lag at step end")
+    ax_lag.plot(rates, [s.achieved_events_per_s for s in report.steps], marker="s",
+                label="achieved events/s")  # fmt: skip
+    ax_lag.axvline(report.saturation_events_per_s, linestyle="--", color="grey")
+    ax_lag.set_xlabel("offered events/s")
+    ax_lag.legend()
+    ax_lag.grid(alpha=0.3)
+    fig.suptitle(f"StreamRec load test: saturation {report.saturation_events_per_s:,.0f} ev/s")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_loadtest(
+    settings: Settings,
+    rates: list[float],
+    step_seconds: float,
+    consumers: int,
+    external: bool,
+    out_dir: Path,
+    console: Console,
+) -> tuple[LoadTestReport, Path, Path]:
+    """Start what is needed, run the steps, write JSON and PNG; returns (report, json, png)."""
+    work = Path(tempfile.mkdtemp(prefix="streamrec-loadtest-"))
+    services: EmbeddedServices | None = None
+    procs: list[ConsumerProcess] = []
+    run_id = uuid.uuid4().hex[:8]
+    try:
+        other_pids: dict[str, int] = {}
+        if external:
+            backend = f"external (kafka {settings.kafka_bootstrap}, redis {settings.redis_url})"
+        else:
+            services = EmbeddedServices(work / "services", free_port(), free_port(),
+                                        settings.redis_password or None)  # fmt: skip
+            console.print("starting embedded broker (Tansu) and Valkey on 127.0.0.1 ...")
+            services.start()
+            settings = settings.with_overrides(
+                {"kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url}
+            )
+            backend = "embedded (tansu broker + valkey-server)"
+            for name in ("broker", "valkey"):
+                pid = services.pid(name)
+                if pid is not None:
+                    other_pids[name] = pid
+        settings = settings.with_overrides(
+            {"namespace": f"load-{run_id}", "group": f"load-{run_id}"}
+        )
+        model_path = ensure_model(settings, console)
+        ensure_topics(settings)
+        procs = start_consumers(settings, model_path, consumers, work)
+        wait_for_assignment(procs, settings.partitions)
+        steps = run_steps(settings, rates, step_seconds, procs, other_pids, console)
+        codes = stop_consumers(procs)
+        procs = []
+        if any(codes):
+            raise RuntimeError(f"consumer exit codes {codes}")
+        saturation = max((s.offered_events_per_s for s in steps if s.keeps_up), default=0.0)
+        report = LoadTestReport(
+            steps=steps,
+            saturation_events_per_s=saturation,
+            backend=backend,
+            consumers=consumers,
+            model=str(model_path),
+            extra={"step_seconds": step_seconds, "partitions": settings.partitions,
+                   "cpu_count": os.cpu_count()},
+        )  # fmt: skip
+        out_dir.mkdir(parents=True, exist_ok=True)
+        json_path = out_dir / "loadtest.json"
+        json_path.write_text(json.dumps(report.to_json(), indent=2))
+        png_path = out_dir / "loadtest.png"
+        plot_report(report, png_path)
+        return report, json_path, png_path
+    finally:
+        if procs:
+            stop_consumers(procs)
+        if services is not None:
+            services.stop()
+        shutil.rmtree(work, ignore_errors=True)
