@@ -86,8 +86,10 @@ class SessionLSTMRecommender(nn.Module):
         return self.output(self.dropout(context)), weights
 
     def train(self, mode: bool = True) -> SessionLSTMRecommender:
-        """Switch mode; cached padding states are only valid for frozen eval-mode weights."""
-        self._padding_cache = None
+        """Switch mode. Weights change only in training (or by ``load_state_dict``), so the
+        cached padding states are dropped when training starts, not on every ``eval()``."""
+        if mode:
+            self._padding_cache = None
         return super().train(mode)
 
     def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
