@@ -65,7 +65,7 @@ class Settings:
     session_ttl: float = 1800.0
     metrics_port: int = 9400
     poll_batch: int = 500
-    poll_timeout: float = 0.2
+    poll_timeout: float = 0.05
     max_message_bytes: int = 65_536
 
     def __repr__(self) -> str:

@@ -1,0 +1,150 @@
+"""Pipeline throughput against its ceilings, measured in one run on the embedded servers.
+
+1. pipeline: one consumer process drains a topic pre-filled with held-out click events
+   (decode, Redis read, score, conditional Lua writes, recommendations, commit);
+2. kafka ceiling: a bare confluent-kafka consumer reading the same events, no processing;
+3. redis ceiling: the same number of events as pipelined round trips (one HMGET per session
+   and one HSET per event, batches of ``--batch`` events), no scripts;
+4. scorer ceiling: the scorer alone on the same prefixes, in batches of ``--batch``.
+Prints pipeline / each ceiling and writes bench/results/pipeline.json.
+
+    python bench/pipeline.py [--events 40000] [--model artifacts/model.pt] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import torch
+from confluent_kafka import Consumer
+
+from streamrec.config import Settings
+from streamrec.consumer.scorer import OnlineScorer
+from streamrec.consumer.state import read_totals
+from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.infra.clients import ensure_topics, kafka_config, redis_client
+from streamrec.infra.names import Names
+from streamrec.infra.services import EmbeddedServices, free_port
+from streamrec.producer.replay import ClickProducer, interleave
+from streamrec.producer.sources import replay_sessions
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def kafka_ceiling(settings: Settings, topic: str, n_events: int, batch: int) -> float:
+    """Events/s of a bare consumer reading ``n_events`` from ``topic``."""
+    consumer = Consumer(kafka_config(settings, **{
+        "group.id": f"raw-{uuid.uuid4().hex}", "auto.offset.reset": "earliest",
+        "enable.auto.commit": False, "fetch.wait.max.ms": 20,
+    }))  # fmt: skip
+    consumer.subscribe([topic])
+    seen = 0
+    started: float | None = None
+    deadline = time.monotonic() + 300
+    while seen < n_events and time.monotonic() < deadline:
+        messages = consumer.consume(batch, 0.5)
+        if messages and started is None:
+            started = time.monotonic()
+        seen += sum(1 for m in messages if m.error() is None)
+    elapsed = time.monotonic() - (started or time.monotonic())
+    consumer.close()
+    return seen / elapsed if elapsed > 0 else 0.0
+
+
+def main() -> None:
+    """Run the benchmark and write its JSON."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--events", type=int, default=40_000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--model", type=Path, default=Path("artifacts/model.pt"))
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (consumer and scorer)")
+    ap.add_argument("--out", type=Path, default=RESULTS / "pipeline.json")
+    args = ap.parse_args()
+    if args.events < 1000 or args.batch < 1 or args.threads < 1:
+        ap.error("need --events >= 1000, --batch >= 1, --threads >= 1")
+    if not args.model.is_file():
+        ap.error(f"no checkpoint at {args.model} (streamrec train, or --model PATH)")
+    torch.set_num_threads(args.threads)
+    work = Path(tempfile.mkdtemp(prefix="streamrec-pipebench-"))
+    services = EmbeddedServices(work / "services", free_port(), free_port())
+    services.start()
+    try:
+        settings = Settings().with_overrides({
+            "kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url,
+            "group": "pipebench", "poll_batch": args.batch,
+        })  # fmt: skip
+        names = Names(settings.namespace)
+        ensure_topics(settings)
+        sessions = replay_sessions(settings, held_out_only=True)
+        rounds = -(-args.events // sessions.n_events)
+        sent = ClickProducer(settings).replay(sessions, limit=args.events, rounds=rounds, seed=1)
+        n = sent.sent
+
+        # 1. the pipeline drains the backlog
+        consumers = start_consumers(settings, args.model, 1, work)
+        wait_for_assignment(consumers, settings.partitions)
+        client = redis_client(settings)
+        first = time.monotonic()
+        start_count = read_totals(client, names).accounted
+        while (done := read_totals(client, names).accounted) < n:
+            time.sleep(0.1)
+        pipeline = (done - start_count) / (time.monotonic() - first)
+        stop_consumers(consumers)
+
+        # 2. bare Kafka consumption of the same topic
+        kafka = kafka_ceiling(settings, names.clicks, n, args.batch)
+
+        # 3. Redis round trips for the same events (other keys, same sizes)
+        events = [e for _, e in zip(range(n), (
+            ev for r in range(rounds) for ev in interleave(sessions, 200, 1 + r, r)))]  # fmt: skip
+        t0 = time.monotonic()
+        for i in range(0, n, args.batch):
+            chunk = events[i : i + args.batch]
+            read = client.pipeline(transaction=False)
+            for sid in dict.fromkeys(e[0] for e in chunk):
+                read.hmget(f"bench:{sid}", "items", "seq", "topk", "scores")
+            read.execute()
+            write = client.pipeline(transaction=False)
+            for sid, seq, item, _ in chunk:
+                write.hset(f"bench:{sid}", mapping={"seq": seq, "items": str(item),
+                                                    "topk": "[" + "1," * 19 + "1]"})  # fmt: skip
+            write.execute()
+        redis_rate = n / (time.monotonic() - t0)
+
+        # 4. the scorer alone on the same prefixes
+        scorer = OnlineScorer(args.model)
+        prefixes: dict[str, list[int]] = {}
+        windows = []
+        for sid, _seq, item, _ in events:
+            prefix = prefixes.setdefault(sid, [])
+            prefix.append(item)
+            windows.append(list(prefix[-25:]))
+        t0 = time.monotonic()
+        for i in range(0, n, args.batch):
+            scorer.top_k(windows[i : i + args.batch])
+        scorer_rate = n / (time.monotonic() - t0)
+    finally:
+        services.stop()
+
+    result = {
+        "events": n, "batch": args.batch, "threads": args.threads,
+        "pipeline_events_per_s": pipeline, "kafka_ceiling_events_per_s": kafka,
+        "redis_ceiling_events_per_s": redis_rate, "scorer_ceiling_events_per_s": scorer_rate,
+        "pipeline_over_kafka": pipeline / kafka, "pipeline_over_redis": pipeline / redis_rate,
+        "pipeline_over_scorer": pipeline / scorer_rate,
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"pipeline {pipeline:9,.0f} ev/s (1 consumer, {args.threads} torch thread)")
+    for name, rate in (("kafka", kafka), ("redis", redis_rate), ("scorer", scorer_rate)):
+        print(f"{name:6s} ceiling {rate:9,.0f} ev/s   pipeline / {name} = {pipeline / rate:.3f}")
+    print(f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
