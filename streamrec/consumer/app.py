@@ -13,10 +13,11 @@ applied into counted duplicates.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -46,7 +47,6 @@ class ConsumerStats:
     gap: int = 0
     invalid: int = 0
     redis_retries: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,6 +111,8 @@ class ClickConsumer:
     def _on_revoke(self, consumer: Consumer, partitions: list[Any]) -> None:
         log.info("partitions revoked %s", sorted(p.partition for p in partitions))
         self._commit()
+        for p in partitions:  # not ours any more, whether or not that commit went through
+            self._done_offsets.pop((p.topic, p.partition), None)
         self.metrics.assigned_partitions.set(0)
         self.metrics.lag.clear()
 
@@ -196,7 +198,8 @@ class ClickConsumer:
             count, self._invalid_in_batch = self._invalid_in_batch, 0
             if self._with_redis(lambda: self.store.add_invalid(count)) is None and self.stopping:
                 return False
-        self.producer.flush(30)
+        if not self._flush_outputs():
+            return False
         for msg in messages:
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if msg.error() is None and topic is not None and partition is not None:
@@ -296,6 +299,18 @@ class ClickConsumer:
         log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
         return results
 
+    def _flush_outputs(self) -> bool:
+        """Wait until every recommendation and DLQ record is acknowledged (at-least-once
+        output: offsets move only past delivered output). False if stopping first."""
+        waited = False
+        while self.producer.flush(5) > 0:
+            if not waited:
+                log.warning("waiting for Kafka to acknowledge outputs before committing")
+                waited = True
+            if self.stopping:
+                return False
+        return True
+
     def _with_redis(self, operation: Any) -> Any:
         """Run a Redis round trip, retrying with backoff through outages until it succeeds.
 
@@ -335,8 +350,6 @@ class ClickConsumer:
             log.error("delivery failed: %s", err)
 
     def _emit_recommendation(self, event: ClickEvent, write: EventWrite) -> None:
-        import json
-
         body = {
             "session_id": event.session_id,
             "seq": event.seq,
