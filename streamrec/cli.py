@@ -189,10 +189,12 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
     """The full ``streamrec`` argument parser with ``defaults`` as flag defaults."""
     parser = _Parser(
         prog="streamrec",
-        description="StreamRec: a streaming session recommender. Generate sessions, train the "
-        "session LSTM, evaluate it against honest baselines.",
-        epilog="Every flag can also be set by a STREAMREC_<NAME> environment variable "
-        "(e.g. STREAMREC_SEED=7); flags win.",
+        description="StreamRec: a streaming session recommender. Replay browsing sessions as "
+        "click events into Kafka, keep each session in Redis, score it with a session LSTM, and "
+        "watch online Hit@10 in Prometheus. Start with `streamrec demo`.",
+        epilog="Settings can also come from STREAMREC_<NAME> environment variables "
+        "(e.g. STREAMREC_SEED=7, STREAMREC_KAFKA_BOOTSTRAP=host:9092); flags win. "
+        "`streamrec COMMAND --help` describes each command.",
     )
     parser.add_argument("--version", action="version", version=f"streamrec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
