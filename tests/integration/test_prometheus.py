@@ -114,10 +114,27 @@ def test_prometheus_rules_agree_with_exact_totals(
         assert hit10 == pytest.approx(exact["hit_at_10"], abs=0.01)
         mrr = scalar(base, "streamrec:online_mrr_at_20:cumulative")
         assert mrr == pytest.approx(exact["mrr_at_20"], abs=0.01)
-        rate_rule = scalar(base, "streamrec:online_hit_at_10:rate1m")
-        assert rate_rule is not None and 0.0 <= rate_rule <= 1.0
-        by_behavior = query(base, "streamrec:online_hit_at_10_by_behavior:rate1m")
-        assert {r["metric"]["behavior"] for r in by_behavior} == set(exact["per_behavior"])  # type: ignore[index]
+        by_behavior = {
+            r["metric"]["behavior"]: float(r["value"][1])  # type: ignore[index]
+            for r in query(base, "streamrec:online_hit_at_10_by_behavior:cumulative")
+        }
+        assert by_behavior.keys() == exact["per_behavior"].keys()
+        for label, value in by_behavior.items():
+            assert value == pytest.approx(exact["per_behavior"][label]["hit_at_10"], abs=0.01)
+        # every rule, the per-minute ones included, evaluates without error
+        deadline = time.monotonic() + 30
+        while True:
+            with urllib.request.urlopen(f"{base}/api/v1/rules", timeout=5) as response:
+                groups = json.loads(response.read())["data"]["groups"]
+            rules = [rule for group in groups for rule in group["rules"]]
+            if all(rule["health"] != "unknown" for rule in rules):
+                break
+            assert time.monotonic() < deadline, "rules never evaluated"
+            time.sleep(0.5)
+        assert len(rules) == len(recording_rules())
+        assert all(rule["health"] == "ok" for rule in rules), [
+            r for r in rules if r["health"] != "ok"
+        ]
     finally:
         codes = stop_consumers(consumers)
         if prometheus is not None:
