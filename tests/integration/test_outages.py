@@ -12,12 +12,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from streamrec.consumer.state import read_totals
 from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics
+from streamrec.infra.clients import ensure_topics, redis_client
+from streamrec.infra.names import Names
 from streamrec.infra.services import EmbeddedServices, free_port
 from streamrec.observe import metric_sum, scrape
 from streamrec.producer.replay import ClickProducer, ReplayResult
@@ -34,6 +37,14 @@ from tests.integration.helpers import (
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
+
+
+def poll_until(condition: Callable[[], bool], message: str, timeout: float = 60.0) -> None:
+    """Wait for ``condition`` with a deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -55,21 +66,29 @@ def test_redis_killed_mid_stream_is_survived_exactly(
     outcome: dict[str, ReplayResult] = {}
     try:
         wait_for_assignment(consumers, 4)
+        url, names = consumers[0].metrics_url, Names(settings.namespace)
         producer = threading.Thread(
             target=lambda: outcome.update(
                 r=ClickProducer(settings).replay(replay, rate=600, concurrency=100, seed=5)
             )
         )
         producer.start()
-        time.sleep(3)
+        poll_until(
+            lambda: read_totals(redis_client(settings), names).applied >= 1000,
+            "the stream never got going",
+        )  # kill Redis mid-stream, not before it
         valkey = own_servers.pid("valkey")
         assert valkey is not None
         os.kill(valkey, signal.SIGKILL)  # a crash: no shutdown, no final AOF rewrite
-        deadline = time.monotonic() + 30
-        while metric_sum([scrape(consumers[0].metrics_url)], "streamrec_redis_up") != 0:
-            assert time.monotonic() < deadline, "outage never reported in streamrec_redis_up"
-            time.sleep(0.2)
-        time.sleep(3)
+        poll_until(
+            lambda: metric_sum([scrape(url)], "streamrec_redis_up") == 0,
+            "outage never reported in streamrec_redis_up",
+        )
+        # keep Redis down through several backoff retries (0.1 + 0.2 + 0.4 + 0.8 s ...)
+        poll_until(
+            lambda: metric_sum([scrape(url)], "streamrec_redis_errors_total") >= 5,
+            "the consumer did not keep retrying",
+        )
         assert consumers[0].proc.poll() is None, "consumer died during the Redis outage"
         own_servers.start()  # same port and data dir: Valkey reloads its append-only file
         producer.join(timeout=120)
