@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from streamrec.config import Settings
-from streamrec.consumer.state import OnlineTotals, read_totals
+from streamrec.consumer.state import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.infra.clients import ensure_topics, wait_for_redis
 from streamrec.infra.names import Names
 from streamrec.infra.services import EmbeddedServices, free_port
@@ -336,22 +336,20 @@ class _LiveStatus:
         if time.monotonic() - self._last_poll > 0.5:
             self._refresh()
 
-    def _refresh(self) -> OnlineTotals:
+    def show(self, totals: OnlineTotals) -> None:
+        """Update the consumed bar from a totals reading."""
         self._last_poll = time.monotonic()
-        totals = read_totals(self.client, self.names)
-        done = totals.accounted
         hit = totals.overall.metrics()["hit_at_10"]
-        self.progress.update(self.done_task, completed=done, info=f"online Hit@10 {hit:.4f}")
-        return totals
+        self.progress.update(
+            self.done_task, completed=totals.accounted, info=f"online Hit@10 {hit:.4f}"
+        )
+
+    def _refresh(self) -> None:
+        self.show(read_totals(self.client, self.names))
 
     def wait_until_consumed(self, produced: int, timeout: float) -> OnlineTotals:
         """Poll Redis until every produced event is applied or counted as rejected."""
-        deadline = time.monotonic() + timeout
-        while True:
-            totals = self._refresh()
-            done = totals.accounted
-            if done >= produced:
-                return totals
-            if time.monotonic() > deadline:
-                raise DemoError(f"only {done:,} of {produced:,} events consumed after {timeout}s")
-            time.sleep(0.2)
+        try:
+            return wait_until_accounted(self.client, self.names, produced, timeout, self.show)
+        except TimeoutError as exc:
+            raise DemoError(str(exc)) from None

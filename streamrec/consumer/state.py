@@ -11,6 +11,8 @@ consumers after a rebalance all leave the same state and the same totals.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,3 +209,28 @@ def read_totals(client: redis.Redis, names: Names) -> OnlineTotals:
         gap=int(sums.get("gap", 0)),
         invalid=int(invalid or 0),
     )
+
+
+def wait_until_accounted(
+    client: redis.Redis,
+    names: Names,
+    expected: int,
+    timeout: float,
+    on_poll: Callable[[OnlineTotals], None] | None = None,
+    interval: float = 0.2,
+) -> OnlineTotals:
+    """Poll the totals until ``expected`` events have an outcome; TimeoutError after
+    ``timeout`` seconds. ``on_poll`` sees every reading (progress displays, sampling)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        totals = read_totals(client, names)
+        if on_poll is not None:
+            on_poll(totals)
+        if totals.accounted >= expected:
+            return totals
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"only {totals.accounted:,} of {expected:,} events accounted for "
+                f"after {timeout:.0f}s"
+            )
+        time.sleep(interval)

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from streamrec.config import Settings
-from streamrec.consumer.state import OnlineTotals, SessionStore, read_totals
+from streamrec.consumer.state import OnlineTotals, SessionStore, wait_until_accounted
 from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.infra.clients import ensure_topics, kafka_config, redis_client
 from streamrec.infra.names import Names
@@ -37,17 +37,8 @@ def wait_for_totals(
     settings: Settings, expected_events: int, timeout: float = 240.0
 ) -> OnlineTotals:
     """Poll Redis until every event is accounted for (applied, duplicate, gap or invalid)."""
-    client = redis_client(settings)
-    names = Names(settings.namespace)
-    deadline = time.monotonic() + timeout
-    while True:
-        totals = read_totals(client, names)
-        done = totals.accounted
-        if done >= expected_events:
-            return totals
-        if time.monotonic() > deadline:
-            raise AssertionError(f"only {done} of {expected_events} events accounted for")
-        time.sleep(0.2)
+    client, names = redis_client(settings), Names(settings.namespace)
+    return wait_until_accounted(client, names, expected_events, timeout)
 
 
 def assert_state_matches(settings: Settings, sessions: ReplaySessions, max_len: int = 25) -> None:
