@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from rich.console import Console
 
 from streamrec import __version__
-from streamrec.config import DEVICES, ConfigError, Settings, settings_from_env
+from streamrec.config import DEVICES, WINDOW_STARTS, ConfigError, Settings, settings_from_env
 from streamrec.model.baselines import BASELINES
 from streamrec.model.checkpoint import CheckpointError
 from streamrec.model.examples import SPLIT_PROTOCOLS
@@ -230,6 +230,14 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         type=_positive_int,
         default=defaults.batch_size,
         help="batch size (default: %(default)s)",
+    )
+    tg.add_argument(
+        "--window-start",
+        choices=WINDOW_STARTS,
+        default=defaults.window_start,
+        help="where the LSTM starts: 'zero' at each window's first click (the consumer "
+        "then scores a click with one LSTM step), 'padding' runs it over the left padding "
+        "as the seed does (the consumer recomputes every window) (default: %(default)s)",
     )
     tg.add_argument(
         "--device",

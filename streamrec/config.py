@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "STREAMREC_"
+WINDOW_STARTS = ("zero", "padding")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -33,6 +34,9 @@ class Settings:
     users: int = 20_000
     split: str = "session"
     max_len: int = 25
+    # "zero": the LSTM starts at each window's first click (incremental scoring is exact);
+    # "padding": the seed's model, which also runs over the left padding
+    window_start: str = "zero"
     # a real click log instead of generated sessions (empty: generate)
     csv_path: str = ""
     csv_separator: str = ";"
@@ -87,6 +91,11 @@ class Settings:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if self.split not in ("session", "example"):
             raise ConfigError(f"split must be 'session' or 'example', got {self.split!r}")
+        if self.window_start not in WINDOW_STARTS:
+            raise ConfigError(
+                f"window_start must be one of {', '.join(WINDOW_STARTS)}, "
+                f"got {self.window_start!r}"
+            )
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.max_train_sessions < 0:

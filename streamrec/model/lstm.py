@@ -1,13 +1,22 @@
 """The seed's session LSTM with attention pooling, plus an exact fast path for training.
 
-``SessionLSTMRecommender.forward`` is the seed's computation on left-padded windows. Left
-padding matters: the LSTM runs over the padding steps too, and because the padding embedding
-is zero, the state it reaches after ``k`` padding steps is the same for every example. The
-fast path (``forward_bucketed``) exploits that: it computes those padding states once, then
-runs the LSTM only over the real items of each group of equal-length prefixes, starting from
-the matching padding state. In eval mode it gives the same logits as ``forward`` (a test checks
-it to 1e-5); in train mode the only difference is that inter-layer dropout is not applied to
-padding steps, which carry no information.
+Two ways to start the LSTM on a left-padded window (``ModelConfig.window_start``):
+
+``padding`` (the seed): the LSTM runs over the padding steps too. Because the padding
+embedding is zero, the state it reaches after ``k`` padding steps is the same for every
+example, but it depends on ``k``, so the state at every click changes when the next click
+shortens the padding: no per-session state can be carried from one click to the next.
+
+``zero``: the LSTM starts from the zero state at the window's first click (padding steps are
+skipped; attention already ignores them). The state after a click then depends only on the
+clicks, so a consumer can carry it forward one step per click (``model.incremental``) and get
+exactly the model's function. Full windows (25 clicks) are computed identically by both.
+
+The fast path (``forward_bucketed``) runs the LSTM only over the real items of each group of
+equal-length prefixes, starting from the matching start state (padding states are computed
+once). In eval mode it gives the same logits as ``forward`` (a test checks it to 1e-5); in
+train mode the only difference is that inter-layer dropout is not applied to padding steps,
+which carry no information.
 """
 
 from __future__ import annotations
@@ -17,6 +26,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from streamrec.config import WINDOW_STARTS
 
 
 @dataclass(frozen=True)
@@ -28,8 +39,9 @@ class ModelConfig:
     hidden_size: int = 128
     num_layers: int = 2
     dropout: float = 0.3
+    window_start: str = "padding"  # the seed's; "zero" makes incremental scoring exact
 
-    def to_dict(self) -> dict[str, float | int]:
+    def to_dict(self) -> dict[str, float | int | str]:
         """Plain dict for checkpoints."""
         return asdict(self)
 
@@ -39,6 +51,10 @@ class ModelConfig:
             raise ValueError(f"model sizes must be positive: {self}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1): {self.dropout}")
+        if self.window_start not in WINDOW_STARTS:
+            raise ValueError(
+                f"window_start must be one of {', '.join(WINDOW_STARTS)}: {self.window_start!r}"
+            )
 
 
 class SessionLSTMRecommender(nn.Module):
@@ -68,12 +84,30 @@ class SessionLSTMRecommender(nn.Module):
         self.output = nn.Linear(config.hidden_size, config.n_items)
         self._padding_cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
+    @property
+    def zero_start(self) -> bool:
+        """True when the LSTM starts from the zero state at each window's first click."""
+        return self.config.window_start == "zero"
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Seed computation. ``x``: (batch, max_len) padded ids -> (logits, attention weights)."""
+        """``x``: (batch, max_len) left-padded ids -> (logits, attention weights by position).
+
+        ``padding`` models: the seed's computation, the LSTM over all ``max_len`` steps.
+        ``zero`` models: one pass over right-aligned windows (clicks first, padding after,
+        where it cannot reach the clicks' states), weights mapped back to the input positions.
+        """
         mask = x != 0
-        embedded = self.dropout(self.item_embedding(x))
-        lstm_out, _ = self.lstm(embedded)
-        return self._pool_and_project(lstm_out, mask)
+        if not self.zero_start:
+            embedded = self.dropout(self.item_embedding(x))
+            lstm_out, _ = self.lstm(embedded)
+            return self._pool_and_project(lstm_out, mask)
+        max_len = x.shape[1]
+        n_pad = max_len - mask.sum(dim=1, keepdim=True)
+        positions = torch.arange(max_len, device=x.device).unsqueeze(0)
+        to_clicks_first = (positions + n_pad) % max_len
+        lstm_out, _ = self.lstm(self.dropout(self.item_embedding(x.gather(1, to_clicks_first))))
+        logits, weights = self._pool_and_project(lstm_out, mask.gather(1, to_clicks_first))
+        return logits, weights.gather(1, (positions - n_pad) % max_len)
 
     def _pool_and_project(
         self, lstm_out: torch.Tensor, mask: torch.Tensor
@@ -135,6 +169,9 @@ class SessionLSTMRecommender(nn.Module):
         self, n_pad: int, batch: int, max_len: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(h0, c0), each (layers, batch, hidden): the state after ``n_pad`` padding steps."""
+        if self.zero_start:
+            shape = (self.config.num_layers, batch, self.hidden_size)
+            return self.output.weight.new_zeros(shape), self.output.weight.new_zeros(shape)
         if self.training:
             # Differentiable: run the LSTM itself over the padding (dropout as in ``forward``).
             ref = self.output.weight

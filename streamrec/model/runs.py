@@ -85,7 +85,9 @@ def train_model(
     device = configure_torch(settings.threads, settings.device)
     data = prepare_data(settings, corpus)
     torch.manual_seed(settings.seed)
-    model = SessionLSTMRecommender(ModelConfig(n_items=data.corpus.n_items))
+    model = SessionLSTMRecommender(
+        ModelConfig(n_items=data.corpus.n_items, window_start=settings.window_start)
+    )
     recipe = TrainConfig(
         epochs=settings.epochs,
         batch_size=settings.batch_size,

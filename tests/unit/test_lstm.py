@@ -60,3 +60,54 @@ def test_training_path_has_gradients_through_padding_state() -> None:
     grad = dict(model.lstm.named_parameters())["bias_hh_l0"].grad
     assert grad is not None
     assert float(grad.abs().sum()) > 0
+
+
+def _zero_start_reference(model: SessionLSTMRecommender, x: torch.Tensor) -> torch.Tensor:
+    """Per example: the LSTM over the clicks only, from the zero state, attention over them."""
+    rows = []
+    for window in x:
+        clicks = window[window != 0].unsqueeze(0)
+        out, _ = model.lstm(model.item_embedding(clicks))
+        weights = torch.softmax(
+            (torch.tanh(model.attention_proj(out)) * model.attention_vector).sum(dim=2), dim=1
+        )
+        rows.append(model.output((weights.unsqueeze(2) * out).sum(dim=1)))
+    return torch.cat(rows)
+
+
+def test_zero_start_forward_ignores_padding_and_matches_fast_path() -> None:
+    torch.manual_seed(0)
+    model = SessionLSTMRecommender(ModelConfig(n_items=300, window_start="zero")).eval()
+    lengths = [1, 2, 3, 7, 7, 13, 24, 25, 25, 1]
+    x = _windows(300, lengths)
+    with torch.no_grad():
+        reference = _zero_start_reference(model, x)
+        logits, weights = model(x)
+        fast = model.forward_bucketed(x, torch.tensor(lengths))
+    assert torch.allclose(reference, logits, atol=1e-5)
+    assert torch.allclose(reference, fast, atol=1e-5)
+    # weights come back at the input positions: zero on padding, a distribution on clicks
+    assert torch.all(weights[x == 0] == 0)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(len(lengths)), atol=1e-6)
+
+
+def test_window_start_decides_short_windows_only() -> None:
+    torch.manual_seed(0)
+    padded = SessionLSTMRecommender(ModelConfig(n_items=100)).eval()
+    zero = SessionLSTMRecommender(ModelConfig(n_items=100, window_start="zero")).eval()
+    zero.load_state_dict(padded.state_dict())
+    x = _windows(100, [25, 25, 5])
+    with torch.no_grad():
+        a, _ = padded(x)
+        b, _ = zero(x)
+    assert torch.allclose(a[:2], b[:2], atol=1e-5)  # full windows: no padding to run over
+    assert not torch.allclose(a[2], b[2], atol=1e-3)
+
+
+def test_unknown_window_start_is_refused() -> None:
+    try:
+        ModelConfig(window_start="middle").validate()
+    except ValueError as exc:
+        assert "window_start" in str(exc)
+    else:
+        raise AssertionError("accepted an unknown window_start")
