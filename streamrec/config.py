@@ -93,8 +93,7 @@ class Settings:
             raise ConfigError(f"split must be 'session' or 'example', got {self.split!r}")
         if self.window_start not in WINDOW_STARTS:
             raise ConfigError(
-                f"window_start must be one of {', '.join(WINDOW_STARTS)}, "
-                f"got {self.window_start!r}"
+                f"window_start must be one of {', '.join(WINDOW_STARTS)}, got {self.window_start!r}"
             )
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
