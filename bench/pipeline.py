@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from confluent_kafka import Consumer
 
-from streamrec.config import Settings
+from streamrec.config import SCORING_MODES, Settings
 from streamrec.consumer.scorer import OnlineScorer
 from streamrec.consumer.state import read_totals
 from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--model", type=Path, default=Path("artifacts/model.pt"))
     ap.add_argument("--threads", type=int, default=1, help="torch threads (consumer and scorer)")
+    ap.add_argument("--scoring", choices=SCORING_MODES, default="incremental")
     ap.add_argument("--out", type=Path, default=RESULTS / "pipeline.json")
     args = ap.parse_args()
     if args.events < 1000 or args.batch < 1 or args.threads < 1:
@@ -76,7 +77,7 @@ def main() -> None:
     try:
         settings = Settings().with_overrides({
             "kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url,
-            "group": "pipebench", "poll_batch": args.batch,
+            "group": "pipebench", "poll_batch": args.batch, "scoring": args.scoring,
         })  # fmt: skip
         names = Names(settings.namespace)
         ensure_topics(settings)
@@ -117,22 +118,23 @@ def main() -> None:
         redis_rate = n / (time.monotonic() - t0)
 
         # 4. the scorer alone on the same prefixes
-        scorer = OnlineScorer(args.model)
+        scorer = OnlineScorer(args.model, scoring=args.scoring)
         prefixes: dict[str, list[int]] = {}
-        windows = []
+        keys, windows = [], []
         for sid, _seq, item, _ in events:
             prefix = prefixes.setdefault(sid, [])
             prefix.append(item)
-            windows.append(list(prefix[-25:]))
+            keys.append(sid)
+            windows.append(list(prefix[-scorer.max_len :]))
         t0 = time.monotonic()
         for i in range(0, n, args.batch):
-            scorer.top_k(windows[i : i + args.batch])
+            scorer.top_k(keys[i : i + args.batch], windows[i : i + args.batch])
         scorer_rate = n / (time.monotonic() - t0)
     finally:
         services.stop()
 
     result = {
-        "events": n, "batch": args.batch, "threads": args.threads,
+        "events": n, "batch": args.batch, "threads": args.threads, "scoring": scorer.mode,
         "pipeline_events_per_s": pipeline, "kafka_ceiling_events_per_s": kafka,
         "redis_ceiling_events_per_s": redis_rate, "scorer_ceiling_events_per_s": scorer_rate,
         "pipeline_over_kafka": pipeline / kafka, "pipeline_over_redis": pipeline / redis_rate,
@@ -140,7 +142,8 @@ def main() -> None:
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
-    print(f"pipeline {pipeline:9,.0f} ev/s (1 consumer, {args.threads} torch thread)")
+    print(f"pipeline {pipeline:9,.0f} ev/s (1 consumer, {args.threads} torch thread, "
+          f"{scorer.mode} scoring)")  # fmt: skip
     for name, rate in (("kafka", kafka), ("redis", redis_rate), ("scorer", scorer_rate)):
         print(f"{name:6s} ceiling {rate:9,.0f} ev/s   pipeline / {name} = {pipeline / rate:.3f}")
     print(f"-> {args.out}")

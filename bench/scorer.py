@@ -1,16 +1,19 @@
-"""Scorer throughput: the seed's padded forward vs StreamRec's exact scorer vs a one-step cache.
+"""Scorer throughput: full-window recomputation vs incremental scoring, on a click stream.
 
-Three ways to score "the next item after this click" for a batch of session prefixes:
-  padded       the seed's forward over the full left-padded 25-item window;
-  exact        StreamRec's scorer (``score_windows``): same logits, but each group of equal
-               prefix lengths runs only over its real items, from the shared padding state;
-  incremental  one LSTM step from cached per-session state + attention over cached outputs.
-The incremental path is NOT the trained model's function: with left padding, the state at
-every position depends on how many padding steps precede the window, which changes with each
-click (and the window start moves once it slides), so cached states are stale. The benchmark
-measures its speed *and* how far its logits and top-20 drift from the exact ones.
+Both exact ways to score "the next item after this click", on the same interleaved stream
+of held-out sessions (``--concurrency`` sessions open at a time), in batches of 1, 32, 256
+and 1024 events:
+  full         ``score_windows``: recompute each event's whole window (the offline path);
+  incremental  ``IncrementalScorer``: per session cached LSTM state, one step per click,
+               rebuilt from the window on a cache miss or when the window slides.
+Needs a ``window_start='zero'`` checkpoint (the default of ``streamrec train``). Also checks
+on the same stream that the two give the same logits (max |difference|) and top-20.
+
+``--padding-model CKPT`` adds why the seed's ``padding`` models cannot be scored this way:
+a one-step cache on such a model drifts from its true logits (measured over 400 sessions).
 
     python bench/scorer.py [--model artifacts/model.pt] [--device cpu|cuda] [--threads 2]
+        [--padding-model artifacts/model-padding.pt]
 
 Writes bench/results/scorer[-cuda].json.
 """
@@ -29,23 +32,26 @@ import torch
 from streamrec.config import Settings
 from streamrec.model.checkpoint import load_checkpoint
 from streamrec.model.evaluation import score_windows
-from streamrec.model.examples import build_examples, session_split
+from streamrec.model.examples import left_pad_window, session_split
+from streamrec.model.incremental import CacheCounters, IncrementalScorer, ScoreRequest
 from streamrec.model.lstm import SessionLSTMRecommender
 from streamrec.model.runs import load_corpus
+from streamrec.producer.replay import interleave
+from streamrec.producer.sources import replay_sessions
 
 RESULTS = Path(__file__).parent / "results"
 BATCH_SIZES = (1, 32, 256, 1024)
 
 
 @torch.no_grad()
-def incremental_step(
+def one_step_cache(
     model: SessionLSTMRecommender,
     items: torch.Tensor,
     state: tuple[torch.Tensor, torch.Tensor],
     outputs: torch.Tensor,
     scores: torch.Tensor,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """One click per row: one LSTM step, attention over the cached (<= 25) positions."""
+    """One click per row on a padding model: one LSTM step, attention over cached positions."""
     emb = model.item_embedding(items + 1).unsqueeze(1)
     out, new_state = model.lstm(emb, state)
     new_score = (torch.tanh(model.attention_proj(out)) * model.attention_vector).sum(dim=2)
@@ -56,70 +62,128 @@ def incremental_step(
     return model.output(context), new_state, outputs, scores
 
 
-def time_call(fn: Any, repeat: int) -> float:
-    """Best-of-``repeat`` seconds for ``fn()``."""
-    best = float("inf")
-    for _ in range(repeat):
+def click_stream(settings: Settings, n: int, concurrency: int) -> list[tuple[str, list[int]]]:
+    """(session key, window of dense ids after the click) for ``n`` interleaved events."""
+    sessions = replay_sessions(settings, held_out_only=True)
+    prefixes: dict[str, list[int]] = {}
+    stream = []
+    for round_no in range(1 + n // sessions.n_events):
+        for key, _seq, item, _behavior in interleave(sessions, concurrency, 1, round_no):
+            prefix = prefixes.setdefault(key, [])
+            prefix.append(item)
+            stream.append((key, prefix[-settings.max_len :]))
+            if len(stream) == n:
+                return stream
+    return stream
+
+
+def compare_on_stream(
+    model: SessionLSTMRecommender,
+    warmup: list[tuple[str, list[int]]],
+    stream: list[tuple[str, list[int]]],
+    batch: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """Events/s of both scorers over ``stream`` in batches (the incremental cache warmed up
+    on ``warmup``, the events just before), and how much their logits differ."""
+    incremental = IncrementalScorer(model, 25, 256 << 20, device)
+    for start in range(0, len(warmup), 1024):  # steady state: sessions already open
+        incremental.score([ScoreRequest(k, tuple(i + 1 for i in w)) for k, w in
+                           warmup[start : start + 1024]])  # fmt: skip
+    incremental.counters = CacheCounters()
+    full_s = inc_s = max_diff = 0.0
+    identical = 0
+    for start in range(0, len(stream), batch):
+        part = stream[start : start + batch]
+        windows = np.stack([left_pad_window(w) for _, w in part])
+        lengths = np.array([len(w) for _, w in part])
+        requests = [ScoreRequest(k, tuple(i + 1 for i in w)) for k, w in part]
         t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        full = score_windows(model, windows, lengths, device)
+        full.topk(20, dim=1)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        mine = incremental.score(requests)
+        mine.topk(20, dim=1)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t2 = time.perf_counter()
+        full_s += t1 - t0
+        inc_s += t2 - t1
+        max_diff = max(max_diff, float((mine - full).abs().max()))
+        identical += int((mine.topk(20).indices == full.topk(20).indices).all(dim=1).sum())
+    n = len(stream)
+    counters = incremental.counters
+    return {
+        "events": n,
+        "full_events_per_s": n / full_s,
+        "incremental_events_per_s": n / inc_s,
+        "incremental_over_full": full_s / inc_s,
+        "max_abs_logit_diff": max_diff,
+        "top20_identical_fraction": identical / n,
+        "cache_hit_fraction": counters.hits / n,
+        "rebuilt_fraction": (counters.new + counters.stale) / n,
+    }
 
 
 def main() -> None:
     """Run the benchmark and write its JSON."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", type=Path, default=Path("artifacts/model.pt"))
+    ap.add_argument("--padding-model", type=Path, default=None)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--events", type=int, default=20_480, help="events at batch 1024")
+    ap.add_argument("--concurrency", type=int, default=2_000, help="sessions open at once")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: torch sees no CUDA device")
+    if args.threads < 1 or args.events < 1024 or args.concurrency < 1:
+        ap.error("need --threads >= 1, --events >= 1024, --concurrency >= 1")
+    for path in (args.model, args.padding_model):
+        if path is not None and not path.is_file():
+            ap.error(f"no checkpoint at {path}")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     model, meta = load_checkpoint(args.model, device=device)
+    if not model.zero_start:
+        ap.error(f"{args.model} is a window_start='padding' model; pass it as --padding-model")
+    settings = Settings(seed=meta.seed)
+    warmup_events = 10 * args.concurrency  # then ~every open session has clicked before
+    stream = click_stream(settings, warmup_events + args.events, args.concurrency)
+    warmup, stream = stream[:warmup_events], stream[warmup_events:]
+    results: dict[str, Any] = {
+        "device": str(device), "threads": args.threads, "concurrency": args.concurrency,
+        "batches": {},
+    }  # fmt: skip
+    for batch in BATCH_SIZES:
+        n = min(len(stream), max(2_000, 20 * batch))
+        row = compare_on_stream(model, warmup, stream[:n], batch, device)
+        results["batches"][str(batch)] = row
+        print(
+            f"batch {batch:5d}: full {row['full_events_per_s']:9,.0f} ev/s  incremental "
+            f"{row['incremental_events_per_s']:9,.0f} ev/s  ({row['incremental_over_full']:4.2f}x)"
+            f"  max |logit diff| {row['max_abs_logit_diff']:.1e}, identical top-20 "
+            f"{row['top20_identical_fraction']:.2%}, cache hits {row['cache_hit_fraction']:.0%}"
+        )
+    if args.padding_model is not None:
+        results["padding_model_one_step_cache"] = padding_drift(args.padding_model, device)
+    out = args.out or RESULTS / ("scorer.json" if args.device == "cpu" else "scorer-cuda.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"-> {out}")
+
+
+def padding_drift(path: Path, device: torch.device) -> dict[str, float]:
+    """How far a one-step cache drifts from a padding model's logits, whole sessions."""
+    model, meta = load_checkpoint(path, device=device)
     settings = Settings(seed=meta.seed)
     corpus = load_corpus(settings)
     _, held_out = session_split(len(corpus.sessions), settings.seed)
     sessions = [corpus.sessions[i] for i in held_out]
-    examples = build_examples(sessions)
-    rng = np.random.default_rng(0)
-
-    results: dict[str, Any] = {"device": str(device), "threads": args.threads, "batches": {}}
-    for batch in BATCH_SIZES:
-        pick = rng.choice(len(examples), size=batch, replace=False)
-        part = examples.subset(pick)
-        windows = torch.from_numpy(part.windows).to(device)
-        padded = time_call(lambda w=windows: model(w), args.repeat)
-        exact = time_call(
-            lambda p=part: score_windows(model, p.windows, p.lengths, device), args.repeat
-        )
-        hidden = model.hidden_size
-        layers = model.config.num_layers
-        state = (torch.zeros(layers, batch, hidden, device=device),) * 2
-        outputs = torch.zeros(batch, 24, hidden, device=device)
-        scores = torch.zeros(batch, 24, device=device)
-        items = torch.from_numpy(part.targets).to(device)
-        step = time_call(
-            lambda i=items, s=state, o=outputs, c=scores: incremental_step(model, i, s, o, c),
-            args.repeat,
-        )
-        results["batches"][str(batch)] = {
-            "padded_events_per_s": batch / padded,
-            "exact_events_per_s": batch / exact,
-            "incremental_events_per_s": batch / step,
-            "exact_over_padded": padded / exact,
-            "incremental_over_exact": exact / step,
-        }
-        print(
-            f"batch {batch:5d}: padded {batch / padded:9,.0f} ev/s  exact {batch / exact:9,.0f} "
-            f"ev/s ({padded / exact:4.2f}x)  incremental {batch / step:9,.0f} ev/s "
-            f"({exact / step:4.2f}x exact)"
-        )
-
-    # How far the one-step cache drifts from the trained model, replaying whole sessions.
+    hidden, layers = model.hidden_size, model.config.num_layers
     n = min(400, len(sessions))
     agree, max_diff, events = 0, 0.0, 0
     for session in sessions[:n]:
@@ -127,7 +191,7 @@ def main() -> None:
         outputs = torch.zeros(1, 0, hidden, device=device)
         scores = torch.zeros(1, 0, device=device)
         for t, item in enumerate(session):
-            approx, state, outputs, scores = incremental_step(
+            approx, state, outputs, scores = one_step_cache(
                 model, torch.tensor([item], device=device), state, outputs, scores
             )
             window = np.zeros((1, 25), dtype=np.int64)
@@ -139,19 +203,15 @@ def main() -> None:
             top_e = set(exact_logits.topk(20).indices[0].tolist())
             agree += top_a == top_e
             events += 1
-    results["incremental_vs_exact"] = {
+    print(
+        f"padding model, one-step cache vs its true logits over {events:,} events: max |logit "
+        f"diff| {max_diff:.3f}, identical top-20 in {agree / events:.1%} of events"
+    )
+    return {
         "events": events,
         "max_abs_logit_diff": max_diff,
         "top20_identical_fraction": agree / events,
     }
-    print(
-        f"incremental vs exact over {events:,} events: max |logit diff| {max_diff:.3f}, "
-        f"identical top-20 in {agree / events:.1%} of events"
-    )
-    out = args.out or RESULTS / ("scorer.json" if args.device == "cpu" else "scorer-cuda.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"-> {out}")
 
 
 if __name__ == "__main__":

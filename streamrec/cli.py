@@ -17,7 +17,14 @@ from typing import Any, NoReturn
 from rich.console import Console
 
 from streamrec import __version__
-from streamrec.config import DEVICES, WINDOW_STARTS, ConfigError, Settings, settings_from_env
+from streamrec.config import (
+    DEVICES,
+    SCORING_MODES,
+    WINDOW_STARTS,
+    ConfigError,
+    Settings,
+    settings_from_env,
+)
 from streamrec.model.baselines import BASELINES
 from streamrec.model.checkpoint import CheckpointError
 from streamrec.model.examples import SPLIT_PROTOCOLS
@@ -373,6 +380,21 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         type=_positive_int,
         default=defaults.poll_batch,
         help="most events per polled batch (default: %(default)s)",
+    )
+    cg.add_argument(
+        "--scoring",
+        choices=SCORING_MODES,
+        default=defaults.scoring,
+        help="'incremental': one LSTM step per click from cached session state (models "
+        "trained with --window-start zero; others fall back to full); 'full': recompute "
+        "every window (default: %(default)s)",
+    )
+    cg.add_argument(
+        "--scorer-cache-mb",
+        type=_positive_int,
+        default=defaults.scorer_cache_mb,
+        help="memory budget of the incremental scorer's per-session LRU cache "
+        "(default: %(default)s)",
     )
     cg.add_argument(
         "--max-message-bytes",

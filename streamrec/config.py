@@ -15,6 +15,7 @@ from typing import Any
 
 ENV_PREFIX = "STREAMREC_"
 WINDOW_STARTS = ("zero", "padding")
+SCORING_MODES = ("incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -69,6 +70,10 @@ class Settings:
     session_ttl: float = 1800.0
     metrics_port: int = 9400
     poll_batch: int = 500
+    # "incremental": one LSTM step per click from per-session cached state (zero-start models;
+    # padding models are always recomputed); "full": recompute every window
+    scoring: str = "incremental"
+    scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
     poll_timeout: float = 0.05
     max_message_bytes: int = 65_536
 
@@ -101,7 +106,11 @@ class Settings:
             raise ConfigError(f"max_train_sessions must be >= 0, got {self.max_train_sessions}")
         if self.threads < 0:
             raise ConfigError(f"threads must be >= 0, got {self.threads}")
-        for name in ("partitions", "poll_batch", "max_message_bytes"):
+        if self.scoring not in SCORING_MODES:
+            raise ConfigError(
+                f"scoring must be one of {', '.join(SCORING_MODES)}, got {self.scoring!r}"
+            )
+        for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("session_ttl", "poll_timeout", "connect_timeout"):

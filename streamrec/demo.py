@@ -72,6 +72,8 @@ def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list
         "--model", str(model),
         "--metrics-port", str(metrics_port),
         "--threads", "1",
+        "--scoring", settings.scoring,
+        "--scorer-cache-mb", str(settings.scorer_cache_mb),
     ]  # fmt: skip
 
 

@@ -215,6 +215,7 @@ class ClickConsumer:
         planned: list[_Planned | None] = []
         last_slot: dict[str, int] = {}
         prefixes: list[list[int]] = []
+        keys: list[str] = []
         for event, dense, _msg in events:
             state = states[event.session_id]
             if event.seq != state.next_seq:
@@ -230,11 +231,12 @@ class ClickConsumer:
             state.last_seq = event.seq
             slot = len(prefixes)
             prefixes.append(list(state.items))
+            keys.append(event.session_id)
             last_slot[event.session_id] = slot
             planned.append(_Planned(event, dense, prefixes[-1], slot, prev_slot, prev_topk))
 
         t0 = time.perf_counter()
-        top_items, top_scores = self.scorer.top_k(prefixes) if prefixes else (None, None)
+        top_items, top_scores = self.scorer.top_k(keys, prefixes) if prefixes else (None, None)
         scoring_s = time.perf_counter() - t0
 
         writes: list[EventWrite] = []
@@ -257,7 +259,7 @@ class ClickConsumer:
             evaluation = None
             if event.seq > 0 and prev is not None:
                 rank = rank_in_top_k(prev[0], prev[1], plan.dense_item)
-                evaluation = RankingTotals.from_ranks([rank])
+                evaluation = RankingTotals.from_rank(rank)
             writes.append(
                 EventWrite(
                     event.session_id,

@@ -19,7 +19,10 @@ log = logging.getLogger("streamrec.consumer")
 def run_consumer(settings: Settings, metrics_host: str = "127.0.0.1") -> ConsumerStats:
     """Check servers and model, start the metrics endpoint, then consume until stopped."""
     device = configure_torch(settings.threads or 1, settings.device)
-    scorer = OnlineScorer(settings.model_path, device)
+    scorer = OnlineScorer(
+        settings.model_path, device, settings.scoring, settings.scorer_cache_mb << 20
+    )
+    log.info("scoring: %s", scorer.mode)
     if scorer.max_len != settings.max_len:
         log.info("using the checkpoint's window max_len=%d", scorer.max_len)
     wait_for_redis(settings)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from streamrec.model.lstm import SessionLSTMRecommender
 
@@ -85,13 +86,7 @@ class IncrementalScorer:
         self.max_len = max_len
         self.device = torch.device(device)
         self.capacity = max(MIN_SLOTS, budget_bytes // bytes_per_slot(model, max_len))
-        hidden, layers = model.hidden_size, model.config.num_layers
-        # torch.empty: pages become resident only as slots are used
-        self._outputs = torch.empty((self.capacity, max_len, hidden), device=self.device)
-        self._scores = torch.empty((self.capacity, max_len), device=self.device)
-        self._h = torch.empty((layers, self.capacity, hidden), device=self.device)
-        self._c = torch.empty((layers, self.capacity, hidden), device=self.device)
-        self._lengths = torch.zeros(self.capacity, dtype=torch.long, device=self.device)
+        self._slab = _Slab(model, self.capacity, max_len, self.device)
         self._positions = torch.arange(max_len, device=self.device)
         self._entries: OrderedDict[str, tuple[int, tuple[int, ...]]] = OrderedDict()
         self._free = list(range(self.capacity - 1, -1, -1))
@@ -115,93 +110,188 @@ class IncrementalScorer:
     @torch.no_grad()
     def score(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
         """Logits (len(requests), n_items). Requests are served in order, so a session may
-        appear several times (its consecutive clicks); each window must hold 1..max_len ids."""
-        logits = torch.empty((len(requests), self.model.n_items), device=self.device)
-        waves: list[list[int]] = []
-        seen: dict[str, int] = {}
-        for index, request in enumerate(requests):
-            if not 1 <= len(request.window) <= self.max_len:
+        appear several times (its consecutive clicks); each window must hold 1..max_len ids.
+
+        A session's consecutive requests whose windows each extend the previous one by a
+        click form a segment, served by one LSTM run over the segment's new clicks: from the
+        cached state when the cache holds a prefix of the segment's last window, else from
+        zero. A session's first segment in the call uses its cache slot; later ones start
+        only where the window slid (or changed), so they run from zero in a scratch area, and
+        the last one is then kept. Two LSTM passes per call, however the clicks interleave.
+        """
+        for window in (r.window for r in requests):
+            if not 1 <= len(window) <= self.max_len:
                 raise ValueError(f"window length must be in 1..{self.max_len}")
-            occurrence = seen.get(request.key, 0)
-            seen[request.key] = occurrence + 1
-            if occurrence == len(waves):
-                waves.append([])
-            waves[occurrence].append(index)
-        for wave in waves:
-            for start in range(0, len(wave), self.capacity):
-                chunk = wave[start : start + self.capacity]
-                logits[chunk] = self._score_distinct([requests[i] for i in chunk])
+        logits = torch.empty((len(requests), self.model.n_items), device=self.device)
+        for start in range(0, len(requests), self.capacity):  # <= capacity sessions a chunk
+            chunk = range(start, min(start + self.capacity, len(requests)))
+            self._score_chunk([requests[i] for i in chunk], logits[start : chunk.stop])
         return logits
 
-    def _score_distinct(self, requests: list[ScoreRequest]) -> torch.Tensor:
-        """Requests of distinct sessions, at most ``capacity`` of them."""
-        slots: list[int] = []
-        steps: list[tuple[int, int, int]] = []  # (slot, position, item)
-        rebuilds: dict[int, list[tuple[int, tuple[int, ...]]]] = {}  # length -> (slot, window)
-        for request in requests:
-            entry = self._entries.get(request.key)
-            window = request.window
-            if entry is not None and entry[1] == window[:-1] and len(window) == len(entry[1]) + 1:
-                slot = entry[0]
-                self._entries.move_to_end(request.key)
-                steps.append((slot, len(window) - 1, window[-1]))
+    def _score_chunk(self, requests: list[ScoreRequest], logits: torch.Tensor) -> None:
+        first: dict[str, _Segment] = {}
+        later: list[_Segment] = []
+        last: dict[str, _Segment] = {}
+        for index, request in enumerate(requests):
+            segment = last.get(request.key)
+            if segment is not None and segment.extends(request.window):
+                segment.add(index, request.window)
                 self.counters.count("hit")
+                continue
+            segment = _Segment(request.key, [index], request.window)
+            if request.key in first:
+                later.append(segment)
+                self.counters.count("stale")
             else:
-                self.counters.count("new" if entry is None else "stale")
-                slot = entry[0] if entry is not None else self._take_slot()
-                rebuilds.setdefault(len(window), []).append((slot, window))
-            self._entries[request.key] = (slot, window)
-            self._entries.move_to_end(request.key)
-            slots.append(slot)
-        if steps:
-            self._step(steps)
-        for length, group in rebuilds.items():
-            self._rebuild(length, group)
-        return self._pool(torch.tensor(slots, device=self.device))
+                first[request.key] = segment
+            last[request.key] = segment
+
+        runs: list[tuple[int, int, tuple[int, ...]]] = []  # (slot, first new position, window)
+        for segment in first.values():
+            entry = self._entries.get(segment.key)
+            cached = entry[1] if entry is not None else ()
+            hit = 0 < len(cached) < len(segment.window) and segment.window[: len(cached)] == cached
+            slot = entry[0] if entry is not None else self._take_slot()
+            self.counters.count("hit" if hit else "new" if entry is None else "stale")
+            runs.append((slot, len(cached) if hit else 0, segment.window))
+            self._entries[segment.key] = (slot, segment.window)
+            self._entries.move_to_end(segment.key)
+        self._slab.run(runs)
+        self._pool_into(logits, self._slab, list(first.values()), [r[0] for r in runs], requests)
+
+        if later:
+            scratch = _Slab(self.model, len(later), self.max_len, self.device)
+            rows = list(range(len(later)))
+            scratch.run([(row, 0, segment.window) for row, segment in zip(rows, later)])
+            self._pool_into(logits, scratch, later, rows, requests)
+            keep = {segment.key: row for row, segment in zip(rows, later)}  # last one wins
+            slots = [self._entries[key][0] for key in keep]
+            self._slab.copy_from(scratch, list(keep.values()), slots)
+            for key, row in keep.items():
+                self._entries[key] = (self._entries[key][0], later[row].window)
+
+    def _pool_into(
+        self,
+        logits: torch.Tensor,
+        slab: _Slab,
+        segments: list[_Segment],
+        slots: list[int],
+        requests: list[ScoreRequest],
+    ) -> None:
+        """Logits of every request of ``segments`` (segment i lives in ``slots[i]``)."""
+        rows = [i for segment in segments for i in segment.requests]
+        request_slots = [slot for slot, seg in zip(slots, segments) for _ in seg.requests]
+        lengths = [len(requests[i].window) for i in rows]
+        logits[rows] = slab.pool(
+            torch.tensor(request_slots, device=self.device),
+            torch.tensor(lengths, device=self.device),
+            self._positions,
+        )
 
     def _take_slot(self) -> int:
         if self._free:
-            return self._free.pop()
+            slot = self._free.pop()
+            # pooling multiplies positions past a window's end by a zero weight: they must
+            # hold numbers, and a never-used slot holds whatever the memory held (maybe NaN)
+            self._slab.outputs[slot].zero_()
+            return slot
         _key, (slot, _window) = self._entries.popitem(last=False)
         self.counters.evictions += 1
         return slot
 
-    def _attention_scores(self, outputs: torch.Tensor) -> torch.Tensor:
-        model = self.model
-        return (torch.tanh(model.attention_proj(outputs)) * model.attention_vector).sum(dim=-1)
 
-    def _step(self, steps: list[tuple[int, int, int]]) -> None:
-        """One LSTM step for each (slot, position, item) from the slot's cached state."""
-        slot_list, position_list, item_list = zip(*steps, strict=True)
-        slots = torch.tensor(slot_list, device=self.device)
-        positions = torch.tensor(position_list, device=self.device)
-        items = torch.tensor(item_list, device=self.device).unsqueeze(1)
-        state = (self._h[:, slots], self._c[:, slots])
-        out, (h, c) = self.model.lstm(self.model.item_embedding(items), state)
-        self._h[:, slots] = h
-        self._c[:, slots] = c
-        self._outputs[slots, positions] = out[:, 0]
-        self._scores[slots, positions] = self._attention_scores(out[:, 0])
-        self._lengths[slots] = positions + 1
+class _Slab:
+    """Per-slot LSTM state, per-position outputs and attention scores (float32 tensors)."""
 
-    def _rebuild(self, length: int, group: list[tuple[int, tuple[int, ...]]]) -> None:
-        """Run the LSTM from the zero state over whole windows of ``length`` clicks."""
-        slots = torch.tensor([slot for slot, _ in group], device=self.device)
-        items = torch.tensor([window for _, window in group], device=self.device)
-        out, (h, c) = self.model.lstm(self.model.item_embedding(items))
-        self._h[:, slots] = h
-        self._c[:, slots] = c
-        self._outputs[slots, :length] = out
-        # later steps fill these; zero (not garbage, which may be NaN) before they do, since
-        # the pooling multiplies them by a zero weight
-        self._outputs[slots, length:] = 0.0
-        self._scores[slots, :length] = self._attention_scores(out)
-        self._lengths[slots] = length
+    def __init__(
+        self, model: SessionLSTMRecommender, slots: int, max_len: int, device: torch.device
+    ) -> None:
+        hidden, layers = model.hidden_size, model.config.num_layers
+        self.model = model
+        self.device = device
+        # torch.empty: pages become resident only as slots are used
+        self.outputs = torch.empty((slots, max_len, hidden), device=device)
+        self.scores = torch.empty((slots, max_len), device=device)
+        self.h = torch.empty((layers, slots, hidden), device=device)
+        self.c = torch.empty((layers, slots, hidden), device=device)
 
-    def _pool(self, slots: torch.Tensor) -> torch.Tensor:
-        """Attention over each slot's cached positions, then the output layer."""
-        mask = self._positions.unsqueeze(0) < self._lengths[slots].unsqueeze(1)
-        scores = self._scores[slots].masked_fill(~mask, float("-inf"))
+    def run(self, runs: list[tuple[int, int, tuple[int, ...]]]) -> None:
+        """For each (slot, start, window): run the LSTM over ``window[start:]`` from the slot's
+        state (start > 0) or the zero state (start 0), all rows in one pass; store outputs,
+        attention scores and final states. A slot run from zero has its later positions
+        zeroed (pooling gives them weight zero, and garbage could be NaN)."""
+        model, device = self.model, self.device
+        n_new = [len(window) - start for _slot, start, window in runs]
+        longest = max(n_new)
+        padded = torch.tensor(
+            [[*window[start:], *([0] * (longest - n))] for (_, start, window), n in
+             zip(runs, n_new)],
+            device=device,
+        )  # fmt: skip
+        slots = torch.tensor([slot for slot, _, _ in runs], device=device)
+        starts = torch.tensor([start for _, start, _ in runs], device=device)
+        fresh = (starts == 0).view(1, -1, 1)
+        h0 = self.h[:, slots].masked_fill(fresh, 0.0)
+        c0 = self.c[:, slots].masked_fill(fresh, 0.0)
+        embedded = model.item_embedding(padded)
+        if longest == 1:  # the common case: one new click per session
+            out, (h, c) = model.lstm(embedded, (h0, c0))
+            write_slots, positions, new_outputs = slots, starts, out[:, 0]
+        else:
+            lengths = torch.tensor(n_new)
+            packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+            packed_out, (h, c) = model.lstm(packed, (h0, c0))
+            out, _ = pad_packed_sequence(packed_out, batch_first=True)
+            valid = torch.arange(longest).unsqueeze(0) < lengths.unsqueeze(1)
+            rows, steps = (t.to(device) for t in valid.nonzero(as_tuple=True))
+            write_slots, positions, new_outputs = (
+                slots[rows],
+                starts[rows] + steps,
+                out[rows, steps],
+            )
+        self.h[:, slots] = h
+        self.c[:, slots] = c
+        self.outputs[write_slots, positions] = new_outputs
+        attention = torch.tanh(model.attention_proj(new_outputs)) * model.attention_vector
+        self.scores[write_slots, positions] = attention.sum(dim=-1)
+        for slot, start, window in runs:
+            if start == 0 and len(window) < self.outputs.shape[1]:
+                self.outputs[slot, len(window) :] = 0.0
+
+    def pool(
+        self, slots: torch.Tensor, lengths: torch.Tensor, positions: torch.Tensor
+    ) -> torch.Tensor:
+        """Attention over the first ``lengths`` positions of each slot, then the output
+        layer: the model's logits for those windows."""
+        mask = positions.unsqueeze(0) < lengths.unsqueeze(1)
+        scores = self.scores[slots].masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1)
-        context = torch.bmm(weights.unsqueeze(1), self._outputs[slots]).squeeze(1)
+        context = torch.bmm(weights.unsqueeze(1), self.outputs[slots]).squeeze(1)
         return self.model.output(context)
+
+    def copy_from(self, other: _Slab, rows: list[int], slots: list[int]) -> None:
+        """Copy ``other``'s ``rows`` into this slab's ``slots``."""
+        src = torch.tensor(rows, device=self.device)
+        dst = torch.tensor(slots, device=self.device)
+        self.outputs[dst] = other.outputs[src]
+        self.scores[dst] = other.scores[src]
+        self.h[:, dst] = other.h[:, src]
+        self.c[:, dst] = other.c[:, src]
+
+
+@dataclass
+class _Segment:
+    """A session's consecutive requests whose windows extend each other click by click."""
+
+    key: str
+    requests: list[int]
+    window: tuple[int, ...]  # the last request's window
+
+    def extends(self, window: tuple[int, ...]) -> bool:
+        """True when ``window`` is this segment's window plus one click."""
+        return len(window) == len(self.window) + 1 and window[:-1] == self.window
+
+    def add(self, index: int, window: tuple[int, ...]) -> None:
+        """Append a request whose window extends the segment."""
+        self.requests.append(index)
+        self.window = window

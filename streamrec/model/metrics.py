@@ -60,6 +60,17 @@ class RankingTotals:
             rr_sum_20=float(torch.where(r <= MRR_K, 1.0 / r, torch.zeros_like(r)).sum()),
         )
 
+    @classmethod
+    def from_rank(cls, rank: int) -> RankingTotals:
+        """Totals for one rank (``from_ranks([rank])`` without array overhead, for the
+        consumer's per-event path; a test holds the two equal)."""
+        return cls(
+            n=1,
+            hits_10=int(rank <= HIT_KS[0]),
+            hits_20=int(rank <= HIT_KS[1]),
+            rr_sum_20=1.0 / rank if rank <= MRR_K else 0.0,
+        )
+
     def __add__(self, other: RankingTotals) -> RankingTotals:
         return RankingTotals(
             self.n + other.n,

@@ -53,12 +53,17 @@ def test_incremental_equals_full_recomputation(budget_slots: int) -> None:
     n_events = sum(len(b) for b in batches)
     assert n_events > 2_000
     max_diff = 0.0
+    identical = 0
     for batch in batches:
         incremental = scorer.score(batch)
         full = _full(model, [r.window for r in batch])
         max_diff = max(max_diff, float((incremental - full).abs().max()))
-        assert torch.equal(incremental.topk(20).indices, full.topk(20).indices)
+        mine, truth = incremental.topk(20), full.topk(20)
+        # the same top-20 up to the order of items whose logits tie to float rounding
+        assert torch.allclose(full.gather(1, mine.indices), truth.values, atol=1e-5)
+        identical += int((mine.indices == truth.indices).all(dim=1).sum())
     assert max_diff < 1e-4
+    assert identical > 0.99 * n_events
     counters = scorer.counters
     assert counters.stale > 0  # windows slid past max_len and were rebuilt
     if budget_slots == 64:  # 300 interleaved sessions in 64 slots: evictions, then rebuilds
@@ -72,14 +77,15 @@ def test_a_session_twice_in_one_call_and_a_lost_click() -> None:
     scorer = IncrementalScorer(model, MAX_LEN, 1 << 20)
     calls = [
         [ScoreRequest("a", (5,)), ScoreRequest("a", (5, 6)), ScoreRequest("b", (7,))],
-        # "a" lost a click here (another consumer scored (5, 6, 8)): rebuilt, not stepped
+        # "a" missed a click (another consumer scored (5, 6, 8)): the cached (5, 6) is still
+        # a prefix, so the LSTM runs over 8, 9, 10 from it
         [ScoreRequest("a", (5, 6, 8, 9)), ScoreRequest("a", (5, 6, 8, 9, 10))],
         [ScoreRequest("a", (1,))],  # a different session under the same key: rebuilt
     ]
     for call in calls:
         full = _full(model, [r.window for r in call])
         assert torch.allclose(scorer.score(call), full, atol=1e-5)
-    assert scorer.counters.by_reason == {"new": 2, "hit": 2, "stale": 2}
+    assert scorer.counters.by_reason == {"new": 2, "hit": 3, "stale": 1}
 
 
 def test_padding_models_are_refused_and_windows_checked() -> None:

@@ -54,3 +54,8 @@ def test_grouped_totals_per_label() -> None:
         "a": {"hit_at_10": 1.0, "hit_at_20": 1.0, "mrr_at_20": 1.0, "n_examples": 1},
         "b": {"hit_at_10": 0.0, "hit_at_20": 0.0, "mrr_at_20": 0.0, "n_examples": 1},
     }
+
+
+def test_single_rank_totals_equal_the_vectorised_ones() -> None:
+    for rank in range(1, 30):
+        assert RankingTotals.from_rank(rank) == RankingTotals.from_ranks([rank])
