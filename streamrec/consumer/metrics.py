@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from streamrec.model.metrics import RankingTotals
+
 LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
 )  # fmt: skip
@@ -45,6 +47,25 @@ class ConsumerMetrics:
             "streamrec_score_batch_seconds", "Model forward pass per batch",
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
+        self.stage = Histogram(
+            "streamrec_batch_stage_seconds",
+            "Time per batch in each stage (decode, read, score, write, emit, flush, commit)",
+            ["stage"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.scorer_cache = Counter(
+            "streamrec_scorer_cache_requests",
+            "Incremental scorer requests: hit (LSTM steps from cached state) or rebuilt "
+            "from the Redis window (new session, stale entry, slid window)",
+            ["result"], registry=r,
+        )  # fmt: skip
+        self.scorer_cache_sessions = Gauge(
+            "streamrec_scorer_cache_sessions", "Sessions in the incremental scorer's cache",
+            registry=r,
+        )  # fmt: skip
+        self.scorer_cache_evictions = Counter(
+            "streamrec_scorer_cache_evictions", "Sessions evicted from the scorer cache (LRU)",
+            registry=r,
+        )  # fmt: skip
         self.batch_size = Histogram(
             "streamrec_batch_size", "Events per polled batch",
             buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000), registry=r,
@@ -68,10 +89,10 @@ class ConsumerMetrics:
             self.events.labels(outcome)
         self.redis_up.set(1)
 
-    def record_evaluation(self, behavior: str | None, hit10: int, hit20: int, rr: float) -> None:
-        """Add one online evaluation."""
+    def record_evaluations(self, behavior: str | None, totals: RankingTotals) -> None:
+        """Add the online evaluations of one behaviour (a batch's worth at once)."""
         label = behavior or NO_BEHAVIOR
-        self.evaluations.labels(label).inc()
-        self.hits.labels("10", label).inc(hit10)
-        self.hits.labels("20", label).inc(hit20)
-        self.rr_sum.labels("20", label).inc(rr)
+        self.evaluations.labels(label).inc(totals.n)
+        self.hits.labels("10", label).inc(totals.hits_10)
+        self.hits.labels("20", label).inc(totals.hits_20)
+        self.rr_sum.labels("20", label).inc(totals.rr_sum_20)

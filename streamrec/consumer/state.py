@@ -1,10 +1,10 @@
-"""Per-session state in Redis, written effectively-once by one Lua script per event.
+"""Per-session state in Redis, written effectively-once by a Lua script (one call per shard).
 
 A session's hash holds its last ``max_len`` items, the last applied ``seq``, the top-K stored
 after it (items and scores, JSON) and its behaviour label. The script applies an event only if
-``seq == last_seq + 1``; in the same atomic step it adds the event's online-evaluation result to
-its shard's totals hash (same hash slot, see ``infra.names``). Duplicates and gaps are counted
-there too and change nothing else. So replays, redeliveries after a crash and concurrent
+``seq == last_seq + 1``; in the same atomic call it adds the events' online-evaluation
+results to their shard's totals hash (same hash slot, see ``infra.names``). Duplicates and gaps
+are counted there too and change nothing else. So replays, redeliveries after a crash and concurrent
 consumers after a rebalance all leave the same state and the same totals.
 """
 
@@ -23,37 +23,52 @@ from streamrec.model.metrics import RankingTotals
 
 APPLIED, DUPLICATE, GAP = 1, 0, -1
 
-# KEYS: session hash, shard totals hash.
-# ARGV: seq, items json, top-k items json, top-k scores json, ttl ms, behavior, evaluated (0/1),
-#       hit@10 (0/1), hit@20 (0/1), reciprocal rank @20.
-APPLY_EVENT_LUA = """
-local last = redis.call('HGET', KEYS[1], 'seq')
-local seq = tonumber(ARGV[1])
-local expected = 0
-if last then expected = tonumber(last) + 1 end
-if seq < expected then
-  redis.call('HINCRBY', KEYS[2], 'duplicate', 1)
-  return 0
-end
-if seq > expected then
-  redis.call('HINCRBY', KEYS[2], 'gap', 1)
-  return -1
-end
-redis.call('HSET', KEYS[1], 'seq', seq, 'items', ARGV[2], 'topk', ARGV[3], 'scores', ARGV[4],
-           'behavior', ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('HINCRBY', KEYS[2], 'applied', 1)
-if ARGV[7] == '1' then
-  local suffixes = {''}
-  if ARGV[6] ~= '' then suffixes[2] = ':' .. ARGV[6] end
-  for _, s in ipairs(suffixes) do
-    redis.call('HINCRBY', KEYS[2], 'n' .. s, 1)
-    redis.call('HINCRBY', KEYS[2], 'h10' .. s, ARGV[8])
-    redis.call('HINCRBY', KEYS[2], 'h20' .. s, ARGV[9])
-    redis.call('HINCRBYFLOAT', KEYS[2], 'rr' .. s, ARGV[10])
+# One call per shard and batch. KEYS[1]: the shard's totals hash; KEYS[1 + i]: the session
+# hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; then
+# 9 per event: seq, items json, top-k items json, top-k scores json, behavior,
+# evaluated (0/1), hit@10 (0/1), hit@20 (0/1), reciprocal rank @20.
+# Returns 1 (applied), 0 (duplicate) or -1 (gap) per event. Totals are added once per call.
+APPLY_EVENTS_LUA = """
+local ttl = ARGV[1]
+local add, rr, out = {}, {}, {}
+local function bump(field, n) add[field] = (add[field] or 0) + n end
+for i = 1, #KEYS - 1 do
+  local key = KEYS[i + 1]
+  local a = 1 + (i - 1) * 9
+  local last = redis.call('HGET', key, 'seq')
+  local seq = tonumber(ARGV[a + 1])
+  local expected = 0
+  if last then expected = tonumber(last) + 1 end
+  if seq < expected then
+    bump('duplicate', 1)
+    out[i] = 0
+  elseif seq > expected then
+    bump('gap', 1)
+    out[i] = -1
+  else
+    local behavior = ARGV[a + 5]
+    redis.call('HSET', key, 'seq', seq, 'items', ARGV[a + 2], 'topk', ARGV[a + 3],
+               'scores', ARGV[a + 4], 'behavior', behavior)
+    redis.call('PEXPIRE', key, ttl)
+    bump('applied', 1)
+    if ARGV[a + 6] == '1' then
+      local suffixes = {''}
+      if behavior ~= '' then suffixes[2] = ':' .. behavior end
+      for _, s in ipairs(suffixes) do
+        bump('n' .. s, 1)
+        bump('h10' .. s, tonumber(ARGV[a + 7]))
+        bump('h20' .. s, tonumber(ARGV[a + 8]))
+        rr['rr' .. s] = (rr['rr' .. s] or 0) + tonumber(ARGV[a + 9])
+      end
+    end
+    out[i] = 1
   end
 end
-return 1
+for field, n in pairs(add) do redis.call('HINCRBY', KEYS[1], field, n) end
+for field, x in pairs(rr) do
+  redis.call('HINCRBYFLOAT', KEYS[1], field, string.format('%.17g', x))
+end
+return out
 """
 
 
@@ -122,7 +137,7 @@ class SessionStore:
         self.names = names
         self.max_len = max_len
         self.ttl_ms = int(ttl_seconds * 1000)
-        self._script = client.register_script(APPLY_EVENT_LUA)
+        self._script = client.register_script(APPLY_EVENTS_LUA)
 
     def read(self, session_ids: list[str]) -> dict[str, SessionState]:
         """State of each session (empty state for unknown ones), in one round trip."""
@@ -144,35 +159,40 @@ class SessionStore:
         return states
 
     def apply(self, writes: list[EventWrite]) -> list[int]:
-        """Run the conditional script for every write, in order, in one round trip.
+        """Apply every write, in order, with one script call per shard, in one round trip.
 
         Returns APPLIED, DUPLICATE or GAP per write.
         """
         if not writes:
             return []
+        by_shard: dict[int, list[int]] = {}
+        for index, w in enumerate(writes):
+            by_shard.setdefault(self.names.shard_of(w.session_id), []).append(index)
         pipe = self.client.pipeline(transaction=False)
-        for w in writes:
-            ev = w.evaluation
-            self._script(
-                keys=[
-                    self.names.session_key(w.session_id),
-                    self.names.totals_key_for(w.session_id),
-                ],
-                args=[
+        for shard, indices in by_shard.items():
+            keys = [self.names.totals_key(shard)]
+            args: list[str | int] = [self.ttl_ms]
+            for index in indices:
+                w = writes[index]
+                ev = w.evaluation
+                keys.append(self.names.session_key(w.session_id))
+                args += (
                     w.seq,
                     json.dumps(w.items[-self.max_len :]),
                     json.dumps(w.topk_items),
                     json.dumps(w.topk_scores),
-                    self.ttl_ms,
                     w.behavior or "",
                     1 if ev is not None else 0,
                     ev.hits_10 if ev is not None else 0,
                     ev.hits_20 if ev is not None else 0,
                     repr(ev.rr_sum_20) if ev is not None else "0",
-                ],
-                client=pipe,
-            )
-        return [int(r) for r in pipe.execute()]
+                )
+            self._script(keys=keys, args=args, client=pipe)
+        results = [0] * len(writes)
+        for indices, outcomes in zip(by_shard.values(), pipe.execute(), strict=True):
+            for index, outcome in zip(indices, outcomes, strict=True):
+                results[index] = int(outcome)
+        return results
 
     def add_invalid(self, count: int) -> int:
         """Count invalid events (not tied to a session); returns the new total."""
