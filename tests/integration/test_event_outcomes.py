@@ -7,11 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.consumer.state import SessionStore
+from streamrec.consumer.state import (
+    APPLIED,
+    DUPLICATE,
+    GAP,
+    EventWrite,
+    SessionStore,
+    read_totals,
+)
 from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.events import ClickEvent
 from streamrec.infra.clients import ensure_topics, redis_client
 from streamrec.infra.names import Names
+from streamrec.model.metrics import RankingTotals
 from streamrec.producer.replay import ClickProducer
 from tests.backends import Endpoints
 from tests.integration.helpers import isolated_settings, read_topic, wait_for_totals
@@ -55,3 +63,31 @@ def test_duplicates_gaps_out_of_order_and_unknown_items(
     assert totals.overall.n == 2  # x seq 1 and 2 were scored against the previous top-20
     dlq = read_topic(settings, Names(settings.namespace).dlq)
     assert len(dlq) == 3
+
+
+def test_the_script_applies_in_order_per_shard_and_never_applies_unscored_events(
+    generated_model: TinyModel, servers: Endpoints
+) -> None:
+    settings = isolated_settings(generated_model.settings, servers, partitions=1)
+    names = Names(settings.namespace)
+    store = SessionStore(redis_client(settings), names, 25, 60)
+    hit = RankingTotals.from_rank(3)
+
+    def write(sid: str, seq: int, scored: bool = True) -> EventWrite:
+        items = list(range(seq + 1))
+        evaluation = hit if seq > 0 and scored else None
+        return EventWrite(sid, seq, items, [1, 2], [0.5, 0.25], "explorer", evaluation, scored)
+
+    # sessions over several shards, a session's events in one call, a duplicate in the batch
+    sids = [f"s{i}" for i in range(40)]
+    batch = [write(sid, seq) for sid in sids for seq in (0, 1)] + [write("s0", 1)]
+    results = store.apply(batch)
+    assert results == [APPLIED] * 80 + [DUPLICATE]
+    # seq 2 of s1 is now applicable, but the consumer saw a gap when it read: count only
+    assert store.apply([write("s1", 2, scored=False), write("s1", 5)]) == [GAP, GAP]
+    assert store.read(["s1"])["s1"].last_seq == 1
+    totals = read_totals(redis_client(settings), names)
+    assert (totals.applied, totals.duplicate, totals.gap) == (80, 1, 2)
+    assert totals.overall.n == 40 and totals.overall.hits_10 == 40
+    assert totals.overall.rr_sum_20 == pytest.approx(40 / 3, rel=1e-12)
+    assert totals.per_behavior["explorer"].n == 40
