@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -34,7 +33,8 @@ from streamrec.consumer.state import (
     EventWrite,
     SessionState,
     SessionStore,
-    json_list,
+    json_floats,
+    json_ints,
 )
 from streamrec.events import ClickEvent, EventError, decode_event
 from streamrec.infra.clients import kafka_config, redis_client
@@ -325,8 +325,7 @@ class ClickConsumer:
         if results is None:
             return None
         t = self._stage("write", t)
-        slots = [plan.slot if plan is not None else -1 for plan in planned]
-        self._emit_outcomes(events, writes, results, top_scores, slots)
+        self._emit_outcomes(events, writes, results)
         self._stage("emit", t)
         log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
         return results
@@ -336,21 +335,15 @@ class ClickConsumer:
         events: list[tuple[ClickEvent, int, Message]],
         writes: list[EventWrite],
         results: list[int],
-        scores: list[list[float]],
-        slots: list[int],
     ) -> None:
-        """Recommendations, DLQ records of gaps, and the batch's metrics. ``scores`` are the
-        top-K scores per scored row, ``slots`` each event's row (-1: not scored)."""
+        """Recommendations, DLQ records of gaps, and the batch's metrics."""
         written_at = time.time()
         counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0}
         evaluations: dict[str | None, RankingTotals] = {}
-        rounded = np.round(np.asarray(scores, dtype=np.float64), 6).tolist() if scores else []
-        for (event, _dense, msg), write, result, index in zip(
-            events, writes, results, slots, strict=True
-        ):
+        for (event, _dense, msg), write, result in zip(events, writes, results, strict=True):
             counts[result] += 1
             if result == APPLIED:
-                self._emit_recommendation(event, write, rounded[index], written_at)
+                self._emit_recommendation(event, write, written_at)
                 self.metrics.latency.observe(max(written_at - event.ts, 0.0))
                 if write.evaluation is not None:
                     totals = evaluations.get(event.behavior, RankingTotals())
@@ -434,12 +427,10 @@ class ClickConsumer:
             self._delivery_failures += 1
             log.error("delivery failed: %s", err)
 
-    def _emit_recommendation(
-        self, event: ClickEvent, write: EventWrite, rounded_scores: list[float], ts: float
-    ) -> None:
+    def _emit_recommendation(self, event: ClickEvent, write: EventWrite, ts: float) -> None:
         # Built by hand: json.dumps of the dict was a tenth of the consumer's time.
-        items = json_list(self.scorer.catalog.to_external(write.topk_items))
-        scores = json_list(rounded_scores)
+        items = json_ints(self.scorer.catalog.to_external(write.topk_items))
+        scores = json_floats(write.topk_scores, "%.6f")
         body = (
             f'{{"session_id": {json.dumps(event.session_id)}, "seq": {event.seq}, '
             f'"items": {items}, "scores": {scores}, '
