@@ -93,6 +93,7 @@ class ClickConsumer:
                     "heartbeat.interval.ms": 1000,
                     "max.poll.interval.ms": 300_000,
                     "fetch.wait.max.ms": 20,
+                    "on_commit": self._on_commit,
                 },
             )
         )
@@ -147,9 +148,7 @@ class ClickConsumer:
         next_lag = 0.0
         try:
             while not self.stopping:
-                messages = self.consumer.consume(
-                    self.settings.poll_batch, self.settings.poll_timeout
-                )
+                messages = self._poll_batch()
                 if messages and self.process_batch(messages):
                     self._stage("commit", self._commit_timed())
                 if time.monotonic() >= next_lag:
@@ -162,6 +161,19 @@ class ClickConsumer:
             log.info("stopped: %s", self.stats)
         return self.stats
 
+    def _poll_batch(self) -> list[Message]:
+        """Wait (up to poll_timeout) for the first message only, then take what else has
+        already arrived, up to poll_batch. ``consume(n, timeout)`` alone would wait the whole
+        timeout whenever fewer than n messages come, adding it to every event's latency at
+        low rates; under load the batch grows by itself while the previous one is processed."""
+        first = self.consumer.poll(self.settings.poll_timeout)
+        if first is None:
+            return []
+        rest = self.consumer.consume(self.settings.poll_batch - 1, 0) if (
+            self.settings.poll_batch > 1
+        ) else []  # fmt: skip
+        return [first, *rest]
+
     def _update_lag(self) -> None:
         """Export, per assigned partition, how far this consumer is behind the end."""
         try:
@@ -169,28 +181,46 @@ class ClickConsumer:
             if not assignment:
                 return
             for tp in self.consumer.position(assignment):
-                _low, high = self.consumer.get_watermark_offsets(tp, timeout=1, cached=False)
+                # cached: the high watermark of the last fetch response, no broker round trip
+                # (the loop must not stall on a metadata request every LAG_REFRESH_S)
+                _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:  # no fetch response for this partition yet
+                    continue
                 position = tp.offset if tp.offset >= 0 else _low
                 self.metrics.lag.labels(str(tp.partition)).set(max(high - position, 0))
         except KafkaException as exc:
             log.debug("lag refresh failed: %s", exc)
 
     def _commit_timed(self) -> float:
-        """Commit; returns when it started (for the stage metric)."""
+        """Commit asynchronously; returns when it started (for the stage metric)."""
         started = time.perf_counter()
-        self._commit()
+        self._commit(asynchronous=True)
         return started
 
-    def _commit(self) -> None:
-        """Commit the offsets of fully processed batches only."""
+    def _commit(self, asynchronous: bool = False) -> None:
+        """Commit the offsets of fully processed batches only.
+
+        In the loop the commit is asynchronous (no broker round trip per batch); a failed one
+        is logged by ``_on_commit``, and the events after the last committed offset are then
+        redelivered after a restart or rebalance, where the seq condition counts them as
+        duplicates. On revoke and at exit it is synchronous.
+        """
         if not self._done_offsets:
             return
         offsets = [TopicPartition(t, p, o) for (t, p), o in self._done_offsets.items()]
         try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
+            if asynchronous:
+                self.consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
             self._done_offsets.clear()
         except KafkaException as exc:
             log.warning("offset commit failed (retried after the next batch): %s", exc)
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        failed = [p.partition for p in partitions if p.error is not None]
+        if err is not None or failed:
+            log.warning("offset commit failed for partitions %s: %s", failed or "all", err)
 
     # -- one batch -------------------------------------------------------------------------
     def _stage(self, name: str, since: float) -> float:
