@@ -10,6 +10,7 @@ LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
 )  # fmt: skip
 NO_BEHAVIOR = "none"
+STAGES = ("decode", "read", "score", "write", "emit", "flush", "commit")
 
 
 class ConsumerMetrics:
@@ -87,6 +88,10 @@ class ConsumerMetrics:
         )
         for outcome in ("scored", "duplicate", "invalid", "gap"):
             self.events.labels(outcome)
+        for stage in STAGES:
+            self.stage.labels(stage)
+        for result in ("hit", "new", "stale"):
+            self.scorer_cache.labels(result)
         self.redis_up.set(1)
 
     def record_evaluations(self, behavior: str | None, totals: RankingTotals) -> None:
