@@ -208,9 +208,9 @@ class ClickConsumer:
         """Commit the offsets of fully processed batches only.
 
         In the loop the commit is asynchronous and at most every ``COMMIT_EVERY_S`` (no broker
-        round trip per batch); a failed one is logged by ``_on_commit``. Events after the last committed offset are redelivered
-        after a crash or rebalance, where the seq condition counts them as duplicates. On
-        revoke and at exit it is synchronous.
+        round trip per batch); a failed one is logged by ``_on_commit``. Events after the last
+        committed offset are redelivered after a crash or rebalance, where the seq condition
+        counts them as duplicates. On revoke and at exit it is synchronous.
         """
         if not self._done_offsets:
             return
