@@ -97,8 +97,9 @@ class OnlineScorer:
         order.
         """
         if self.incremental is not None:
+            shift = (1).__add__  # model ids are dense ids + 1 (0 is padding)
             requests = [
-                ScoreRequest(key, tuple(item + 1 for item in window))
+                ScoreRequest(key, tuple(map(shift, window)))
                 for key, window in zip(sessions, windows, strict=True)
             ]
             logits = self.incremental.score(requests)

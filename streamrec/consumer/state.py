@@ -25,43 +25,55 @@ from streamrec.model.metrics import RankingTotals
 APPLIED, DUPLICATE, GAP = 1, 0, -1
 
 # One call per shard and batch. KEYS[1]: the shard's totals hash; KEYS[1 + i]: the session
-# hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; then
-# 9 per event: seq, items json, top-k items json, top-k scores json, behavior,
+# hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; ARGV[1 + i]:
+# event i's fields joined by FIELD_SEPARATOR (one argument per event keeps the client's
+# command encoding cheap): seq, items json, top-k items json, top-k scores json, behavior,
 # mode ('e': apply and add the evaluation, 'a': apply, 'c': count only: the consumer did not
 # score it, so it must not apply even if it became applicable since the read), hit@10 (0/1),
 # hit@20 (0/1), reciprocal rank @20.
 # Returns 1 (applied), 0 (duplicate) or -1 (gap) per event. Totals are added once per call.
+FIELD_SEPARATOR = "\x1f"
 APPLY_EVENTS_LUA = """
 local ttl = ARGV[1]
 local add, rr, out = {}, {}, {}
 local function bump(field, n) add[field] = (add[field] or 0) + n end
 for i = 1, #KEYS - 1 do
   local key = KEYS[i + 1]
-  local a = 1 + (i - 1) * 9
+  local f, from = {}, 1
+  local packed = ARGV[i + 1]
+  while true do
+    local sep = string.find(packed, '\\31', from, true)
+    if not sep then
+      f[#f + 1] = string.sub(packed, from)
+      break
+    end
+    f[#f + 1] = string.sub(packed, from, sep - 1)
+    from = sep + 1
+  end
   local last = redis.call('HGET', key, 'seq')
-  local seq = tonumber(ARGV[a + 1])
+  local seq = tonumber(f[1])
   local expected = 0
   if last then expected = tonumber(last) + 1 end
   if seq < expected then
     bump('duplicate', 1)
     out[i] = 0
-  elseif seq > expected or ARGV[a + 6] == 'c' then
+  elseif seq > expected or f[6] == 'c' then
     bump('gap', 1)
     out[i] = -1
   else
-    local behavior = ARGV[a + 5]
-    redis.call('HSET', key, 'seq', seq, 'items', ARGV[a + 2], 'topk', ARGV[a + 3],
-               'scores', ARGV[a + 4], 'behavior', behavior)
+    local behavior = f[5]
+    redis.call('HSET', key, 'seq', seq, 'items', f[2], 'topk', f[3], 'scores', f[4],
+               'behavior', behavior)
     redis.call('PEXPIRE', key, ttl)
     bump('applied', 1)
-    if ARGV[a + 6] == 'e' then
+    if f[6] == 'e' then
       local suffixes = {''}
       if behavior ~= '' then suffixes[2] = ':' .. behavior end
       for _, s in ipairs(suffixes) do
         bump('n' .. s, 1)
-        bump('h10' .. s, tonumber(ARGV[a + 7]))
-        bump('h20' .. s, tonumber(ARGV[a + 8]))
-        rr['rr' .. s] = (rr['rr' .. s] or 0) + tonumber(ARGV[a + 9])
+        bump('h10' .. s, tonumber(f[7]))
+        bump('h20' .. s, tonumber(f[8]))
+        rr['rr' .. s] = (rr['rr' .. s] or 0) + tonumber(f[9])
       end
     end
     out[i] = 1
@@ -196,17 +208,18 @@ class SessionStore:
                 w = writes[index]
                 ev = w.evaluation
                 keys.append(self.names.session_key(w.session_id))
-                args += (
-                    w.seq,
+                fields = (
+                    str(w.seq),
                     json_ints(w.items[-self.max_len :]),
                     json_ints(w.topk_items),
                     json_floats(w.topk_scores),
                     w.behavior or "",
                     "c" if not w.scored else "e" if ev is not None else "a",
-                    ev.hits_10 if ev is not None else 0,
-                    ev.hits_20 if ev is not None else 0,
+                    str(ev.hits_10) if ev is not None else "0",
+                    str(ev.hits_20) if ev is not None else "0",
                     repr(ev.rr_sum_20) if ev is not None else "0",
                 )
+                args.append(FIELD_SEPARATOR.join(fields))
             self._script(keys=keys, args=args, client=pipe)
         results = [0] * len(writes)
         for indices, outcomes in zip(by_shard.values(), pipe.execute(), strict=True):
