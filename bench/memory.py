@@ -21,12 +21,11 @@ from pathlib import Path
 from streamrec.config import Settings
 from streamrec.consumer.state import read_totals
 from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics, redis_client
+from streamrec.infra.clients import redis_client
 from streamrec.infra.names import Names
-from streamrec.infra.services import EmbeddedServices, free_port
+from streamrec.infra.scratch import embedded_pipeline
 from streamrec.model.runs import train_model
 from streamrec.producer.replay import ClickProducer
-from streamrec.producer.sources import replay_sessions
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -57,16 +56,9 @@ def main() -> None:
         train_model(
             Settings(epochs=1, max_train_sessions=2000, threads=1), model, show_progress=False
         )
-    services = EmbeddedServices(work / "services", free_port(), free_port())
-    services.start()
-    try:
-        settings = Settings().with_overrides(
-            {"kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url,
-             "group": "membench"}
-        )  # fmt: skip
-        ensure_topics(settings)
-        sessions = replay_sessions(settings, held_out_only=True)
-        rounds = -(-args.events // sessions.n_events)
+    with embedded_pipeline("membench") as bench:
+        settings, sessions = bench.settings, bench.sessions
+        rounds = bench.rounds_for(args.events)
         consumers = start_consumers(settings, model, 1, work)
         wait_for_assignment(consumers, settings.partitions)
         pid = consumers[0].proc.pid
@@ -89,8 +81,6 @@ def main() -> None:
         rss_end = rss_mib(pid)
         stop_consumers(consumers)
         redis_mib = int(client.info("memory")["used_memory"]) / 2**20
-    finally:
-        services.stop()
     assert rss_start is not None
     report = {
         "events": result.sent,

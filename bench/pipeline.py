@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,11 +26,10 @@ from streamrec.config import SCORING_MODES, Settings
 from streamrec.consumer.scorer import OnlineScorer
 from streamrec.consumer.state import read_totals
 from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics, kafka_config, redis_client
+from streamrec.infra.clients import kafka_config, redis_client
 from streamrec.infra.names import Names
-from streamrec.infra.services import EmbeddedServices, free_port
-from streamrec.producer.replay import ClickProducer, interleave
-from streamrec.producer.sources import replay_sessions
+from streamrec.infra.scratch import embedded_pipeline
+from streamrec.producer.replay import interleave
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -71,23 +69,16 @@ def main() -> None:
     if not args.model.is_file():
         ap.error(f"no checkpoint at {args.model} (streamrec train, or --model PATH)")
     torch.set_num_threads(args.threads)
-    work = Path(tempfile.mkdtemp(prefix="streamrec-pipebench-"))
-    services = EmbeddedServices(work / "services", free_port(), free_port())
-    services.start()
-    try:
-        settings = Settings().with_overrides({
-            "kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url,
-            "group": "pipebench", "poll_batch": args.batch, "scoring": args.scoring,
-        })  # fmt: skip
+    with embedded_pipeline(
+        "pipebench", poll_batch=args.batch, scoring=args.scoring
+    ) as bench:  # fmt: skip
+        settings, sessions = bench.settings, bench.sessions
         names = Names(settings.namespace)
-        ensure_topics(settings)
-        sessions = replay_sessions(settings, held_out_only=True)
-        rounds = -(-args.events // sessions.n_events)
-        sent = ClickProducer(settings).replay(sessions, limit=args.events, rounds=rounds, seed=1)
-        n = sent.sent
+        n = bench.prefill(args.events)
+        rounds = bench.rounds_for(args.events)
 
         # 1. the pipeline drains the backlog
-        consumers = start_consumers(settings, args.model, 1, work)
+        consumers = start_consumers(settings, args.model, 1, bench.work)
         wait_for_assignment(consumers, settings.partitions)
         client = redis_client(settings)
         first = time.monotonic()
@@ -130,8 +121,6 @@ def main() -> None:
         for i in range(0, n, args.batch):
             scorer.top_k(keys[i : i + args.batch], windows[i : i + args.batch])
         scorer_rate = n / (time.monotonic() - t0)
-    finally:
-        services.stop()
 
     result = {
         "events": n, "batch": args.batch, "threads": args.threads, "scoring": scorer.mode,

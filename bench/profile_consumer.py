@@ -16,19 +16,16 @@ import argparse
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from streamrec.config import SCORING_MODES, Settings
+from streamrec.config import SCORING_MODES
 from streamrec.consumer.state import read_totals
 from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics, redis_client
+from streamrec.infra.clients import redis_client
 from streamrec.infra.names import Names
-from streamrec.infra.services import EmbeddedServices, free_port
-from streamrec.producer.replay import ClickProducer
-from streamrec.producer.sources import replay_sessions
+from streamrec.infra.scratch import embedded_pipeline
 
 RESULTS = Path(__file__).parent / "results"
 LINE_NUMBER = re.compile(r":\d+\)$")
@@ -71,19 +68,10 @@ def main() -> None:
         ap.error("py-spy is not installed (pip install py-spy, or ./dev shell)")
     if args.events < 1000 or not args.model.is_file():
         ap.error("need --events >= 1000 and an existing --model checkpoint")
-    work = Path(tempfile.mkdtemp(prefix="streamrec-profile-"))
-    services = EmbeddedServices(work / "services", free_port(), free_port())
-    services.start()
-    try:
-        settings = Settings().with_overrides({
-            "kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url,
-            "group": "profile", "scoring": args.scoring,
-        })  # fmt: skip
-        ensure_topics(settings)
-        sessions = replay_sessions(settings, held_out_only=True)
-        rounds = -(-args.events // sessions.n_events)
-        n = ClickProducer(settings).replay(sessions, limit=args.events, rounds=rounds).sent
-        consumers = start_consumers(settings, args.model, 1, work)
+    with embedded_pipeline("profile", scoring=args.scoring) as bench:
+        settings = bench.settings
+        n = bench.prefill(args.events)
+        consumers = start_consumers(settings, args.model, 1, bench.work)
         wait_for_assignment(consumers, settings.partitions)
         folded = args.out.with_suffix(".folded")
         folded.parent.mkdir(parents=True, exist_ok=True)
@@ -101,8 +89,6 @@ def main() -> None:
         elapsed = time.monotonic() - started
         stop_consumers(consumers)
         spy.wait(timeout=60)
-    finally:
-        services.stop()
     summary = f"{n} events, {args.scoring} scoring, drained in {elapsed:.1f}s\n"
     summary += summarise(folded.read_text())
     args.out.with_suffix(".txt").write_text(summary + "\n")
