@@ -1,14 +1,15 @@
-"""The consumer loop: poll a batch, validate, read state, score, write, emit, commit.
+"""The consumer loop: poll a batch, validate, read state, score, emit, write, commit.
 
 Order of effects per batch (what makes state effectively-once and output at-least-once):
 1. decode and validate every message (invalid ones are routed to the DLQ),
 2. one round trip reads the state of every session in the batch,
-3. one forward pass scores every applicable event (later events of a session see earlier ones),
-4. one round trip applies the conditional writes (state + online totals, atomically per event),
-5. recommendations and DLQ records are produced and flushed,
+3. the scorer serves every applicable event (later events of a session see earlier ones),
+4. their recommendations are produced and acknowledged by the broker,
+5. one round trip applies the conditional writes (state + online totals, atomically per
+   shard call), then the DLQ records of gaps are produced and flushed,
 6. only then are the offsets committed.
 A crash anywhere before 6 redelivers the batch; the seq condition turns what was already
-applied into counted duplicates.
+applied into counted duplicates, and what was not yet applied is scored and recommended again.
 """
 
 from __future__ import annotations
@@ -358,12 +359,22 @@ class ClickConsumer:
                     evaluation,
                 )
             )
+        # Recommendations go out and are acknowledged before the state is written: a crash
+        # between the two redelivers events that are then applied and recommended again
+        # (at-least-once output). The other order would lose them: after a crash the
+        # redelivered events would be duplicates, which are not recommended.
+        produced_at = time.time()
+        for (event, _dense, _msg), write in zip(events, writes, strict=True):
+            if write.scored:
+                self._emit_recommendation(event, write, produced_at)
+        if not self._flush_outputs():
+            return None
+        t = self._stage("emit", t)
         results = self._with_redis(lambda: self.store.apply(writes))
         if results is None:
             return None
-        t = self._stage("write", t)
+        self._stage("write", t)
         self._emit_outcomes(events, writes, results)
-        self._stage("emit", t)
         log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
         return results
 
@@ -373,14 +384,13 @@ class ClickConsumer:
         writes: list[EventWrite],
         results: list[int],
     ) -> None:
-        """Recommendations, DLQ records of gaps, and the batch's metrics."""
+        """DLQ records of gaps, and the batch's metrics."""
         written_at = time.time()
         counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0}
         evaluations: dict[str | None, RankingTotals] = {}
         for (event, _dense, msg), write, result in zip(events, writes, results, strict=True):
             counts[result] += 1
             if result == APPLIED:
-                self._emit_recommendation(event, write, written_at)
                 self.metrics.latency.observe(max(written_at - event.ts, 0.0))
                 if write.evaluation is not None:
                     totals = evaluations.get(event.behavior, RankingTotals())

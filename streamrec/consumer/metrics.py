@@ -10,7 +10,7 @@ LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
 )  # fmt: skip
 NO_BEHAVIOR = "none"
-STAGES = ("decode", "read", "score", "write", "emit", "flush", "commit")
+STAGES = ("decode", "read", "score", "emit", "write", "flush", "commit")
 
 
 class ConsumerMetrics:
@@ -50,7 +50,8 @@ class ConsumerMetrics:
         )  # fmt: skip
         self.stage = Histogram(
             "streamrec_batch_stage_seconds",
-            "Time per batch in each stage (decode, read, score, write, emit, flush, commit)",
+            "Time per batch in each stage: decode, read (Redis), score, emit (recommendations "
+            "produced and acknowledged), write (Redis), flush (DLQ records), commit",
             ["stage"], buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.scorer_cache = Counter(
