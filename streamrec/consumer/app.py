@@ -156,7 +156,10 @@ class ClickConsumer:
         try:
             while not self.stopping:
                 messages = self._poll_batch()
-                if messages and self.process_batch(messages) and time.monotonic() >= next_commit:
+                if messages:
+                    self.process_batch(messages)  # records its offsets only when complete
+                # also when idle, so the last batch's offsets do not wait for the next one
+                if self._done_offsets and time.monotonic() >= next_commit:
                     self._stage("commit", self._commit_timed())
                     next_commit = time.monotonic() + COMMIT_EVERY_S
                 if time.monotonic() >= next_lag:
