@@ -33,7 +33,7 @@ from streamrec.config import Settings
 from streamrec.model.checkpoint import load_checkpoint
 from streamrec.model.evaluation import score_windows
 from streamrec.model.examples import left_pad_window, session_split
-from streamrec.model.incremental import CacheCounters, IncrementalScorer, ScoreRequest
+from streamrec.model.incremental import IncrementalScorer, ScoreRequest
 from streamrec.model.lstm import SessionLSTMRecommender
 from streamrec.model.runs import load_corpus
 from streamrec.producer.replay import interleave
@@ -90,7 +90,7 @@ def compare_on_stream(
     for start in range(0, len(warmup), 1024):  # steady state: sessions already open
         incremental.score([ScoreRequest(k, tuple(i + 1 for i in w)) for k, w in
                            warmup[start : start + 1024]])  # fmt: skip
-    incremental.counters = CacheCounters()
+    incremental.counters.take()
     full_s = inc_s = max_diff = 0.0
     identical = 0
     for start in range(0, len(stream), batch):

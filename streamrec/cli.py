@@ -88,6 +88,24 @@ def _add_data_flags(p: argparse.ArgumentParser, defaults: Settings, split: bool 
         )
 
 
+def _add_pipeline_run_flags(p: argparse.ArgumentParser, defaults: Settings, consumers: int) -> None:
+    """Flags of the commands that run a whole pipeline (demo, loadtest)."""
+    p.add_argument(
+        "--consumers",
+        type=_positive_int,
+        default=consumers,
+        help="consumer processes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--model",
+        dest="model_path",
+        type=Path,
+        default=defaults.model_path,
+        help="checkpoint to serve; a quick one is trained when it is missing "
+        "(default: %(default)s)",
+    )
+
+
 def _add_runtime_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     g = p.add_argument_group("runtime")
     g.add_argument(
@@ -468,25 +486,12 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         default=2000,
         help="held-out sessions to replay (default: %(default)s)",
     )
-    demo.add_argument(
-        "--consumers",
-        type=_positive_int,
-        default=2,
-        help="consumer processes (default: %(default)s)",
-    )
+    _add_pipeline_run_flags(demo, defaults, consumers=2)
     demo.add_argument(
         "--rate",
         type=_non_negative_float,
         default=0.0,
         help="events per second; 0 = as fast as possible (default)",
-    )
-    demo.add_argument(
-        "--model",
-        dest="model_path",
-        type=Path,
-        default=defaults.model_path,
-        help="checkpoint to serve; a quick one is trained when it is missing "
-        "(default: %(default)s)",
     )
     demo.add_argument(
         "--json", action="store_true", help="last stdout line is one JSON object with the summary"
@@ -527,19 +532,7 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         default=20.0,
         help="seconds per step (default: %(default)s)",
     )
-    load.add_argument(
-        "--consumers",
-        type=_positive_int,
-        default=1,
-        help="consumer processes (default: %(default)s)",
-    )
-    load.add_argument(
-        "--model",
-        dest="model_path",
-        type=Path,
-        default=defaults.model_path,
-        help="checkpoint to serve; a quick one is trained when missing",
-    )
+    _add_pipeline_run_flags(load, defaults, consumers=1)
     load.add_argument(
         "--out-dir",
         type=Path,

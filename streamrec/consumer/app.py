@@ -419,12 +419,10 @@ class ClickConsumer:
         cache = self.scorer.incremental
         if cache is None:
             return
-        counters = cache.counters
+        counters = cache.counters.take()
         for result, count in counters.by_reason.items():
             self.metrics.scorer_cache.labels(result).inc(count)
         self.metrics.scorer_cache_evictions.inc(counters.evictions)
-        counters.by_reason.clear()
-        counters.hits = counters.new = counters.stale = counters.evictions = 0
         self.metrics.scorer_cache_sessions.set(cache.sessions)
 
     def _flush_outputs(self) -> bool:

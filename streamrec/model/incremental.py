@@ -42,23 +42,38 @@ class ScoreRequest:
 
 @dataclass
 class CacheCounters:
-    """How requests were served since the scorer started."""
+    """How requests were served: by reason (hit / new / stale) and evictions."""
 
-    hits: int = 0
-    new: int = 0  # no entry for the session
-    stale: int = 0  # an entry for another window (other consumer, missed event, slide)
-    evictions: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
+    evictions: int = 0
 
     def count(self, reason: str) -> None:
-        """Add one request served for ``reason`` (hit / new / stale)."""
+        """Add one request served for ``reason``: hit (steps from cached state), new (no
+        entry for the session) or stale (an entry for another window: other consumer, missed
+        event, slide)."""
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
-        if reason == "hit":
-            self.hits += 1
-        elif reason == "new":
-            self.new += 1
-        else:
-            self.stale += 1
+
+    @property
+    def hits(self) -> int:
+        """Requests served from cached state."""
+        return self.by_reason.get("hit", 0)
+
+    @property
+    def new(self) -> int:
+        """Requests of sessions without an entry."""
+        return self.by_reason.get("new", 0)
+
+    @property
+    def stale(self) -> int:
+        """Requests whose entry held another window."""
+        return self.by_reason.get("stale", 0)
+
+    def take(self) -> CacheCounters:
+        """These counts, and start again from zero (for exporting deltas)."""
+        taken = CacheCounters(dict(self.by_reason), self.evictions)
+        self.by_reason.clear()
+        self.evictions = 0
+        return taken
 
 
 def bytes_per_slot(model: SessionLSTMRecommender, max_len: int) -> int:
