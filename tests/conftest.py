@@ -8,7 +8,6 @@ says which one runs. Each test gets its own namespace and consumer group on the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,12 +44,8 @@ def diginetica_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
 
 
 def diginetica_path() -> Path:
-    """The real click log sample in ../shared/data (next to the checkout)."""
-    here = Path(__file__).resolve().parent.parent
-    env = os.environ.get("STREAMREC_DIGINETICA_CSV")
-    candidates = [Path(env)] if env else []
-    candidates += [here.parent / "shared" / "data" / "diginetica-sample-item-views.csv"]
-    for path in candidates:
-        if path.is_file():
-            return path
-    pytest.fail(f"DIGINETICA sample not found (looked in {', '.join(map(str, candidates))})")
+    """The DIGINETICA sample shipped in the repository's data/ folder."""
+    path = Path(__file__).resolve().parent.parent / "data" / "diginetica-sample-item-views.csv"
+    if not path.is_file():
+        pytest.fail(f"DIGINETICA sample missing from the checkout: {path}")
+    return path
