@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from streamrec.clients import redis_client
 from streamrec.config import Settings
-from streamrec.consumer.state import read_totals
-from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import redis_client
-from streamrec.infra.names import Names
-from streamrec.infra.scratch import embedded_pipeline
-from streamrec.model.runs import train_model
+from streamrec.consumer.store import read_totals
+from streamrec.contract.names import Names
+from streamrec.model.training.workflow import train_model
+from streamrec.pipeline.bench import embedded_pipeline
+from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 
 RESULTS = Path(__file__).parent / "results"

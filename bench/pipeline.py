@@ -22,13 +22,13 @@ from pathlib import Path
 import torch
 from confluent_kafka import Consumer
 
+from streamrec.clients import kafka_config, redis_client
 from streamrec.config import SCORING_MODES, Settings
-from streamrec.consumer.scorer import OnlineScorer
-from streamrec.consumer.state import read_totals
-from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import kafka_config, redis_client
-from streamrec.infra.names import Names
-from streamrec.infra.scratch import embedded_pipeline
+from streamrec.consumer.serving import OnlineScorer
+from streamrec.consumer.store import read_totals
+from streamrec.contract.names import Names
+from streamrec.pipeline.bench import embedded_pipeline
+from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import interleave
 
 RESULTS = Path(__file__).parent / "results"

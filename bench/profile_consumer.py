@@ -20,12 +20,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from streamrec.clients import redis_client
 from streamrec.config import SCORING_MODES
-from streamrec.consumer.state import read_totals
-from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import redis_client
-from streamrec.infra.names import Names
-from streamrec.infra.scratch import embedded_pipeline
+from streamrec.consumer.store import read_totals
+from streamrec.contract.names import Names
+from streamrec.pipeline.bench import embedded_pipeline
+from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
 
 RESULTS = Path(__file__).parent / "results"
 LINE_NUMBER = re.compile(r":\d+\)$")

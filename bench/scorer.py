@@ -31,11 +31,11 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.checkpoint import load_checkpoint
-from streamrec.model.evaluation import score_windows
-from streamrec.model.examples import left_pad_window, session_split
-from streamrec.model.incremental import IncrementalScorer, ScoreRequest
-from streamrec.model.lstm import SessionLSTMRecommender
-from streamrec.model.runs import load_corpus
+from streamrec.model.data.examples import left_pad_window, session_split
+from streamrec.model.data.loading import load_corpus
+from streamrec.model.evaluation.evaluate import score_windows
+from streamrec.model.networks.incremental import IncrementalScorer, ScoreRequest
+from streamrec.model.networks.lstm import SessionLSTMRecommender
 from streamrec.producer.replay import interleave
 from streamrec.producer.sources import replay_sessions
 

@@ -23,11 +23,16 @@ import torch
 from torch import nn
 
 from streamrec.config import Settings
-from streamrec.model.evaluation import ModelScorer, evaluate
-from streamrec.model.examples import PrefixExamples
-from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender
-from streamrec.model.runs import prepare_data
-from streamrec.model.training import TrainConfig, Trainer, count_batches, length_bucketed_batches
+from streamrec.model.data.examples import PrefixExamples
+from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
+from streamrec.model.training.trainer import (
+    TrainConfig,
+    Trainer,
+    count_batches,
+    length_bucketed_batches,
+)
+from streamrec.model.training.workflow import prepare_data
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -131,7 +136,7 @@ def time_seed_evaluation(model: SessionLSTMRecommender, val: PrefixExamples) -> 
 
 def time_metric_loops(model: SessionLSTMRecommender, val: PrefixExamples) -> tuple[float, float]:
     """Seconds for the ranking metrics alone on the same logits: (seed's loop, vectorised)."""
-    from streamrec.model.metrics import GroupedTotals, ranks_from_scores
+    from streamrec.model.evaluation.ranking import GroupedTotals, ranks_from_scores
 
     model.eval()
     with torch.no_grad():
@@ -174,7 +179,7 @@ def main() -> None:
     val = data.val.subset(np.arange(min(args.eval_examples, len(data.val))))
 
     torch.manual_seed(0)
-    model = SessionLSTMRecommender(ModelConfig())
+    model = SessionLSTMRecommender(ModelConfig(window_start="padding"))
     print(f"timing {args.batches} training batches per side, threads={args.threads} ...")
     seed_batch = time_seed_training(model, data.train, args.batches, rng)
     ours_batch = time_our_training(model, data.train, args.batches, rng)

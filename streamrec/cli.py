@@ -25,9 +25,9 @@ from streamrec.config import (
     Settings,
     settings_from_env,
 )
-from streamrec.model.baselines import BASELINES
 from streamrec.model.checkpoint import CheckpointError
-from streamrec.model.examples import SPLIT_PROTOCOLS
+from streamrec.model.data.examples import SPLIT_PROTOCOLS
+from streamrec.model.evaluation.baselines import BASELINES
 
 EXIT_USAGE = 2
 DEFAULT_LOAD_STEPS = (1000, 2000, 5000, 10000, 20000)
@@ -553,7 +553,7 @@ def _settings(args: argparse.Namespace, defaults: Settings) -> Settings:
 
 
 def _cmd_generate(args: argparse.Namespace, defaults: Settings) -> int:
-    from streamrec.model.corpus import generated_corpus
+    from streamrec.model.data.corpus import generated_corpus
 
     settings = _settings(args, defaults)
     corpus = generated_corpus(users=settings.users, seed=settings.seed)
@@ -570,7 +570,7 @@ def _cmd_generate(args: argparse.Namespace, defaults: Settings) -> int:
 
 
 def _cmd_train(args: argparse.Namespace, defaults: Settings) -> int:
-    from streamrec.model.runs import train_model
+    from streamrec.model.training.workflow import train_model
 
     settings = _settings(args, defaults)
     if args.skip_if_exists and args.out.is_file():
@@ -587,7 +587,7 @@ def _cmd_train(args: argparse.Namespace, defaults: Settings) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace, defaults: Settings) -> int:
-    from streamrec.model.runs import evaluate_named
+    from streamrec.model.training.workflow import evaluate_named
 
     settings = _settings(args, defaults)
     report = evaluate_named(settings, model_path=args.model, baseline=args.baseline)
@@ -609,7 +609,7 @@ def _cmd_evaluate(args: argparse.Namespace, defaults: Settings) -> int:
 def _cmd_produce(args: argparse.Namespace, defaults: Settings) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from streamrec.infra.clients import ensure_topics
+    from streamrec.clients import ensure_topics
     from streamrec.producer.replay import ClickProducer
     from streamrec.producer.sources import replay_sessions
 
@@ -695,7 +695,7 @@ def _port_of(address: str) -> int:
 
 
 def _cmd_services(args: argparse.Namespace, defaults: Settings) -> int:
-    from streamrec.infra.services import EmbeddedServices
+    from streamrec.pipeline.servers import EmbeddedServices
 
     settings = _settings(args, defaults)
     services = EmbeddedServices(
@@ -727,9 +727,9 @@ def _cmd_services(args: argparse.Namespace, defaults: Settings) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, defaults: Settings) -> int:
-    from streamrec.consumer.state import read_totals
-    from streamrec.infra.clients import wait_for_redis
-    from streamrec.infra.names import Names
+    from streamrec.clients import wait_for_redis
+    from streamrec.consumer.store import read_totals
+    from streamrec.contract.names import Names
 
     settings = _settings(args, defaults)
     totals = read_totals(wait_for_redis(settings), Names(settings.namespace))
@@ -759,7 +759,7 @@ def _print_metric_rows(report: dict[str, Any]) -> None:
 
 def _cmd_demo(args: argparse.Namespace, defaults: Settings) -> int:
 
-    from streamrec.demo import run_demo
+    from streamrec.pipeline.demo import run_demo
 
     settings = _settings(args, defaults)
     external = _external_servers(args)
@@ -815,7 +815,7 @@ def _external_servers(args: argparse.Namespace) -> bool:
 
 
 def _cmd_loadtest(args: argparse.Namespace, defaults: Settings) -> int:
-    from streamrec.loadtest import run_loadtest
+    from streamrec.pipeline.loadtest import run_loadtest
 
     settings = _settings(args, defaults)
     rates = _parse_rates(args.steps) if args.profile == "steps" else [args.rate]

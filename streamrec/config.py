@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "STREAMREC_"
+SPLITS = ("session", "example")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
 
 
 class ConfigError(ValueError):
@@ -50,7 +53,9 @@ class Settings:
     batch_size: int = 256
     learning_rate: float = 1e-3
     device: str = "auto"
-    threads: int = 0  # 0: one per core, capped at 2 (see DESIGN.md on oversubscription)
+    # more than 2 threads oversubscribes small machines whose cores other processes share
+    threads: int = 0  # 0: one per core, capped at 2
+    validation_sample: int = 0  # > 0: validate each epoch on this many examples (quick models)
     # where things go
     artifacts: Path = Path("artifacts")
     model_path: Path = Path("artifacts/model.pt")
@@ -69,6 +74,8 @@ class Settings:
     group: str = "streamrec"
     session_ttl: float = 1800.0
     metrics_port: int = 9400
+    metrics_host: str = "127.0.0.1"
+    log_level: str = "INFO"
     poll_batch: int = 500
     # "incremental": one LSTM step per click from per-session cached state (zero-start models;
     # padding models are always recomputed); "full": recompute every window
@@ -76,6 +83,9 @@ class Settings:
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
     poll_timeout: float = 0.05
     max_message_bytes: int = 65_536
+    keep_demo_dir: bool = False  # keep the demo's scratch directory (consumer logs) at exit
+    # names of the settings given explicitly (environment or flags), not defaults
+    explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __repr__(self) -> str:
         """Like the dataclass repr, with secrets masked (settings end up in logs)."""
@@ -84,32 +94,37 @@ class Settings:
             value = getattr(self, name)
             return "'***'" if name in SECRET_FIELDS and value else repr(value)
 
-        return "Settings(" + ", ".join(f"{f.name}={show(f.name)}" for f in fields(self)) + ")"
+        return "Settings(" + ", ".join(f"{f.name}={show(f.name)}" for f in setting_fields()) + ")"
+
+    @property
+    def external_servers(self) -> bool:
+        """Whether Kafka or Redis were named explicitly (else run the embedded servers)."""
+        return bool(SERVER_FIELDS & self.explicit)
 
     def validate(self) -> Settings:
         """Return self, or raise ``ConfigError`` naming the first bad value."""
         positive = ("users", "max_len", "epochs", "batch_size")
+        choices = {
+            "split": SPLITS,
+            "window_start": WINDOW_STARTS,
+            "device": DEVICES,
+            "scoring": SCORING_MODES,
+            "log_level": LOG_LEVELS,
+            "kafka_security_protocol": ("SASL_SSL", "SASL_PLAINTEXT"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
-        if self.split not in ("session", "example"):
-            raise ConfigError(f"split must be 'session' or 'example', got {self.split!r}")
-        if self.window_start not in WINDOW_STARTS:
-            raise ConfigError(
-                f"window_start must be one of {', '.join(WINDOW_STARTS)}, got {self.window_start!r}"
-            )
-        if self.device not in DEVICES:
-            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
-        if self.max_train_sessions < 0:
-            raise ConfigError(f"max_train_sessions must be >= 0, got {self.max_train_sessions}")
-        if self.threads < 0:
-            raise ConfigError(f"threads must be >= 0, got {self.threads}")
-        if self.scoring not in SCORING_MODES:
-            raise ConfigError(
-                f"scoring must be one of {', '.join(SCORING_MODES)}, got {self.scoring!r}"
-            )
+        for name in ("max_train_sessions", "threads", "validation_sample"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -132,11 +147,6 @@ class Settings:
             )
         if len(self.csv_separator) != 1:
             raise ConfigError(f"csv_separator must be one character, got {self.csv_separator!r}")
-        if self.kafka_security_protocol not in ("SASL_SSL", "SASL_PLAINTEXT"):
-            raise ConfigError(
-                "kafka_security_protocol must be SASL_SSL or SASL_PLAINTEXT, "
-                f"got {self.kafka_security_protocol!r}"
-            )
         if bool(self.kafka_username) != bool(self.kafka_password):
             raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
@@ -147,9 +157,14 @@ class Settings:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         """A copy with the non-None ``overrides`` applied (then validated)."""
-        known = {f.name for f in fields(self)}
+        known = {f.name for f in setting_fields()}
         changes = {k: v for k, v in overrides.items() if k in known and v is not None}
-        return replace(self, **changes).validate()
+        return replace(self, **changes, explicit=self.explicit | changes.keys()).validate()
+
+
+def setting_fields() -> list[Field[Any]]:
+    """The settings proper (every field but the ``explicit`` bookkeeping)."""
+    return [f for f in fields(Settings) if f.name != "explicit"]
 
 
 def _parse(name: str, kind: Any, raw: str) -> Any:
@@ -160,6 +175,12 @@ def _parse(name: str, kind: Any, raw: str) -> Any:
             return float(raw)
         if kind in (Path, "Path"):
             return Path(raw)
+        if kind in (bool, "bool"):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("", "0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
         return raw
     except ValueError:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
@@ -169,7 +190,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults overridden by ``STREAMREC_*`` variables; raises ``ConfigError`` on bad values."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for f in fields(Settings):
+    for f in setting_fields():
         raw = environ.get(ENV_PREFIX + f.name.upper())
         if raw is not None:
             values[f.name] = _parse(f.name, f.type, raw.strip())

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamrec.infra.services import EmbeddedServices, free_port
+from streamrec.pipeline.servers import EmbeddedServices, free_port
 
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
 REDIS_IMAGE = "redis:7.2.5-alpine"

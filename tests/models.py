@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streamrec.config import Settings
-from streamrec.model.runs import train_model
+from streamrec.model.training.workflow import train_model
 
 
 @dataclass(frozen=True)

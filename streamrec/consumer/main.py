@@ -6,11 +6,11 @@ import logging
 
 from prometheus_client import start_http_server
 
+from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
-from streamrec.consumer.app import ClickConsumer, ConsumerStats
-from streamrec.consumer.metrics import ConsumerMetrics
-from streamrec.consumer.scorer import OnlineScorer
-from streamrec.infra.clients import ensure_topics, wait_for_redis
+from streamrec.consumer.loop import ClickConsumer, ConsumerStats
+from streamrec.consumer.serving import OnlineScorer
+from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.model.runtime import configure_torch
 
 log = logging.getLogger("streamrec.consumer")

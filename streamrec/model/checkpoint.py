@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from streamrec import __version__
-from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 
 FORMAT = "streamrec-checkpoint"
 FORMAT_VERSION = 1

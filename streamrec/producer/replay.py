@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from confluent_kafka import KafkaError, Message, Producer
 
+from streamrec.clients import kafka_config
 from streamrec.config import Settings
-from streamrec.events import ClickEvent
-from streamrec.infra.clients import kafka_config
-from streamrec.infra.names import Names
+from streamrec.contract.events import ClickEvent
+from streamrec.contract.names import Names
 from streamrec.producer.sources import ReplaySessions
 
 

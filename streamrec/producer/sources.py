@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streamrec.config import Settings
-from streamrec.model.corpus import SessionCorpus
-from streamrec.model.examples import session_split
-from streamrec.model.runs import load_corpus
+from streamrec.model.data.corpus import SessionCorpus
+from streamrec.model.data.examples import session_split
+from streamrec.model.data.loading import load_corpus
 
 
 @dataclass

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from streamrec.clients import ensure_topics, kafka_config, redis_client
 from streamrec.config import Settings
-from streamrec.consumer.state import OnlineTotals, SessionStore, wait_until_accounted
-from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics, kafka_config, redis_client
-from streamrec.infra.names import Names
+from streamrec.consumer.store import OnlineTotals, SessionStore, wait_until_accounted
+from streamrec.contract.names import Names
+from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 from tests.backends import Endpoints

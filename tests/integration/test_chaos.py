@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.demo import (
+from streamrec.clients import ensure_topics
+from streamrec.contract.events import ClickEvent
+from streamrec.pipeline.demo import (
     ConsumerProcess,
     start_consumers,
     stop_consumers,
     wait_for_assignment,
 )
-from streamrec.events import ClickEvent
-from streamrec.infra.clients import ensure_topics
 from streamrec.producer.replay import ClickProducer, ReplayResult, interleave
 from tests.backends import Endpoints
 from tests.integration.helpers import (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.infra.services import free_port
+from streamrec.pipeline.servers import free_port
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,7 @@ def test_embedded_servers_listen_on_loopback_only(servers_for_bind_check: Path) 
 
 @pytest.fixture
 def servers_for_bind_check(tmp_path: Path):
-    from streamrec.infra.services import EmbeddedServices
+    from streamrec.pipeline.servers import EmbeddedServices
 
     services = EmbeddedServices(tmp_path, free_port(), free_port())
     services.start()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.consumer.state import (
+from streamrec.clients import ensure_topics, redis_client
+from streamrec.consumer.store import (
     APPLIED,
     DUPLICATE,
     GAP,
@@ -15,11 +16,10 @@ from streamrec.consumer.state import (
     SessionStore,
     read_totals,
 )
-from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.events import ClickEvent
-from streamrec.infra.clients import ensure_topics, redis_client
-from streamrec.infra.names import Names
-from streamrec.model.metrics import RankingTotals
+from streamrec.contract.events import ClickEvent
+from streamrec.contract.names import Names
+from streamrec.model.evaluation.ranking import RankingTotals
+from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 from tests.backends import Endpoints
 from tests.integration.helpers import isolated_settings, read_topic, wait_for_totals

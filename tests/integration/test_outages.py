@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.consumer.state import read_totals
-from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics, redis_client
-from streamrec.infra.names import Names
-from streamrec.infra.services import EmbeddedServices, free_port
-from streamrec.observe import metric_sum, scrape
+from streamrec.clients import ensure_topics, redis_client
+from streamrec.consumer.store import read_totals
+from streamrec.contract.names import Names
+from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.scrape import metric_sum, scrape
+from streamrec.pipeline.servers import EmbeddedServices, free_port
 from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import replay_sessions
 from tests.backends import Endpoints

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.demo import offline_report, start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics
-from streamrec.infra.names import Names
+from streamrec.clients import ensure_topics
+from streamrec.contract.names import Names
+from streamrec.pipeline.demo import (
+    offline_report,
+    start_consumers,
+    stop_consumers,
+    wait_for_assignment,
+)
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
 from tests.backends import Endpoints

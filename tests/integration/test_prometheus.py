@@ -14,12 +14,12 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from streamrec.consumer.state import read_totals
-from streamrec.demo import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.infra.clients import ensure_topics, redis_client
-from streamrec.infra.names import Names
-from streamrec.infra.services import free_port
-from streamrec.observe import scrape
+from streamrec.clients import ensure_topics, redis_client
+from streamrec.consumer.store import read_totals
+from streamrec.contract.names import Names
+from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.scrape import scrape
+from streamrec.pipeline.servers import free_port
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
 from tests.backends import Endpoints

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamrec.events import ClickEvent, EventError, decode_event
+from streamrec.contract.events import ClickEvent, EventError, decode_event
 
 GOOD = {"v": 1, "session_id": "s-1", "seq": 3, "item_id": 42, "ts": 1.7e9, "behavior": "explorer"}
 

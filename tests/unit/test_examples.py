@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from streamrec.model.examples import (
+from streamrec.model.data.examples import (
     build_examples,
     example_split,
     left_pad_window,

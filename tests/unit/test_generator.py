@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from streamrec.model.generator import BEHAVIORS, GeneratorParams, generate_sessions
+from streamrec.model.data.generator import BEHAVIORS, GeneratorParams, generate_sessions
 
 # sha256 of json.dumps(sessions) from the seed's own generate_realistic_sessions (defaults).
 SEED_SESSION_HASHES = {

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from streamrec.model.incremental import IncrementalScorer, ScoreRequest, bytes_per_slot
-from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender
+from streamrec.model.networks.incremental import IncrementalScorer, ScoreRequest, bytes_per_slot
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 
 MAX_LEN = 25
 N_ITEMS = 400

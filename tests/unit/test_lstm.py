@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
 
 # The seed prints 951,192; its own code gives this (embedding 5001x64, 2-layer LSTM 64->128,
 # attention 128x128 + vector, output 128x5000).
@@ -24,7 +24,7 @@ def _windows(n_items: int, lengths: list[int], max_len: int = 25) -> torch.Tenso
 
 def test_bucketed_forward_equals_seed_forward_in_eval() -> None:
     torch.manual_seed(0)
-    model = SessionLSTMRecommender(ModelConfig(n_items=300)).eval()
+    model = SessionLSTMRecommender(ModelConfig(n_items=300, window_start="padding")).eval()
     lengths = [1, 2, 3, 7, 7, 13, 24, 25, 25, 1]
     x = _windows(300, lengths)
     with torch.no_grad():
@@ -39,7 +39,7 @@ def test_bucketed_forward_equals_seed_forward_in_eval() -> None:
 
 def test_padding_cache_follows_weight_changes() -> None:
     torch.manual_seed(0)
-    model = SessionLSTMRecommender(ModelConfig(n_items=50)).eval()
+    model = SessionLSTMRecommender(ModelConfig(n_items=50, window_start="padding")).eval()
     x = _windows(50, [3, 3])
     with torch.no_grad():
         before = model.forward_bucketed(x, torch.tensor([3, 3]))
@@ -53,7 +53,7 @@ def test_padding_cache_follows_weight_changes() -> None:
 
 def test_training_path_has_gradients_through_padding_state() -> None:
     torch.manual_seed(0)
-    model = SessionLSTMRecommender(ModelConfig(n_items=40)).train()
+    model = SessionLSTMRecommender(ModelConfig(n_items=40, window_start="padding")).train()
     x = _windows(40, [4, 4, 4])
     loss = model.forward_bucketed(x, torch.tensor([4, 4, 4])).logsumexp(dim=1).sum()
     loss.backward()
@@ -93,7 +93,7 @@ def test_zero_start_forward_ignores_padding_and_matches_fast_path() -> None:
 
 def test_window_start_decides_short_windows_only() -> None:
     torch.manual_seed(0)
-    padded = SessionLSTMRecommender(ModelConfig(n_items=100)).eval()
+    padded = SessionLSTMRecommender(ModelConfig(n_items=100, window_start="padding")).eval()
     zero = SessionLSTMRecommender(ModelConfig(n_items=100, window_start="zero")).eval()
     zero.load_state_dict(padded.state_dict())
     x = _windows(100, [25, 25, 5])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from streamrec.model.metrics import (
+from streamrec.model.evaluation.ranking import (
     MISS_RANK,
     GroupedTotals,
     RankingTotals,

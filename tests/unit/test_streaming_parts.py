@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from streamrec.config import ConfigError, Settings, settings_from_env
-from streamrec.infra.names import Names
-from streamrec.model.clicklog import ClickLogFormat, load_click_log
-from streamrec.model.corpus import SessionCorpus
-from streamrec.observe import histogram_quantile
+from streamrec.contract.names import Names
+from streamrec.model.data.clicklog import ClickLogFormat, load_click_log
+from streamrec.model.data.corpus import SessionCorpus
+from streamrec.pipeline.scrape import histogram_quantile
 from streamrec.producer.replay import interleave
 from streamrec.producer.sources import ReplaySessions
 
@@ -98,7 +98,7 @@ def test_settings_from_environment() -> None:
 
 
 def test_secrets_are_masked_and_sasl_configured() -> None:
-    from streamrec.infra.clients import kafka_config
+    from streamrec.clients import kafka_config
 
     settings = Settings().with_overrides(
         {"redis_password": "hunter2", "kafka_username": "svc", "kafka_password": "pw-42"}
@@ -115,7 +115,7 @@ def test_secrets_are_masked_and_sasl_configured() -> None:
 def test_repeated_kafka_log_lines_are_folded() -> None:
     import logging
 
-    from streamrec.infra.clients import RepeatFilter
+    from streamrec.clients import RepeatFilter
 
     folded = RepeatFilter(window=60)
 

@@ -10,10 +10,15 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.checkpoint import CheckpointError, load_checkpoint
-from streamrec.model.evaluation import score_windows
-from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender
-from streamrec.model.runs import prepare_data, train_model
-from streamrec.model.training import TrainConfig, Trainer, count_batches, length_bucketed_batches
+from streamrec.model.evaluation.evaluate import score_windows
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
+from streamrec.model.training.trainer import (
+    TrainConfig,
+    Trainer,
+    count_batches,
+    length_bucketed_batches,
+)
+from streamrec.model.training.workflow import prepare_data, train_model
 
 TINY = Settings(users=300, epochs=1, threads=1)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from streamrec.model.lstm import SessionLSTMRecommender
+from streamrec.model.networks.lstm import SessionLSTMRecommender
 
 MIN_SLOTS = 64
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamrec.model.generator import GeneratedData, GeneratorParams, generate_sessions
+from streamrec.model.data.generator import GeneratedData, GeneratorParams, generate_sessions
 
 
 @dataclass

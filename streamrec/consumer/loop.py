@@ -24,10 +24,10 @@ from typing import Any
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from streamrec.clients import kafka_config, redis_client
 from streamrec.config import Settings
-from streamrec.consumer.metrics import ConsumerMetrics
-from streamrec.consumer.scorer import OnlineScorer
-from streamrec.consumer.state import (
+from streamrec.consumer.serving import OnlineScorer
+from streamrec.consumer.store import (
     APPLIED,
     DUPLICATE,
     GAP,
@@ -37,10 +37,10 @@ from streamrec.consumer.state import (
     json_floats,
     json_ints,
 )
-from streamrec.events import ClickEvent, EventError, decode_event
-from streamrec.infra.clients import kafka_config, redis_client
-from streamrec.infra.names import Names
-from streamrec.model.metrics import RankingTotals, rank_in_top_k
+from streamrec.consumer.telemetry import ConsumerMetrics
+from streamrec.contract.events import ClickEvent, EventError, decode_event
+from streamrec.contract.names import Names
+from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 
 log = logging.getLogger("streamrec.consumer")
 MAX_BACKOFF_S = 5.0

@@ -12,7 +12,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamrec.config import ConfigError, Settings
-from streamrec.infra.names import Names
+from streamrec.contract.names import Names
 
 
 class UnreachableError(ConnectionError):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BEHAVIORS: tuple[str, ...] = ("explorer", "deep_dive", "comparison")
+from streamrec.contract.events import BEHAVIORS
+
 BEHAVIOR_PROBS: tuple[float, ...] = (0.3, 0.5, 0.2)
 # Probability of re-drawing the category after each click, per behaviour.
 SWITCH_PROB = {"explorer": 0.40, "deep_dive": 0.15, "comparison": 0.50}

@@ -15,9 +15,11 @@ from typing import Literal
 import numpy as np
 import torch
 
+from streamrec.config import SPLITS
+
 MAX_LEN = 25
 SplitProtocol = Literal["session", "example"]
-SPLIT_PROTOCOLS: tuple[str, ...] = ("session", "example")
+SPLIT_PROTOCOLS = SPLITS
 VALIDATION_FRACTION = 0.2
 
 

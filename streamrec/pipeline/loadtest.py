@@ -25,19 +25,19 @@ from typing import Any
 
 from rich.console import Console
 
+from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
-from streamrec.consumer.state import read_totals
-from streamrec.demo import (
+from streamrec.consumer.store import read_totals
+from streamrec.contract.names import Names
+from streamrec.pipeline.demo import (
     ConsumerProcess,
     ensure_model,
     start_consumers,
     stop_consumers,
     wait_for_assignment,
 )
-from streamrec.infra.clients import ensure_topics, wait_for_redis
-from streamrec.infra.names import Names
-from streamrec.infra.services import EmbeddedServices, free_port
-from streamrec.observe import bucket_delta, histogram_buckets, quantile_from_buckets
+from streamrec.pipeline.scrape import bucket_delta, histogram_buckets, quantile_from_buckets
+from streamrec.pipeline.servers import EmbeddedServices, free_port
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamrec.model.corpus import SessionCorpus
+from streamrec.model.data.corpus import SessionCorpus
 
 
 @dataclass(frozen=True)

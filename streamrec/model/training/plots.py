@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from streamrec.model.training import EpochRecord
+from streamrec.model.training.trainer import EpochRecord
 
 
 def plot_training_curves(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streamrec.clients import ensure_topics
 from streamrec.config import Settings
-from streamrec.infra.clients import ensure_topics
-from streamrec.infra.services import EmbeddedServices, free_port
+from streamrec.pipeline.servers import EmbeddedServices, free_port
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 

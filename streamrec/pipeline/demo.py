@@ -23,15 +23,15 @@ from typing import Any
 
 from rich.console import Console
 
+from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
-from streamrec.consumer.state import OnlineTotals, read_totals, wait_until_accounted
-from streamrec.infra.clients import ensure_topics, wait_for_redis
-from streamrec.infra.names import Names
-from streamrec.infra.services import EmbeddedServices, free_port
+from streamrec.consumer.store import OnlineTotals, read_totals, wait_until_accounted
+from streamrec.contract.names import Names
 from streamrec.model.checkpoint import load_checkpoint
-from streamrec.model.evaluation import ModelScorer, evaluate
-from streamrec.model.examples import build_examples
-from streamrec.observe import histogram_quantile, metric_sum, scrape
+from streamrec.model.data.examples import build_examples
+from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
+from streamrec.pipeline.scrape import histogram_quantile, metric_sum, scrape
+from streamrec.pipeline.servers import EmbeddedServices, free_port
 from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 
@@ -139,7 +139,7 @@ def ensure_model(settings: Settings, console: Console) -> Path:
     quick = settings.artifacts / "quick-model.pt"
     if quick.is_file():
         return quick
-    from streamrec.model.runs import train_model
+    from streamrec.model.training.workflow import train_model
 
     console.print(
         f"no checkpoint at {settings.model_path}: training a quick model "

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from streamrec.model.baselines import Scorer
-from streamrec.model.examples import PrefixExamples
-from streamrec.model.lstm import SessionLSTMRecommender
-from streamrec.model.metrics import GroupedTotals, ranks_from_scores
+from streamrec.model.data.examples import PrefixExamples
+from streamrec.model.evaluation.baselines import Scorer
+from streamrec.model.evaluation.ranking import GroupedTotals, ranks_from_scores
+from streamrec.model.networks.lstm import SessionLSTMRecommender
 
 BatchHook = Callable[[torch.Tensor, torch.Tensor], None]
 MIN_GROUP_SIZE = 64  # average rows per prefix length for the grouped pass to pay off

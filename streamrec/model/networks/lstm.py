@@ -39,7 +39,7 @@ class ModelConfig:
     hidden_size: int = 128
     num_layers: int = 2
     dropout: float = 0.3
-    window_start: str = "padding"  # the seed's; "zero" makes incremental scoring exact
+    window_start: str = "zero"  # "padding": the seed's (no incremental scoring), see above
 
     def to_dict(self) -> dict[str, float | int | str]:
         """Plain dict for checkpoints."""

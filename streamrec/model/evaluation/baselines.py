@@ -12,9 +12,9 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from streamrec.model.corpus import SessionCorpus
-from streamrec.model.examples import PrefixExamples
-from streamrec.model.generator import SWITCH_PROB
+from streamrec.model.data.corpus import SessionCorpus
+from streamrec.model.data.examples import PrefixExamples
+from streamrec.model.data.generator import SWITCH_PROB
 
 BASELINES: tuple[str, ...] = ("popularity", "category-popularity", "markov", "oracle")
 

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from streamrec.model.checkpoint import CheckpointMeta, load_checkpoint
-from streamrec.model.evaluation import score_windows
-from streamrec.model.examples import left_pad_window
-from streamrec.model.incremental import IncrementalScorer, ScoreRequest
-from streamrec.model.metrics import TOP_K
+from streamrec.model.data.examples import left_pad_window
+from streamrec.model.evaluation.evaluate import score_windows
+from streamrec.model.evaluation.ranking import TOP_K
+from streamrec.model.networks.incremental import IncrementalScorer, ScoreRequest
 
 log = logging.getLogger("streamrec.consumer")
 

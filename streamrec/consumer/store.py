@@ -19,8 +19,8 @@ from typing import Any
 
 import redis
 
-from streamrec.infra.names import Names
-from streamrec.model.metrics import RankingTotals
+from streamrec.contract.names import Names
+from streamrec.model.evaluation.ranking import RankingTotals
 
 APPLIED, DUPLICATE, GAP = 1, 0, -1
 

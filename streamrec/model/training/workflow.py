@@ -14,16 +14,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from streamrec.config import Settings
-from streamrec.model.baselines import make_baseline
 from streamrec.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-from streamrec.model.clicklog import ClickLogFormat, load_click_log
-from streamrec.model.corpus import SessionCorpus, generated_corpus
-from streamrec.model.evaluation import ModelScorer, evaluate
-from streamrec.model.examples import PrefixExamples, build_examples, split_examples
-from streamrec.model.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
-from streamrec.model.plots import plot_training_curves
+from streamrec.model.data.corpus import SessionCorpus
+from streamrec.model.data.examples import PrefixExamples, build_examples, split_examples
+from streamrec.model.data.loading import load_corpus
+from streamrec.model.evaluation.baselines import make_baseline
+from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
 from streamrec.model.runtime import configure_torch
-from streamrec.model.training import EpochRecord, TrainConfig, Trainer
+from streamrec.model.training.plots import plot_training_curves
+from streamrec.model.training.trainer import EpochRecord, TrainConfig, Trainer
 
 
 @dataclass
@@ -33,19 +33,6 @@ class PreparedData:
     corpus: SessionCorpus
     train: PrefixExamples
     val: PrefixExamples
-
-
-def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> SessionCorpus:
-    """The click log named by ``settings.csv_path``, else the generator's sessions."""
-    if settings.csv_path:
-        fmt = ClickLogFormat(
-            separator=settings.csv_separator,
-            session_column=settings.csv_session_column,
-            item_column=settings.csv_item_column,
-            time_columns=tuple(c for c in settings.csv_time_columns.split(",") if c),
-        )
-        return load_click_log(Path(settings.csv_path), fmt, item_ids)
-    return generated_corpus(users=settings.users, seed=settings.seed)
 
 
 def prepare_data(settings: Settings, corpus: SessionCorpus | None = None) -> PreparedData:

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from streamrec.model.evaluation import ModelScorer, evaluate
-from streamrec.model.examples import PrefixExamples
-from streamrec.model.lstm import SessionLSTMRecommender
+from streamrec.model.data.examples import PrefixExamples
+from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
+from streamrec.model.networks.lstm import SessionLSTMRecommender
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 MAX_SESSION_ID_LEN = 256
 MAX_SEQ = 10**9
 MAX_ITEM_ID = 2**53
-BEHAVIOR_LABELS = ("explorer", "deep_dive", "comparison")
+BEHAVIORS: tuple[str, ...] = ("explorer", "deep_dive", "comparison")  # session labels
 _FIELDS = {"v", "session_id", "seq", "item_id", "ts", "behavior"}
 _REQUIRED = {"v", "session_id", "seq", "item_id", "ts"}
 
@@ -90,6 +90,6 @@ def decode_event(raw: bytes | None, max_bytes: int = 65_536) -> ClickEvent:
     if not isinstance(ts, int | float) or isinstance(ts, bool) or not math.isfinite(ts) or ts < 0:
         raise EventError("bad_ts", f"ts={ts!r} must be a finite unix time in seconds")
     behavior = body.get("behavior")
-    if behavior is not None and behavior not in BEHAVIOR_LABELS:
+    if behavior is not None and behavior not in BEHAVIORS:
         raise EventError("bad_behavior", f"behavior={str(behavior)[:50]!r}")
     return ClickEvent(session_id=sid, seq=seq, item_id=item, ts=float(ts), behavior=behavior)

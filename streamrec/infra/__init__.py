@@ -1,1 +1,0 @@
-"""Local services, topic administration, names of topics and keys."""
