@@ -549,7 +549,8 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, defaults: Settings) -> Settings:
-    return defaults.with_overrides(vars(args))
+    given = {k: v for k, v in vars(args).items() if getattr(defaults, k, v) != v}
+    return defaults.with_overrides(given)
 
 
 def _cmd_generate(args: argparse.Namespace, defaults: Settings) -> int:
@@ -762,9 +763,8 @@ def _cmd_demo(args: argparse.Namespace, defaults: Settings) -> int:
     from streamrec.pipeline.demo import run_demo
 
     settings = _settings(args, defaults)
-    external = _external_servers(args)
     console = Console(stderr=True, soft_wrap=True)
-    result = run_demo(settings, args.sessions, args.consumers, external, console, rate=args.rate)
+    result = run_demo(settings, args.sessions, args.consumers, console, rate=args.rate)
     summary = result.to_json()
     online, offline = summary["online"], summary["offline"]
     latency: dict[str, Any] = summary["latency_ms"]
@@ -804,16 +804,6 @@ def _parse_rates(text: str) -> list[float]:
     return rates
 
 
-def _external_servers(args: argparse.Namespace) -> bool:
-    """Whether the user named servers (environment or flags) instead of the embedded ones."""
-    import os
-
-    argv = sys.argv if args.argv is None else args.argv
-    return any(
-        os.environ.get(v) for v in ("STREAMREC_KAFKA_BOOTSTRAP", "STREAMREC_REDIS_URL")
-    ) or any(f in argv for f in ("--kafka-bootstrap", "--redis-url"))
-
-
 def _cmd_loadtest(args: argparse.Namespace, defaults: Settings) -> int:
     from streamrec.pipeline.loadtest import run_loadtest
 
@@ -821,7 +811,7 @@ def _cmd_loadtest(args: argparse.Namespace, defaults: Settings) -> int:
     rates = _parse_rates(args.steps) if args.profile == "steps" else [args.rate]
     console = Console(stderr=True, soft_wrap=True)
     report, json_path, png_path = run_loadtest(
-        settings, rates, args.step_seconds, args.consumers, _external_servers(args),
+        settings, rates, args.step_seconds, args.consumers,
         args.out_dir, console,
     )  # fmt: skip
     console.print(

@@ -205,7 +205,6 @@ def run_demo(
     settings: Settings,
     sessions: int,
     consumers: int,
-    external: bool,
     console: Console,
     rate: float = 0.0,
     concurrency: int = 200,
@@ -217,7 +216,7 @@ def run_demo(
     services: EmbeddedServices | None = None
     started_consumers: list[ConsumerProcess] = []
     try:
-        if external:
+        if settings.external_servers:
             settings = settings.with_overrides(
                 {"namespace": f"demo-{run_id}", "group": f"demo-{run_id}"}
             )

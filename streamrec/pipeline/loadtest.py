@@ -209,7 +209,6 @@ def run_loadtest(
     rates: list[float],
     step_seconds: float,
     consumers: int,
-    external: bool,
     out_dir: Path,
     console: Console,
 ) -> tuple[LoadTestReport, Path, Path]:
@@ -220,7 +219,7 @@ def run_loadtest(
     run_id = uuid.uuid4().hex[:8]
     try:
         other_pids: dict[str, int] = {}
-        if external:
+        if settings.external_servers:
             backend = f"external (kafka {settings.kafka_bootstrap}, redis {settings.redis_url})"
         else:
             services = EmbeddedServices(work / "services", free_port(), free_port(),
