@@ -24,7 +24,7 @@ from confluent_kafka import Consumer
 
 from streamrec.clients import kafka_config, redis_client
 from streamrec.config import SCORING_MODES, Settings
-from streamrec.consumer.serving import OnlineScorer
+from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.store import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
@@ -109,7 +109,7 @@ def main() -> None:
         redis_rate = n / (time.monotonic() - t0)
 
         # 4. the scorer alone on the same prefixes
-        scorer = OnlineScorer(args.model, scoring=args.scoring)
+        scorer = ServedModel(args.model, scoring=args.scoring)
         prefixes: dict[str, list[int]] = {}
         keys, windows = [], []
         for sid, _seq, item, _ in events:

@@ -122,8 +122,9 @@ def compare_on_stream(
         "incremental_over_full": full_s / inc_s,
         "max_abs_logit_diff": max_diff,
         "top20_identical_fraction": identical / n,
-        "cache_hit_fraction": counters.hits / n,
-        "rebuilt_fraction": (counters.new + counters.stale) / n,
+        "cache_hit_fraction": counters.by_reason.get("hit", 0) / n,
+        "rebuilt_fraction": (counters.by_reason.get("new", 0) + counters.by_reason.get("stale", 0))
+        / n,
     }
 
 

@@ -26,7 +26,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from streamrec.clients import kafka_config, redis_client
 from streamrec.config import Settings
-from streamrec.consumer.serving import OnlineScorer
+from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.store import (
     APPLIED,
     DUPLICATE,
@@ -77,7 +77,7 @@ class _Planned:
 class ClickConsumer:
     """One member of the consumer group."""
 
-    def __init__(self, settings: Settings, scorer: OnlineScorer, metrics: ConsumerMetrics) -> None:
+    def __init__(self, settings: Settings, scorer: ServedModel, metrics: ConsumerMetrics) -> None:
         self.settings = settings
         self.names = Names(settings.namespace)
         self.scorer = scorer
@@ -416,14 +416,13 @@ class ClickConsumer:
 
     def _export_cache_counters(self) -> None:
         """Move the incremental scorer's counters into the Prometheus metrics."""
-        cache = self.scorer.incremental
-        if cache is None:
+        counters = self.scorer.cache_counters()
+        if counters is None:
             return
-        counters = cache.counters.take()
         for result, count in counters.by_reason.items():
             self.metrics.scorer_cache.labels(result).inc(count)
         self.metrics.scorer_cache_evictions.inc(counters.evictions)
-        self.metrics.scorer_cache_sessions.set(cache.sessions)
+        self.metrics.scorer_cache_sessions.set(self.scorer.cached_sessions())
 
     def _flush_outputs(self) -> bool:
         """Wait until every recommendation and DLQ record is acknowledged (at-least-once

@@ -9,7 +9,7 @@ from prometheus_client import start_http_server
 from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.loop import ClickConsumer, ConsumerStats
-from streamrec.consumer.serving import OnlineScorer
+from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.model.runtime import configure_torch
 
@@ -19,7 +19,7 @@ log = logging.getLogger("streamrec.consumer")
 def run_consumer(settings: Settings, metrics_host: str = "127.0.0.1") -> ConsumerStats:
     """Check servers and model, start the metrics endpoint, then consume until stopped."""
     device = configure_torch(settings.threads or 1, settings.device)
-    scorer = OnlineScorer(
+    scorer = ServedModel(
         settings.model_path, device, settings.scoring, settings.scorer_cache_mb << 20
     )
     log.info("scoring: %s", scorer.mode)

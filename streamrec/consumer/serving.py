@@ -1,30 +1,21 @@
-"""Online scoring: the trained model over session windows, batched, with the catalog map.
+"""The served model: a checkpoint's streaming scorer, its catalog, and top-K for a batch.
 
-Two exact ways to score a click (``Settings.scoring``):
-
-``incremental`` (default): one LSTM step from the session's cached state
-(``model.incremental``); needs a model trained with ``window_start='zero'``.
-``full``: recompute every window (``score_windows``, the offline evaluation's path). Models
-trained with ``window_start='padding'`` (the seed's) are always scored this way, because their
-state at every click depends on the padding length and cannot be carried forward.
+Events carry the catalog's own item ids; the model works on dense ids. ``Catalog`` maps
+between them with the mapping stored in the checkpoint. How windows are scored (incremental
+or full recomputation) is the model package's business (``model.streaming``).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from streamrec.model.checkpoint import CheckpointMeta, load_checkpoint
-from streamrec.model.data.examples import left_pad_window
-from streamrec.model.evaluation.evaluate import score_windows
 from streamrec.model.evaluation.ranking import TOP_K
-from streamrec.model.networks.incremental import IncrementalScorer, ScoreRequest
-
-log = logging.getLogger("streamrec.consumer")
+from streamrec.model.scoring import CacheCounters, ScoreRequest
+from streamrec.model.streaming import load_streaming_scorer
 
 
 class Catalog:
@@ -50,8 +41,8 @@ class Catalog:
         return [int(x) for x in self.external[dense]]
 
 
-class OnlineScorer:
-    """Top-K for a batch of session windows."""
+class ServedModel:
+    """Top-K for a batch of session windows, with the checkpoint's catalog."""
 
     def __init__(
         self,
@@ -60,52 +51,39 @@ class OnlineScorer:
         scoring: str = "incremental",
         cache_bytes: int = 256 << 20,
     ) -> None:
-        model, meta = load_checkpoint(model_path, device=device)
-        self.model = model.eval()
-        self.meta: CheckpointMeta = meta
-        self.device = torch.device(device)
-        self.max_len = meta.max_len
-        self.catalog = Catalog(meta.config.n_items, meta.item_ids)
-        self.incremental: IncrementalScorer | None = None
-        if scoring == "incremental" and model.zero_start:
-            self.incremental = IncrementalScorer(model, self.max_len, cache_bytes, self.device)
-        elif scoring == "incremental":
-            log.warning(
-                "%s was trained with window_start='padding': its state at each click depends "
-                "on the padding, so every window is recomputed (train with --window-start "
-                "zero for incremental scoring)",
-                model_path,
-            )
+        self.scorer, self.meta = load_streaming_scorer(model_path, scoring, cache_bytes, device)
+        self.max_len = self.meta.max_len
+        self.catalog = Catalog(self.meta.config.n_items, self.meta.item_ids)
 
     @property
     def mode(self) -> str:
         """How clicks are scored: 'incremental' or 'full'."""
-        return "incremental" if self.incremental is not None else "full"
+        return self.scorer.mode
 
     @property
     def model_version(self) -> str:
         """Label of the served model."""
         return self.meta.model_version
 
+    def cache_counters(self) -> CacheCounters | None:
+        """The scorer's cache counters since the last call (None: it keeps no state)."""
+        return self.scorer.cache_counters()
+
+    def cached_sessions(self) -> int:
+        """Sessions whose state the scorer holds now."""
+        return self.scorer.cached_sessions()
+
     def top_k(
         self, sessions: Sequence[str], windows: Sequence[Sequence[int]], k: int = TOP_K
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(items, scores), each (len(windows), k), best first.
+        """(items, scores), each (len(windows), k), best first, dense ids.
 
         ``windows[i]`` is session ``sessions[i]``'s window of dense ids, oldest first, after
         the click being scored (1..max_len ids). A session may appear several times, in click
         order.
         """
-        if self.incremental is not None:
-            shift = (1).__add__  # model ids are dense ids + 1 (0 is padding)
-            requests = [
-                ScoreRequest(key, tuple(map(shift, window)))
-                for key, window in zip(sessions, windows, strict=True)
-            ]
-            logits = self.incremental.score(requests)
-        else:
-            padded = np.stack([left_pad_window(w, self.max_len) for w in windows])
-            lengths = np.array([len(w) for w in windows])
-            logits = score_windows(self.model, padded, lengths, self.device)
-        scores, items = logits.topk(k, dim=1)
+        requests = [
+            ScoreRequest(key, tuple(window)) for key, window in zip(sessions, windows, strict=True)
+        ]
+        scores, items = self.scorer.score_requests(requests).topk(k, dim=1)
         return items.cpu().numpy(), scores.cpu().numpy()

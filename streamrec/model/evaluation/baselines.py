@@ -7,27 +7,18 @@ tell items apart earns nothing from luck. Counting is done on the *training* exa
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 import torch
 
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.data.generator import SWITCH_PROB
+from streamrec.model.scoring import PrefixBatch, Scorer
 
 BASELINES: tuple[str, ...] = ("popularity", "category-popularity", "markov", "oracle")
 
 
-class Scorer(Protocol):
-    """Anything that scores the whole catalog for a batch of prefix examples."""
-
-    def score(self, batch: PrefixExamples) -> torch.Tensor:
-        """Scores (B, n_items); higher is better."""
-        ...
-
-
-def _last_items(batch: PrefixExamples) -> np.ndarray:
+def _last_items(batch: PrefixBatch) -> np.ndarray:
     """0-based id of each prefix's last item (windows are shifted by one and left-padded)."""
     return batch.windows[:, -1] - 1
 
@@ -38,7 +29,7 @@ class PopularityScorer:
     def __init__(self, train: PrefixExamples, n_items: int) -> None:
         self.counts = torch.from_numpy(np.bincount(train.targets, minlength=n_items)).double()
 
-    def score(self, batch: PrefixExamples) -> torch.Tensor:
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
         """Global target counts for every row."""
         return self.counts.expand(len(batch), -1)
 
@@ -56,7 +47,7 @@ class CategoryPopularityScorer:
         # counts + fraction < 1 keeps count order and breaks ties within a category.
         self.item_score = torch.from_numpy(counts + counts / (counts.max() + 1.0) * 0.5 + 1.0)
 
-    def score(self, batch: PrefixExamples) -> torch.Tensor:
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
         """Item score within the last item's category, 0 elsewhere."""
         current = self.item_category[torch.from_numpy(_last_items(batch))]
         same = self.item_category.unsqueeze(0) == current.unsqueeze(1)
@@ -80,7 +71,7 @@ class MarkovScorer:
         self.row_start = np.searchsorted(self.rows, np.arange(n_items + 1))
         self.fallback = fallback
 
-    def score(self, batch: PrefixExamples) -> torch.Tensor:
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
         """Transition counts lifted above the fallback's scores."""
         base = self.fallback.score(batch).double()
         base = base - base.min(dim=1, keepdim=True).values
@@ -118,7 +109,7 @@ class OracleScorer:
             self.session_stay[s] = 1.0 - p
         self.click_categories = gen.click_categories
 
-    def score(self, batch: PrefixExamples) -> torch.Tensor:
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
         """P(next item | hidden state) for every item."""
         cat_probs = self.session_switch[batch.session_index].copy()
         current = np.array(

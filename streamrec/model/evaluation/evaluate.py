@@ -13,22 +13,22 @@ import numpy as np
 import torch
 
 from streamrec.model.data.examples import PrefixExamples
-from streamrec.model.evaluation.baselines import Scorer
 from streamrec.model.evaluation.ranking import GroupedTotals, ranks_from_scores
 from streamrec.model.networks.lstm import SessionLSTMRecommender
+from streamrec.model.scoring import PrefixBatch, Scorer
 
 BatchHook = Callable[[torch.Tensor, torch.Tensor], None]
 MIN_GROUP_SIZE = 64  # average rows per prefix length for the grouped pass to pay off
 
 
 class ModelScorer:
-    """Scores prefix examples with a trained model (eval mode, no grad)."""
+    """A trained network as a ``Scorer`` (eval mode, no grad)."""
 
     def __init__(self, model: SessionLSTMRecommender, device: torch.device | str = "cpu") -> None:
         self.model = model.to(device).eval()
         self.device = torch.device(device)
 
-    def score(self, batch: PrefixExamples) -> torch.Tensor:
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
         """Logits (B, n_items) for the batch's windows."""
         return score_windows(self.model, batch.windows, batch.lengths, self.device)
 

@@ -22,58 +22,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from streamrec.model.networks.lstm import SessionLSTMRecommender
+from streamrec.model.scoring import CacheCounters, ScoreRequest
 
 MIN_SLOTS = 64
-
-
-@dataclass(frozen=True)
-class ScoreRequest:
-    """Score the session ``key`` whose window (dense ids + 1, oldest first) is ``window``."""
-
-    key: str
-    window: tuple[int, ...]
-
-
-@dataclass
-class CacheCounters:
-    """How requests were served: by reason (hit / new / stale) and evictions."""
-
-    by_reason: dict[str, int] = field(default_factory=dict)
-    evictions: int = 0
-
-    def count(self, reason: str) -> None:
-        """Add one request served for ``reason``: hit (steps from cached state), new (no
-        entry for the session) or stale (an entry for another window: other consumer, missed
-        event, slide)."""
-        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
-
-    @property
-    def hits(self) -> int:
-        """Requests served from cached state."""
-        return self.by_reason.get("hit", 0)
-
-    @property
-    def new(self) -> int:
-        """Requests of sessions without an entry."""
-        return self.by_reason.get("new", 0)
-
-    @property
-    def stale(self) -> int:
-        """Requests whose entry held another window."""
-        return self.by_reason.get("stale", 0)
-
-    def take(self) -> CacheCounters:
-        """These counts, and start again from zero (for exporting deltas)."""
-        taken = CacheCounters(dict(self.by_reason), self.evictions)
-        self.by_reason.clear()
-        self.evictions = 0
-        return taken
 
 
 def bytes_per_slot(model: SessionLSTMRecommender, max_len: int) -> int:
@@ -122,10 +78,28 @@ class IncrementalScorer:
         self._entries.clear()
         self._free = list(range(self.capacity - 1, -1, -1))
 
+    @property
+    def mode(self) -> str:
+        """'incremental' (the ``StreamingScorer`` contract)."""
+        return "incremental"
+
+    def cache_counters(self) -> CacheCounters:
+        """Counts since the last call."""
+        return self.counters.take()
+
+    def cached_sessions(self) -> int:
+        """Sessions in the cache now."""
+        return self.sessions
+
+    def score_requests(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
+        """The ``StreamingScorer`` contract: windows of dense ids (model ids are dense + 1)."""
+        return self.score([ScoreRequest(r.key, tuple(i + 1 for i in r.window)) for r in requests])
+
     @torch.no_grad()
     def score(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
-        """Logits (len(requests), n_items). Requests are served in order, so a session may
-        appear several times (its consecutive clicks); each window must hold 1..max_len ids.
+        """Logits (len(requests), n_items) for windows of *model* ids. Requests are served in
+        order, so a session may appear several times (its consecutive clicks); each window
+        must hold 1..max_len ids.
 
         A session's consecutive requests whose windows each extend the previous one by a
         click form a segment, served by one LSTM run over the segment's new clicks: from the
@@ -248,15 +222,12 @@ class _Slab:
         fresh = (starts == 0).view(1, -1, 1)
         h0 = self.h[:, slots].masked_fill(fresh, 0.0)
         c0 = self.c[:, slots].masked_fill(fresh, 0.0)
-        embedded = model.item_embedding(padded)
         if longest == 1:  # the common case: one new click per session
-            out, (h, c) = model.lstm(embedded, (h0, c0))
+            out, (h, c) = model.step(padded, (h0, c0))
             write_slots, positions, new_outputs = slots, starts, out[:, 0]
         else:
             lengths = torch.tensor(n_new)
-            packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
-            packed_out, (h, c) = model.lstm(packed, (h0, c0))
-            out, _ = pad_packed_sequence(packed_out, batch_first=True)
+            out, (h, c) = model.step(padded, (h0, c0), lengths)
             valid = torch.arange(longest).unsqueeze(0) < lengths.unsqueeze(1)
             rows, steps = (t.to(device) for t in valid.nonzero(as_tuple=True))
             write_slots, positions, new_outputs = (
@@ -267,8 +238,7 @@ class _Slab:
         self.h[:, slots] = h
         self.c[:, slots] = c
         self.outputs[write_slots, positions] = new_outputs
-        attention = torch.tanh(model.attention_proj(new_outputs)) * model.attention_vector
-        self.scores[write_slots, positions] = attention.sum(dim=-1)
+        self.scores[write_slots, positions] = model.attention_scores(new_outputs)
         for slot, start, window in runs:
             if start == 0 and len(window) < self.outputs.shape[1]:
                 self.outputs[slot, len(window) :] = 0.0
@@ -279,10 +249,8 @@ class _Slab:
         """Attention over the first ``lengths`` positions of each slot, then the output
         layer: the model's logits for those windows."""
         mask = positions.unsqueeze(0) < lengths.unsqueeze(1)
-        scores = self.scores[slots].masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=1)
-        context = torch.bmm(weights.unsqueeze(1), self.outputs[slots]).squeeze(1)
-        return self.model.output(context)
+        logits, _weights = self.model.pool(self.outputs[slots], self.scores[slots], mask)
+        return logits
 
     def copy_from(self, other: _Slab, rows: list[int], slots: list[int]) -> None:
         """Copy ``other``'s ``rows`` into this slab's ``slots``."""

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from streamrec.config import WINDOW_STARTS
 
@@ -112,11 +113,41 @@ class SessionLSTMRecommender(nn.Module):
     def _pool_and_project(
         self, lstm_out: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        projected = torch.tanh(self.attention_proj(lstm_out))
-        scores = (projected * self.attention_vector).sum(dim=2)
-        scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=1)
-        context = torch.bmm(weights.unsqueeze(1), lstm_out).squeeze(1)
+        return self.pool(lstm_out, self.attention_scores(lstm_out), mask)
+
+    # -- the step/pool API: what a scorer that carries state between clicks needs ----------
+    def step(
+        self,
+        items: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor],
+        lengths: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Run the LSTM over ``items`` (B, T) model ids from ``state`` ((h, c), each
+        (layers, B, hidden)). ``lengths`` (B,) on the CPU: rows shorter than T end early
+        (their final state is taken at their own end; outputs past it are zero).
+        Returns the top layer's outputs (B, T, hidden) and the final state."""
+        embedded = self.dropout(self.item_embedding(items))
+        if lengths is None:
+            out, final = self.lstm(embedded, state)
+            return out, final
+        packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+        packed_out, final = self.lstm(packed, state)
+        out, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=items.shape[1])
+        return out, final
+
+    def attention_scores(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Unnormalised attention score of each position's LSTM output: (..., hidden) -> (...).
+        A position's score depends on its own output only, so it can be cached with it."""
+        projected = torch.tanh(self.attention_proj(outputs))
+        return (projected * self.attention_vector).sum(dim=-1)
+
+    def pool(
+        self, outputs: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attention pooling of ``outputs`` (B, T, hidden) with ``scores`` (B, T) over the
+        positions where ``mask`` (B, T) is true, then the output layer: (logits, weights)."""
+        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
+        context = torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
         return self.output(self.dropout(context)), weights
 
     def train(self, mode: bool = True) -> SessionLSTMRecommender:

@@ -1,0 +1,152 @@
+"""The scoring contract: what every model and baseline offers, offline and online.
+
+Two faces of one contract, both returning full-catalog scores (higher is better; ranks are
+computed by ``evaluation.ranking`` with ties against the target):
+
+- ``Scorer.score(batch)``: offline, a batch of prefixes (``PrefixBatch``: left-padded
+  windows of model ids with their lengths, and where each prefix comes from). Offline
+  evaluation, the baselines and the trained networks implement it.
+- ``StreamingScorer.score_requests(requests)``: online, one request per click being scored
+  (``ScoreRequest``: the session's key and its window of dense item ids after the click). A
+  streaming scorer may carry per-session state between calls (``IncrementalScorer``), but it
+  must return what the offline path returns for the same windows. ``WindowRecomputer``
+  turns any offline ``Scorer`` into a streaming one by recomputing every window.
+
+Item ids: *dense* ids are ``0..n_items-1`` (the catalog's); *model* ids are dense + 1, with
+0 as padding, and appear only inside left-padded windows (``data.examples``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from streamrec.model.data.examples import left_pad_window
+
+NO_SOURCE = -1  # session_index / position of a prefix that is not from a corpus (online)
+
+
+class PrefixBatch(Protocol):
+    """Prefixes to score: ``windows`` (B, max_len) left-padded model ids, ``lengths`` (B,)
+    real clicks per window, ``session_index`` and ``position`` (B,) where each prefix comes
+    from in its corpus (``NO_SOURCE`` online). ``PrefixExamples`` is one."""
+
+    windows: np.ndarray
+    lengths: np.ndarray
+    session_index: np.ndarray
+    position: np.ndarray
+
+    def __len__(self) -> int: ...
+
+
+class Scorer(Protocol):
+    """Offline face: full-catalog scores for a batch of prefixes."""
+
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
+        """Scores (B, n_items); higher is better."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Score session ``key`` whose window (dense ids, oldest first, 1..max_len of them) is
+    ``window``, i.e. its clicks up to and including the one being scored."""
+
+    key: str
+    window: tuple[int, ...]
+
+
+@dataclass
+class CacheCounters:
+    """How a stateful streaming scorer served its requests: by reason, and evictions.
+
+    Reasons: ``hit`` (steps from cached state), ``new`` (no entry for the session), ``stale``
+    (an entry for another window: another consumer served the session, a click was missed,
+    the window slid)."""
+
+    by_reason: dict[str, int] = field(default_factory=dict)
+    evictions: int = 0
+
+    def count(self, reason: str) -> None:
+        """Add one request served for ``reason``."""
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+    def take(self) -> CacheCounters:
+        """These counts, and start again from zero (for exporting deltas)."""
+        taken = CacheCounters(dict(self.by_reason), self.evictions)
+        self.by_reason.clear()
+        self.evictions = 0
+        return taken
+
+
+class StreamingScorer(Protocol):
+    """Online face: full-catalog scores for the clicks of a batch, in stream order (a
+    session may appear several times, its clicks in order)."""
+
+    @property
+    def mode(self) -> str:
+        """How windows are scored, for logs and metrics (e.g. 'incremental', 'full')."""
+        ...
+
+    def score_requests(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
+        """Scores (len(requests), n_items)."""
+        ...
+
+    def cache_counters(self) -> CacheCounters | None:
+        """Counters since the last call (stateful scorers), or None (stateless ones)."""
+        ...
+
+    def cached_sessions(self) -> int:
+        """Sessions whose state is cached now (0 for stateless scorers)."""
+        ...
+
+
+@dataclass
+class WindowBatch:
+    """A ``PrefixBatch`` built from online windows (no corpus position)."""
+
+    windows: np.ndarray
+    lengths: np.ndarray
+    session_index: np.ndarray
+    position: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @classmethod
+    def from_windows(cls, windows: Sequence[Sequence[int]], max_len: int) -> WindowBatch:
+        """Left-pad windows of dense ids into model-id rows."""
+        padded = np.stack([left_pad_window(w, max_len) for w in windows])
+        lengths = np.fromiter((min(len(w), max_len) for w in windows), np.int64, len(windows))
+        unknown = np.full(len(windows), NO_SOURCE, dtype=np.int64)
+        return cls(padded, lengths, unknown, unknown.copy())
+
+
+class WindowRecomputer:
+    """A ``StreamingScorer`` that recomputes every window with an offline ``Scorer``."""
+
+    def __init__(self, scorer: Scorer, max_len: int) -> None:
+        self.scorer = scorer
+        self.max_len = max_len
+
+    @property
+    def mode(self) -> str:
+        """Always 'full': every window is recomputed."""
+        return "full"
+
+    def score_requests(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
+        """Scores of each request's whole window."""
+        batch = WindowBatch.from_windows([r.window for r in requests], self.max_len)
+        return self.scorer.score(batch)
+
+    def cache_counters(self) -> CacheCounters | None:
+        """Stateless: None."""
+        return None
+
+    def cached_sessions(self) -> int:
+        """Stateless: 0."""
+        return 0
