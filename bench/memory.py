@@ -24,7 +24,7 @@ from streamrec.consumer.store import read_totals
 from streamrec.contract.names import Names
 from streamrec.model.training.workflow import train_model
 from streamrec.pipeline.bench import embedded_pipeline
-from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 
 RESULTS = Path(__file__).parent / "results"

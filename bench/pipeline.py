@@ -28,7 +28,7 @@ from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.store import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
-from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import interleave
 
 RESULTS = Path(__file__).parent / "results"

@@ -25,7 +25,7 @@ from streamrec.config import SCORING_MODES
 from streamrec.consumer.store import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
-from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 
 RESULTS = Path(__file__).parent / "results"
 LINE_NUMBER = re.compile(r":\d+\)$")

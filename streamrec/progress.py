@@ -24,6 +24,7 @@ class _Task:
     completed: int = 0
     info: str = ""
     rich_id: TaskID | None = None
+    shown: bool = True
 
 
 class ProgressBoard:
@@ -62,7 +63,7 @@ class ProgressBoard:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
-        elif self.enabled and self._tasks:
+        elif self.enabled and any(t.shown for t in self._tasks):
             self._print_lines()
 
     def add(self, label: str, total: int | None = None) -> int:
@@ -96,6 +97,13 @@ class ProgressBoard:
             self._last_line = now
             self._print_lines()
 
+    def done(self, handle: int) -> None:
+        """Stop showing a finished task (e.g. one epoch of several)."""
+        task = self._tasks[handle]
+        task.shown = False
+        if self._live is not None and task.rich_id is not None:
+            self._live.remove_task(task.rich_id)
+
     def note(self, text: str) -> None:
         """Print a line above the live display (or plainly)."""
         (self._live.console if self._live is not None else self.console).print(text)
@@ -103,6 +111,8 @@ class ProgressBoard:
     def _print_lines(self) -> None:
         elapsed = time.monotonic() - self._started
         for task in self._tasks:
+            if not task.shown:
+                continue
             self.console.print(
                 f"{task.label}: {_count(task)}{_percent(task)} {task.info}".rstrip()
                 + f" [{elapsed:.0f}s]",

@@ -10,6 +10,12 @@ LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
 )  # fmt: skip
 NO_BEHAVIOR = "none"
+# Names that readers of /metrics use (demo, load test, benchmarks, tests); the rest are
+# written once below. Prometheus adds "_total" to counters and "_bucket" etc. to histograms.
+LATENCY_HISTOGRAM = "streamrec_event_latency_seconds"
+ASSIGNED_PARTITIONS = "streamrec_assigned_partitions"
+REDIS_UP = "streamrec_redis_up"
+REDIS_ERRORS = "streamrec_redis_errors"
 STAGES = ("decode", "read", "score", "emit", "write", "flush", "commit")
 
 
@@ -39,7 +45,7 @@ class ConsumerMetrics:
             registry=r,
         )
         self.latency = Histogram(
-            "streamrec_event_latency_seconds",
+            LATENCY_HISTOGRAM,
             "Event timestamp to recommendation written",
             buckets=LATENCY_BUCKETS,
             registry=r,
@@ -72,14 +78,10 @@ class ConsumerMetrics:
             "streamrec_batch_size", "Events per polled batch",
             buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000), registry=r,
         )  # fmt: skip
-        self.redis_up = Gauge(
-            "streamrec_redis_up", "1 while Redis answers, 0 during an outage", registry=r
-        )
-        self.redis_errors = Counter(
-            "streamrec_redis_errors", "Failed Redis round trips (retried)", registry=r
-        )
+        self.redis_up = Gauge(REDIS_UP, "1 while Redis answers, 0 during an outage", registry=r)
+        self.redis_errors = Counter(REDIS_ERRORS, "Failed Redis round trips (retried)", registry=r)
         self.assigned_partitions = Gauge(
-            "streamrec_assigned_partitions", "Partitions assigned to this consumer", registry=r
+            ASSIGNED_PARTITIONS, "Partitions assigned to this consumer", registry=r
         )
         self.lag = Gauge(
             "streamrec_consumer_lag",

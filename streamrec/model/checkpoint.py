@@ -8,6 +8,7 @@ logs, the dense-id -> original-id catalog. Loading checks all of it before build
 from __future__ import annotations
 
 import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,13 +84,25 @@ def load_checkpoint(
     """
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise CheckpointError(
+            f"{path} is not a StreamRec checkpoint (those are written by `streamrec train`)"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+    except pickle.UnpicklingError:
+        # torch's own message advises weights_only=False, which would run the file's code
+        raise CheckpointError(
+            f"refusing to load {path}: it is not a StreamRec checkpoint (it holds objects "
+            "other than tensors and plain data)"
+        ) from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"refusing to load {path}: {first_line}") from None
+        raise CheckpointError(
+            f"refusing to load {path}: not a readable StreamRec checkpoint ({first_line[:120]})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a streamrec checkpoint")
+        raise CheckpointError(f"{path} is not a StreamRec checkpoint (no StreamRec format tag)")
     if payload.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {payload.get('format_version')!r}")
     raw_config = _require(payload, "config", dict)

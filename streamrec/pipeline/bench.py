@@ -11,7 +11,7 @@ from typing import Any
 
 from streamrec.clients import ensure_topics
 from streamrec.config import Settings
-from streamrec.pipeline.servers import EmbeddedServices, free_port
+from streamrec.pipeline.servers import pipeline_servers
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 
@@ -38,16 +38,9 @@ class BenchPipeline:
 
 @contextmanager
 def embedded_pipeline(name: str, **overrides: Any) -> Iterator[BenchPipeline]:
-    """Start the embedded broker and Valkey on free ports, create the topics, stop at exit."""
+    """Fresh embedded servers on free ports (``pipeline_servers``) with the topics created,
+    stopped at exit; ``overrides`` are applied to the default settings."""
     work = Path(tempfile.mkdtemp(prefix=f"streamrec-{name}-"))
-    services = EmbeddedServices(work / "services", free_port(), free_port())
-    services.start()
-    try:
-        settings = Settings().with_overrides({
-            "kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url,
-            "group": name, **overrides,
-        })  # fmt: skip
-        ensure_topics(settings)
-        yield BenchPipeline(settings, work, replay_sessions(settings, held_out_only=True))
-    finally:
-        services.stop()
+    with pipeline_servers(Settings().with_overrides({"group": name, **overrides}), work) as run:
+        ensure_topics(run.settings)
+        yield BenchPipeline(run.settings, work, replay_sessions(run.settings, held_out_only=True))

@@ -8,154 +8,43 @@ same model on the same sessions, and stops everything it started.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 from rich.console import Console
 
 from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.store import OnlineTotals, read_totals, wait_until_accounted
+from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.contract.names import Names
 from streamrec.model.checkpoint import load_checkpoint
 from streamrec.model.data.examples import build_examples
 from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
-from streamrec.pipeline.scrape import histogram_quantile, metric_sum, scrape
-from streamrec.pipeline.servers import EmbeddedServices, free_port
+from streamrec.pipeline.models import ensure_model
+from streamrec.pipeline.processes import (
+    ConsumerProcess,
+    start_consumers,
+    stop_consumers,
+    wait_for_assignment,
+)
+from streamrec.pipeline.scrape import histogram_quantile
+from streamrec.pipeline.servers import pipeline_servers
 from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import ReplaySessions, replay_sessions
+from streamrec.progress import ProgressBoard
 
-QUICK_MODEL_EPOCHS = 2
-QUICK_MODEL_TRAIN_SESSIONS = 4000
-QUICK_MODEL_LEARNING_RATE = 3e-3  # a quick model, not the recipe: learn faster from less
+DRAIN_TIMEOUT_S = 300.0
 
 
 class DemoError(RuntimeError):
     """The demo could not complete; one readable line."""
-
-
-@dataclass
-class ConsumerProcess:
-    """A consumer child process and its metrics endpoint."""
-
-    proc: subprocess.Popen[bytes]
-    metrics_url: str
-    log_path: Path
-
-    def metrics_text(self) -> str | None:
-        """Its /metrics, or None while it is not answering."""
-        try:
-            return scrape(self.metrics_url)
-        except OSError:
-            return None
-
-
-def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list[str]:
-    """The ``streamrec consume`` command line for one consumer process."""
-    return [
-        sys.executable, "-m", "streamrec", "consume",
-        "--kafka-bootstrap", settings.kafka_bootstrap,
-        "--redis-url", settings.redis_url,
-        "--namespace", settings.namespace,
-        "--group", settings.group,
-        "--partitions", str(settings.partitions),
-        "--model", str(model),
-        "--metrics-port", str(metrics_port),
-        "--threads", "1",
-        "--scoring", settings.scoring,
-        "--scorer-cache-mb", str(settings.scorer_cache_mb),
-    ]  # fmt: skip
-
-
-def start_consumers(
-    settings: Settings, model: Path, count: int, log_dir: Path
-) -> list[ConsumerProcess]:
-    """Start ``count`` consumer processes (logs in ``log_dir``)."""
-    out = []
-    for i in range(count):
-        port = free_port()
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / f"consumer-{i}.log"
-        with open(log_path, "wb") as log_file:
-            proc = subprocess.Popen(
-                consumer_command(settings, model, port),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        out.append(ConsumerProcess(proc, f"http://127.0.0.1:{port}/metrics", log_path))
-    return out
-
-
-def wait_for_assignment(
-    consumers: list[ConsumerProcess], partitions: int, timeout: float = 120.0
-) -> None:
-    """Wait until the group has spread all partitions over the consumers."""
-    deadline = time.monotonic() + timeout
-    want_each = 1 if len(consumers) <= partitions else 0
-    while time.monotonic() < deadline:
-        for c in consumers:
-            if c.proc.poll() is not None:
-                tail = c.log_path.read_text(errors="replace").strip().splitlines()[-1:]
-                raise DemoError(f"a consumer exited at start-up: {' '.join(tail)}")
-        texts = [c.metrics_text() for c in consumers]
-        if all(t is not None for t in texts):
-            counts = [metric_sum([t], "streamrec_assigned_partitions") for t in texts if t]
-            if sum(counts) == partitions and min(counts) >= want_each:
-                return
-        time.sleep(0.2)
-    raise DemoError(f"consumers did not share the {partitions} partitions within {timeout:.0f}s")
-
-
-def stop_consumers(consumers: list[ConsumerProcess], timeout: float = 30.0) -> list[int]:
-    """SIGTERM every consumer and wait; returns exit codes (SIGKILL after ``timeout``)."""
-    for c in consumers:
-        if c.proc.poll() is None:
-            c.proc.send_signal(signal.SIGTERM)
-    codes = []
-    for c in consumers:
-        try:
-            codes.append(c.proc.wait(timeout))
-        except subprocess.TimeoutExpired:
-            c.proc.kill()
-            codes.append(c.proc.wait())
-    return codes
-
-
-def ensure_model(settings: Settings, console: Console) -> Path:
-    """The configured checkpoint, or a quick model trained now (and reused next time)."""
-    if settings.model_path.is_file():
-        return settings.model_path
-    quick = settings.artifacts / "quick-model.pt"
-    if quick.is_file():
-        return quick
-    from streamrec.model.training.workflow import train_model
-
-    console.print(
-        f"no checkpoint at {settings.model_path}: training a quick model "
-        f"({QUICK_MODEL_EPOCHS} epochs on {QUICK_MODEL_TRAIN_SESSIONS} training sessions) "
-        f"-> {quick}; `streamrec train` makes the full one"
-    )
-    quick_settings = settings.with_overrides(
-        {
-            "epochs": QUICK_MODEL_EPOCHS,
-            "max_train_sessions": QUICK_MODEL_TRAIN_SESSIONS,
-            "learning_rate": QUICK_MODEL_LEARNING_RATE,
-            "split": "session",
-        }
-    )
-    train_model(quick_settings, quick, console=console)
-    return quick
 
 
 def offline_report(model_path: Path, sessions: ReplaySessions) -> dict[str, Any]:
@@ -176,7 +65,7 @@ class DemoResult:
     latency_ms: dict[str, float | None]
     consumers: int
     consumer_exit_codes: list[int]
-    seconds: float
+    timings_s: dict[str, float]  # setup, training, replay (produce + drain), total
     backend: str
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -195,7 +84,8 @@ class DemoResult:
             "latency_ms": self.latency_ms,
             "consumers": self.consumers,
             "consumer_exit_codes": self.consumer_exit_codes,
-            "seconds": round(self.seconds, 1),
+            "seconds": round(self.timings_s["total"], 1),
+            "timings_s": {k: round(v, 1) for k, v in self.timings_s.items()},
             "backend": self.backend,
             **self.extra,
         }
@@ -211,54 +101,52 @@ def run_demo(
 ) -> DemoResult:
     """Run the whole pipeline once; see the module docstring."""
     started = time.monotonic()
-    run_id = uuid.uuid4().hex[:8]
+    timings = {"setup": 0.0, "training": 0.0, "replay": 0.0}
     work = Path(tempfile.mkdtemp(prefix="streamrec-demo-"))
-    services: EmbeddedServices | None = None
-    started_consumers: list[ConsumerProcess] = []
+    procs: list[ConsumerProcess] = []
+    if settings.external_servers:  # shared servers: keep this run's topics and keys apart
+        run_id = uuid.uuid4().hex[:8]
+        settings = settings.with_overrides(
+            {"namespace": f"demo-{run_id}", "group": f"demo-{run_id}"}
+        )
     try:
-        if settings.external_servers:
-            settings = settings.with_overrides(
-                {"namespace": f"demo-{run_id}", "group": f"demo-{run_id}"}
+        model_path, trained = ensure_model(settings, console)
+        timings["training"] = time.monotonic() - started if trained else 0.0
+        console.print(f"serving {model_path}{' (trained now)' if trained else ''}")
+        with pipeline_servers(settings, work, console) as servers:
+            settings = servers.settings
+            client = wait_for_redis(settings)
+            ensure_topics(settings)
+            replay = replay_sessions(settings, held_out_only=True, max_sessions=sessions)
+            if len(replay) < sessions:
+                console.print(f"only {len(replay)} held-out sessions exist; replaying all of them")
+            console.print(
+                f"starting {consumers} consumer process(es) in group {settings.group!r} "
+                f"over {settings.partitions} partitions ..."
             )
-            backend = f"external (kafka {settings.kafka_bootstrap}, redis {settings.redis_url})"
-        else:
-            services = EmbeddedServices(
-                work / "services", free_port(), free_port(), settings.redis_password or None
-            )
-            console.print("starting embedded broker (Tansu) and Valkey on 127.0.0.1 ...")
-            services.start()
-            settings = settings.with_overrides(
-                {"kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url}
-            )
-            backend = "embedded (tansu broker + valkey-server)"
-        model_path = ensure_model(settings, console)
-        client = wait_for_redis(settings)
-        ensure_topics(settings)
-        replay = replay_sessions(settings, held_out_only=True, max_sessions=sessions)
-        if len(replay) < sessions:
-            console.print(f"only {len(replay)} held-out sessions exist; replaying all of them")
-        console.print(
-            f"starting {consumers} consumer process(es) in group {settings.group!r} "
-            f"over {settings.partitions} partitions ..."
-        )
-        started_consumers = start_consumers(settings, model_path, consumers, work)
-        wait_for_assignment(started_consumers, settings.partitions)
+            procs = start_consumers(settings, model_path, consumers, work)
+            wait_for_assignment(procs, settings.partitions)
+            timings["setup"] = time.monotonic() - started - timings["training"]
 
-        total_events = replay.n_events
-        console.print(
-            f"replaying {len(replay):,} held-out sessions ({total_events:,} click events) ..."
-        )
-        with _LiveStatus(console, total_events, client, Names(settings.namespace)) as status:
-            result = _replay_once(settings, replay, rate, concurrency, status.update_sent)
-            totals = status.wait_until_consumed(result.sent, timeout=300.0)
-        texts = [t for t in (c.metrics_text() for c in started_consumers) if t]
-        latency = {
-            f"p{int(q * 100)}": _ms(histogram_quantile(texts, "streamrec_event_latency_seconds", q))
-            for q in (0.5, 0.99)
-        }
-        codes = stop_consumers(started_consumers)
-        started_consumers = []
+            mark = time.monotonic()
+            console.print(
+                f"replaying {len(replay):,} held-out sessions "
+                f"({replay.n_events:,} click events) ..."
+            )
+            names = Names(settings.namespace)
+            with _LiveStatus(console, replay.n_events, client, names) as status:
+                result = _replay_once(settings, replay, rate, concurrency, status)
+                totals = status.wait_until_consumed(result.sent, DRAIN_TIMEOUT_S)
+            timings["replay"] = time.monotonic() - mark
+            texts = [t for t in (c.metrics_text() for c in procs) if t]
+            latency = {
+                f"p{int(q * 100)}": _ms(histogram_quantile(texts, LATENCY_HISTOGRAM, q))
+                for q in (0.5, 0.99)
+            }
+            codes = stop_consumers(procs)
+            procs = []
         offline = offline_report(model_path, replay)
+        timings["total"] = time.monotonic() - started
         return DemoResult(
             produced=result.sent,
             totals=totals,
@@ -266,17 +154,15 @@ def run_demo(
             latency_ms=latency,
             consumers=consumers,
             consumer_exit_codes=codes,
-            seconds=time.monotonic() - started,
-            backend=backend,
+            timings_s=timings,
+            backend=servers.backend,
             extra={"model": str(model_path), "sessions": len(replay)},
         )
     finally:
-        if started_consumers:
-            stop_consumers(started_consumers)
-        if services is not None:
-            services.stop()
-        if os.environ.get("STREAMREC_KEEP_DEMO_DIR"):
-            console.print(f"demo files kept in {work}")
+        if procs:
+            stop_consumers(procs)
+        if settings.keep_demo_dir:
+            console.print(f"demo files (consumer logs) kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -286,12 +172,12 @@ def _replay_once(
     replay: ReplaySessions,
     rate: float,
     concurrency: int,
-    progress: Callable[[int, int], None],
+    status: _LiveStatus,
 ) -> ReplayResult:
     """Replay with a producer that is gone (connections closed) when this returns."""
     producer = ClickProducer(settings)
     result = producer.replay(
-        replay, rate=rate, concurrency=concurrency, seed=settings.seed, progress=progress
+        replay, rate=rate, concurrency=concurrency, seed=settings.seed, progress=status.sent
     )
     if result.failed:
         raise DemoError(f"{result.failed} of {result.sent} events were not acknowledged")
@@ -305,48 +191,34 @@ def _ms(seconds: float | None) -> float | None:
 class _LiveStatus:
     """Live progress: events sent, events accounted for, online Hit@10."""
 
-    def __init__(self, console: Console, total: int, client: Any, names: Names) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    def __init__(self, console: Console, total: int, client: redis.Redis, names: Names) -> None:
         self.client = client
         self.names = names
-        self.progress = Progress(
-            TextColumn("{task.description:<9}"),
-            BarColumn(),
-            TextColumn("{task.completed:>7,}/{task.total:,}"),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.sent_task = self.progress.add_task("produced", total=total, info="")
-        self.done_task = self.progress.add_task("consumed", total=total, info="")
+        self.board = ProgressBoard(console)
+        self.sent_task = self.board.add("produced", total)
+        self.done_task = self.board.add("consumed", total)
         self._last_poll = 0.0
         self._t0 = time.monotonic()
 
     def __enter__(self) -> _LiveStatus:
-        self.progress.__enter__()
+        self.board.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(None, None, None)
+        self.board.__exit__(*exc)
 
-    def update_sent(self, sent: int, total: int) -> None:
+    def sent(self, sent: int, _total: int) -> None:
+        """Producer progress hook; also refreshes the consumed count now and then."""
         rate = sent / max(time.monotonic() - self._t0, 1e-6)
-        self.progress.update(self.sent_task, completed=sent, info=f"{rate:8,.0f} ev/s")
+        self.board.update(self.sent_task, sent, info=f"{rate:8,.0f} ev/s")
         if time.monotonic() - self._last_poll > 0.5:
-            self._refresh()
+            self.show(read_totals(self.client, self.names))
 
     def show(self, totals: OnlineTotals) -> None:
-        """Update the consumed bar from a totals reading."""
+        """Update the consumed count from a totals reading."""
         self._last_poll = time.monotonic()
         hit = totals.overall.metrics()["hit_at_10"]
-        self.progress.update(
-            self.done_task, completed=totals.accounted, info=f"online Hit@10 {hit:.4f}"
-        )
-
-    def _refresh(self) -> None:
-        self.show(read_totals(self.client, self.names))
+        self.board.update(self.done_task, totals.accounted, info=f"online Hit@10 {hit:.4f}")
 
     def wait_until_consumed(self, produced: int, timeout: float) -> OnlineTotals:
         """Poll Redis until every produced event is applied or counted as rejected."""

@@ -19,8 +19,14 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from rich.console import Console
+
+from streamrec.config import Settings
 
 STATE_FILE = "services.json"
 
@@ -229,3 +235,39 @@ class EmbeddedServices:
             "services": [asdict(r) for r in records],
         }
         (self.run_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+
+@dataclass
+class PipelineServers:
+    """Where a pipeline run's Kafka and Redis are: ``settings`` point at them."""
+
+    settings: Settings
+    backend: str
+    pids: dict[str, int]  # embedded server processes by name (empty for external servers)
+
+
+@contextmanager
+def pipeline_servers(
+    settings: Settings, work_dir: Path, console: Console | None = None
+) -> Iterator[PipelineServers]:
+    """The servers a demo, load test or benchmark runs on: the ones configured explicitly
+    (``settings.external_servers``), else fresh embedded ones on free ports in ``work_dir``,
+    stopped at exit."""
+    if settings.external_servers:
+        backend = f"external (kafka {settings.kafka_bootstrap}, redis {settings.redis_url})"
+        yield PipelineServers(settings, backend, {})
+        return
+    services = EmbeddedServices(
+        work_dir / "services", free_port(), free_port(), settings.redis_password or None
+    )
+    if console is not None:
+        console.print("starting embedded broker (Tansu) and Valkey on 127.0.0.1 ...")
+    try:
+        services.start(timeout=settings.connect_timeout)
+        pids = {name: pid for name in ("broker", "valkey") if (pid := services.pid(name))}
+        embedded = settings.with_overrides(
+            {"kafka_bootstrap": services.kafka_bootstrap, "redis_url": services.redis_url}
+        )
+        yield PipelineServers(embedded, "embedded (tansu broker + valkey-server)", pids)
+    finally:
+        services.stop()

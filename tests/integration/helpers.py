@@ -13,7 +13,7 @@ from streamrec.clients import ensure_topics, kafka_config, redis_client
 from streamrec.config import Settings
 from streamrec.consumer.store import OnlineTotals, SessionStore, wait_until_accounted
 from streamrec.contract.names import Names
-from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 from tests.backends import Endpoints

@@ -11,7 +11,7 @@ import pytest
 
 from streamrec.clients import ensure_topics
 from streamrec.contract.events import ClickEvent
-from streamrec.pipeline.demo import (
+from streamrec.pipeline.processes import (
     ConsumerProcess,
     start_consumers,
     stop_consumers,

@@ -19,7 +19,7 @@ from streamrec.consumer.store import (
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals
-from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 from tests.backends import Endpoints
 from tests.integration.helpers import isolated_settings, read_topic, wait_for_totals

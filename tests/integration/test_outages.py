@@ -20,7 +20,7 @@ import pytest
 from streamrec.clients import ensure_topics, redis_client
 from streamrec.consumer.store import read_totals
 from streamrec.contract.names import Names
-from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import metric_sum, scrape
 from streamrec.pipeline.servers import EmbeddedServices, free_port
 from streamrec.producer.replay import ClickProducer, ReplayResult

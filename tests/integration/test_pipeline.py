@@ -9,12 +9,8 @@ import pytest
 
 from streamrec.clients import ensure_topics
 from streamrec.contract.names import Names
-from streamrec.pipeline.demo import (
-    offline_report,
-    start_consumers,
-    stop_consumers,
-    wait_for_assignment,
-)
+from streamrec.pipeline.demo import offline_report
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
 from tests.backends import Endpoints

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streamrec.clients import ensure_topics, redis_client
 from streamrec.consumer.store import read_totals
 from streamrec.contract.names import Names
-from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import scrape
 from streamrec.pipeline.servers import free_port
 from streamrec.producer.replay import ClickProducer

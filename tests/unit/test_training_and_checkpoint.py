@@ -75,8 +75,8 @@ class _Exploit:
 def test_pickle_checkpoint_is_refused_without_executing(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     evil = tmp_path / "evil.pt"
-    evil.write_bytes(pickle.dumps({"format": "streamrec-checkpoint", "x": _Exploit()}))
-    with pytest.raises(CheckpointError, match="refusing to load"):
+    torch.save({"format": "streamrec-checkpoint", "x": _Exploit()}, evil)  # a zip, like ours
+    with pytest.raises(CheckpointError, match=r"refusing to load .* not a StreamRec checkpoint"):
         load_checkpoint(evil)
     assert not (tmp_path / "pwned-by-checkpoint").exists()
 
@@ -84,8 +84,13 @@ def test_pickle_checkpoint_is_refused_without_executing(tmp_path: Path, monkeypa
 def test_garbage_and_missing_checkpoints_are_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="is not a StreamRec checkpoint") as raised:
         load_checkpoint(junk)
+    assert "weights_only" not in str(raised.value)
+    raw_pickle = tmp_path / "raw.pt"
+    raw_pickle.write_bytes(pickle.dumps({"format": "streamrec-checkpoint"}))
+    with pytest.raises(CheckpointError, match="is not a StreamRec checkpoint"):
+        load_checkpoint(raw_pickle)
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path / "absent.pt")
     torch.save({"format": "streamrec-checkpoint", "format_version": 1}, tmp_path / "bare.pt")

@@ -9,9 +9,13 @@ from streamrec.model.training.trainer import EpochRecord
 
 
 def plot_training_curves(
-    history: Sequence[EpochRecord], path: Path, reference: dict[str, float] | None = None
+    history: Sequence[EpochRecord],
+    path: Path,
+    reference: dict[str, float] | None = None,
+    title: str = "",
 ) -> None:
-    """Loss (train/val) and Hit@10/Hit@20/MRR@20 per epoch; ``reference`` lines (e.g. oracle)."""
+    """Loss (train/val) and Hit@10/Hit@20/MRR@20 per epoch; ``reference`` lines (e.g. oracle);
+    ``title`` names the run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,6 +38,8 @@ def plot_training_curves(
     ax_rank.set_ylabel("validation metric")
     ax_rank.legend()
     ax_rank.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from streamrec.config import Settings
 from streamrec.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
@@ -24,6 +23,7 @@ from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender, c
 from streamrec.model.runtime import configure_torch
 from streamrec.model.training.plots import plot_training_curves
 from streamrec.model.training.trainer import EpochRecord, TrainConfig, Trainer
+from streamrec.progress import ProgressBoard
 
 
 @dataclass
@@ -43,6 +43,9 @@ def prepare_data(settings: Settings, corpus: SessionCorpus | None = None) -> Pre
     if settings.max_train_sessions > 0:
         keep = np.unique(train.session_index)[: settings.max_train_sessions]
         train = train.subset(np.flatnonzero(np.isin(train.session_index, keep)))
+    if 0 < settings.validation_sample < len(val):
+        rng = np.random.default_rng(settings.seed)
+        val = val.subset(np.sort(rng.choice(len(val), settings.validation_sample, replace=False)))
     return PreparedData(corpus, train, val)
 
 
@@ -88,32 +91,25 @@ def train_model(
         f"device={device}, threads={torch.get_num_threads()}"
     )
 
-    with Progress(
-        TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} batches"),
-        TextColumn("loss {task.fields[loss]:.3f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not show_progress,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("train", total=1, epoch=1, epochs=recipe.epochs, loss=float("nan"))
+    with ProgressBoard(console, enabled=show_progress, transient=True) as board:
+        task = board.add(f"epoch 1/{recipe.epochs}")
         epoch_no = 1
 
         def on_batch(done: int, total: int, loss: float) -> None:
-            progress.update(task, completed=done, total=total, loss=loss, epoch=epoch_no)
+            board.update(task, done, total, info=f"batches, loss {loss:.3f}")
 
         def on_epoch(record: EpochRecord) -> None:
-            nonlocal epoch_no
+            nonlocal epoch_no, task
             epoch_no = record.epoch + 1
-            progress.console.print(
+            board.note(
                 f"epoch {record.epoch:2d}: train loss {record.train_loss:.4f}  "
                 f"val loss {record.val_loss:.4f}  Hit@10 {record.hit_at_10:.4f}  "
                 f"Hit@20 {record.hit_at_20:.4f}  MRR@20 {record.mrr_at_20:.4f}  "
                 f"({record.train_seconds:.1f}s train, {record.eval_seconds:.1f}s eval)"
             )
+            board.done(task)
+            if epoch_no <= recipe.epochs:
+                task = board.add(f"epoch {epoch_no}/{recipe.epochs}")
 
         history = trainer.fit(data.train, data.val, data.corpus.behaviors, on_batch, on_epoch)
 
@@ -148,7 +144,13 @@ def train_model(
         )
     )
     plot_path = out.with_suffix(".curves.png")
-    plot_training_curves(history, plot_path)
+    plot_training_curves(
+        history,
+        plot_path,
+        title=f"{out.name}: {data.corpus.source}, split={settings.split}, "
+        f"window_start={settings.window_start}, {len(data.train):,} train / "
+        f"{len(data.val):,} validation examples",
+    )
     return TrainResult(out, history_path, plot_path, history, count_parameters(model))
 
 
