@@ -24,6 +24,7 @@ from torch import nn
 
 from streamrec.config import Settings
 from streamrec.model.data.examples import PrefixExamples
+from streamrec.model.data.loading import prepare_data
 from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
 from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 from streamrec.model.training.trainer import (
@@ -32,7 +33,6 @@ from streamrec.model.training.trainer import (
     count_batches,
     length_bucketed_batches,
 )
-from streamrec.model.training.workflow import prepare_data
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -588,7 +588,7 @@ def _cmd_train(args: argparse.Namespace, defaults: Settings) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace, defaults: Settings) -> int:
-    from streamrec.model.training.workflow import evaluate_named
+    from streamrec.model.evaluation.workflow import evaluate_named
 
     settings = _settings(args, defaults)
     report = evaluate_named(settings, model_path=args.model, baseline=args.baseline)

@@ -10,6 +10,7 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.checkpoint import CheckpointError, load_checkpoint
+from streamrec.model.data.loading import prepare_data
 from streamrec.model.evaluation.evaluate import score_windows
 from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 from streamrec.model.training.trainer import (
@@ -18,7 +19,7 @@ from streamrec.model.training.trainer import (
     count_batches,
     length_bucketed_batches,
 )
-from streamrec.model.training.workflow import prepare_data, train_model
+from streamrec.model.training.workflow import train_model
 
 TINY = Settings(users=300, epochs=1, threads=1)
 

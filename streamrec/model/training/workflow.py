@@ -3,50 +3,21 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 from rich.console import Console
 
 from streamrec.config import Settings
-from streamrec.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from streamrec.model.checkpoint import CheckpointMeta, save_checkpoint
 from streamrec.model.data.corpus import SessionCorpus
-from streamrec.model.data.examples import PrefixExamples, build_examples, split_examples
-from streamrec.model.data.loading import load_corpus
-from streamrec.model.evaluation.baselines import make_baseline
-from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
+from streamrec.model.data.loading import prepare_data
 from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
 from streamrec.model.runtime import configure_torch
 from streamrec.model.training.plots import plot_training_curves
 from streamrec.model.training.trainer import EpochRecord, TrainConfig, Trainer
 from streamrec.progress import ProgressBoard
-
-
-@dataclass
-class PreparedData:
-    """A corpus with its prefix examples split for training and validation."""
-
-    corpus: SessionCorpus
-    train: PrefixExamples
-    val: PrefixExamples
-
-
-def prepare_data(settings: Settings, corpus: SessionCorpus | None = None) -> PreparedData:
-    """Load (or take) the corpus, build prefix examples and split them."""
-    corpus = corpus or load_corpus(settings)
-    examples = build_examples(corpus.sessions, settings.max_len)
-    train, val = split_examples(examples, len(corpus.sessions), settings.split, settings.seed)
-    if settings.max_train_sessions > 0:
-        keep = np.unique(train.session_index)[: settings.max_train_sessions]
-        train = train.subset(np.flatnonzero(np.isin(train.session_index, keep)))
-    if 0 < settings.validation_sample < len(val):
-        rng = np.random.default_rng(settings.seed)
-        val = val.subset(np.sort(rng.choice(len(val), settings.validation_sample, replace=False)))
-    return PreparedData(corpus, train, val)
 
 
 @dataclass
@@ -152,37 +123,3 @@ def train_model(
         f"{len(data.val):,} validation examples",
     )
     return TrainResult(out, history_path, plot_path, history, count_parameters(model))
-
-
-def evaluate_named(
-    settings: Settings,
-    model_path: Path | None = None,
-    baseline: str | None = None,
-    corpus: SessionCorpus | None = None,
-) -> dict[str, Any]:
-    """Evaluate a checkpoint or a baseline on the validation side of ``settings.split``."""
-    configure_torch(settings.threads, "cpu")
-    data = prepare_data(settings, corpus)
-    started = time.perf_counter()
-    if model_path is not None:
-        model, meta = load_checkpoint(model_path, expect_n_items=data.corpus.n_items)
-        scorer: Any = ModelScorer(model)
-        name = f"model:{model_path}"
-        if meta.split != settings.split or meta.seed != settings.seed:
-            name += f" (trained with split={meta.split}, seed={meta.seed})"
-    elif baseline is not None:
-        scorer = make_baseline(baseline, data.corpus, data.train)
-        name = f"baseline:{baseline}"
-    else:
-        raise ValueError("give a model path or a baseline name")
-    report = evaluate(scorer, data.val, data.corpus.behaviors).report()
-    report.update(
-        {
-            "scorer": name,
-            "split": settings.split,
-            "seed": settings.seed,
-            "source": data.corpus.source,
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-    )
-    return report
