@@ -111,6 +111,8 @@ class OracleScorer:
 
     def score(self, batch: PrefixBatch) -> torch.Tensor:
         """P(next item | hidden state) for every item."""
+        if len(batch) and int(batch.session_index.min()) < 0:
+            raise ValueError("the oracle scores corpus prefixes only (it reads hidden state)")
         cat_probs = self.session_switch[batch.session_index].copy()
         current = np.array(
             [self.click_categories[s][t - 1] for s, t in zip(batch.session_index, batch.position)]
