@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "STREAMREC_"
-SPLITS = ("session", "example")
+# "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "none": all
+# of it (another log validates or is scored)
+SPLITS = ("session", "example", "time", "none")
+LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
@@ -47,6 +50,13 @@ class Settings:
     csv_session_column: str = "session_id"
     csv_item_column: str = "item_id"
     csv_time_columns: str = "eventdate,timeframe"
+    log_format: str = "csv"  # csv (the columns above), session-rec, yoochoose, diginetica, ...
+    min_session_length: int = 0  # 0: the format's default (2 for raw public logs, else 1)
+    min_item_support: int = 0  # 0: the format's default (5 for raw public logs, else 1)
+    session_gap_minutes: float = 30.0  # retailrocket: a visitor's gap that starts a session
+    test_days: float = 1.0  # split "time": sessions starting in the log's last N days
+    validation_csv: str = ""  # split "none": a later log for the per-epoch figures
+    train_csv: str = ""  # evaluate: fit baselines on this log, score the --from-csv one
     # training
     epochs: int = 20
     max_train_sessions: int = 0  # > 0: train on the first N training sessions only (quick models)
@@ -110,6 +120,7 @@ class Settings:
             "device": DEVICES,
             "scoring": SCORING_MODES,
             "log_level": LOG_LEVELS,
+            "log_format": LOG_FORMATS,
             "kafka_security_protocol": ("SASL_SSL", "SASL_PLAINTEXT"),
         }
         for name, allowed in choices.items():
@@ -122,15 +133,25 @@ class Settings:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
-        for name in ("max_train_sessions", "threads", "validation_sample"):
+        for name in (
+            "max_train_sessions", "threads", "validation_sample", "min_session_length",
+            "min_item_support",
+        ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("session_ttl", "poll_timeout", "connect_timeout"):
+        for name in (
+            "session_ttl", "poll_timeout", "connect_timeout", "test_days", "session_gap_minutes",
+        ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.validation_csv and self.split != "none":
+            raise ConfigError(
+                "a validation log (--validation-csv) goes with --split none; other splits "
+                "hold out part of the training log"
+            )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):

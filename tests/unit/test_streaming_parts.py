@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from streamrec.config import ConfigError, Settings, settings_from_env
 from streamrec.contract.names import Names
-from streamrec.model.data.clicklog import ClickLogFormat, load_click_log
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.pipeline.scrape import histogram_quantile
 from streamrec.producer.replay import interleave
@@ -43,36 +40,6 @@ def test_interleave_keeps_each_session_in_order() -> None:
     # sessions interleave (not one after another)
     order = [s for s, *_ in events]
     assert order != sorted(order)
-
-
-def test_click_log_sorted_by_time_with_dense_catalog(tmp_path: Path) -> None:
-    log = tmp_path / "log.csv"
-    log.write_text(
-        "session_id;user_id;item_id;timeframe;eventdate\n"
-        "1;NA;500;300;2016-05-09\n1;NA;700;100;2016-05-09\n2;NA;500;5;2016-05-10\n"
-        "1;NA;900;50;2016-05-10\n"
-    )
-    corpus = load_click_log(log)
-    # session 1 by (eventdate, timeframe): 700 (100), 500 (300), then 900 (next day)
-    assert corpus.session_ids == ["1", "2"]
-    assert corpus.item_ids is not None
-    assert [[int(corpus.item_ids[i]) for i in s] for s in corpus.sessions] == [
-        [700, 500, 900],
-        [500],
-    ]
-    assert corpus.n_items == 3
-
-
-def test_click_log_errors_are_one_line(tmp_path: Path) -> None:
-    log = tmp_path / "log.csv"
-    log.write_text("a;b\n1;2\n")
-    with pytest.raises(ValueError, match="missing column"):
-        load_click_log(log)
-    with pytest.raises(ValueError, match="does not exist"):
-        load_click_log(tmp_path / "nope.csv")
-    log.write_text("session_id;item_id;eventdate;timeframe\n1;x;1;1\n")
-    with pytest.raises(ValueError, match="not an integer"):
-        load_click_log(log, ClickLogFormat())
 
 
 def test_histogram_quantile_interpolates_like_prometheus() -> None:

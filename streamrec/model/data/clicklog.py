@@ -1,94 +1,348 @@
-"""Real click logs (CSV) as a ``SessionCorpus`` with a dense catalog.
+"""Real click logs: readers for the formats people have, preprocessing, and the catalog.
 
-Each session's clicks are sorted by the time columns (compared as numbers where they parse,
-e.g. DIGINETICA's ``eventdate`` then ``timeframe``). The log's own item ids are mapped to dense
-ids ``0..n-1`` in order of first appearance; the mapping is kept in the corpus and saved in the
-checkpoint so the consumer can read events carrying the log's ids.
+Formats (``--format``):
+
+- ``session-rec``: tab-separated ``SessionId ItemId Time`` with a header (unix seconds), the
+  prepared files of session-rec and GRU4Rec (e.g. ``yoochoose-clicks-100k_train_tr.txt``);
+- ``yoochoose``: RecSys Challenge 2015 ``clicks.dat``: no header, comma-separated
+  ``SessionID,Timestamp,ItemID,Category`` with ISO 8601 timestamps;
+- ``diginetica``: CIKM Cup 2016 ``train-item-views.csv``: ``;``-separated with a header
+  ``sessionId;userId;itemId;timeframe;eventdate`` (or snake_case names); time = the event
+  date plus ``timeframe`` milliseconds;
+- ``retailrocket``: ``events.csv``: ``timestamp,visitorid,event,itemid,transactionid``
+  (milliseconds); a visitor's events are cut into sessions at gaps of more than
+  ``session_gap_s`` (30 minutes by default); only ``view`` events by default;
+- ``csv``: any delimited file with a header, columns named by the format's fields; clicks
+  are ordered by the time columns (compared as numbers where they parse).
+
+Each session's clicks are ordered by time, clicks at the same time by item id, so the order
+of a log's rows never changes what is read. Item ids are integers.
+A malformed row raises ``ValueError`` naming the file and the line.
 """
 
 from __future__ import annotations
 
 import csv
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from streamrec.config import LOG_FORMATS
 from streamrec.model.data.corpus import SessionCorpus
+
+SECONDS_PER_DAY = 86_400.0
+DEFAULT_SESSION_GAP_S = 1800.0
+# raw public logs get the literature's filters (GRU4Rec, session-rec); prepared files and
+# the user's own CSV are taken as they are
+FORMAT_FILTERS: dict[str, tuple[int, int]] = {  # format -> (min session length, min support)
+    "session-rec": (1, 1),
+    "csv": (1, 1),
+    "yoochoose": (2, 5),
+    "diginetica": (2, 5),
+    "retailrocket": (2, 5),
+}
 
 
 @dataclass(frozen=True)
 class ClickLogFormat:
-    """Where the fields are in the CSV (defaults: the DIGINETICA item-views file)."""
+    """How to read a log: the format name, and for ``csv`` where the fields are."""
 
+    name: str = "csv"
     separator: str = ";"
     session_column: str = "session_id"
     item_column: str = "item_id"
     time_columns: tuple[str, ...] = ("eventdate", "timeframe")
+    retailrocket_events: tuple[str, ...] = ("view",)
+    session_gap_s: float = DEFAULT_SESSION_GAP_S
+
+    def __post_init__(self) -> None:
+        if self.name not in LOG_FORMATS:
+            raise ValueError(f"unknown log format {self.name!r}; choose {', '.join(LOG_FORMATS)}")
 
 
-def _sort_key(value: str) -> tuple[int, float, str]:
+@dataclass
+class LogSessions:
+    """Sessions of a log in the log's own item ids, each ordered by time."""
+
+    session_ids: list[str]
+    items: list[list[int]]
+    start_times: list[float]  # first click's unix time (NaN when the log has no usable time)
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_clicks(self) -> int:
+        """Clicks over all sessions."""
+        return sum(len(s) for s in self.items)
+
+    def subset(self, keep: list[int]) -> LogSessions:
+        """The sessions at ``keep``, in that order."""
+        return LogSessions(
+            [self.session_ids[i] for i in keep],
+            [self.items[i] for i in keep],
+            [self.start_times[i] for i in keep],
+            self.source,
+        )
+
+
+_Order = tuple[tuple[int, float, str], ...]  # numbers before text, each compared as its kind
+# (session key, order key, line number, item id, unix time or NaN)
+_Row = tuple[str, _Order, int, int, float]
+
+
+def read_log(path: Path, fmt: ClickLogFormat | None = None) -> LogSessions:
+    """Read ``path`` into time-ordered sessions; ``ValueError`` names a bad file or line."""
+    fmt = fmt or ClickLogFormat()
+    if not path.is_file():
+        raise ValueError(f"click log {path} does not exist")
+    readers = {
+        "session-rec": _session_rec_rows,
+        "yoochoose": _yoochoose_rows,
+        "diginetica": _diginetica_rows,
+        "retailrocket": _retailrocket_rows,
+        "csv": _csv_rows,
+    }
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(readers[fmt.name](path, handle, fmt))
+    if not rows:
+        raise ValueError(f"{path} has no clicks")
+    by_session: dict[str, list[_Row]] = {}
+    for row in rows:
+        by_session.setdefault(row[0], []).append(row)
+    if fmt.name == "retailrocket":
+        by_session = _cut_by_gap(by_session, fmt.session_gap_s)
+    ids, items, starts = [], [], []
+    for sid, clicks in by_session.items():
+        clicks.sort(key=lambda r: (r[1], r[3]))  # ties in time by item: row order never matters
+        ids.append(sid)
+        items.append([r[3] for r in clicks])
+        starts.append(clicks[0][4])
+    return LogSessions(ids, items, starts, f"{fmt.name}:{path.name}")
+
+
+def log_corpus(log: LogSessions, item_ids: list[int] | None = None) -> SessionCorpus:
+    """The log as a ``SessionCorpus`` of dense ids.
+
+    Without ``item_ids`` the catalog is built from the log (dense ids in order of first
+    appearance, sessions in file order). With ``item_ids`` (a checkpoint's catalog) the log is
+    mapped through it: clicks on items outside it are removed (counted in
+    ``dropped_unknown_clicks``) and sessions left empty are dropped.
+    """
+    if item_ids is None:
+        catalog: dict[int, int] = {}
+        for items in log.items:
+            for item in items:
+                catalog.setdefault(item, len(catalog))
+        external = list(catalog)
+    else:
+        catalog = {int(x): i for i, x in enumerate(item_ids)}
+        external = [int(x) for x in item_ids]
+    ids, sessions, starts, dropped = [], [], [], 0
+    for sid, items, start in zip(log.session_ids, log.items, log.start_times, strict=True):
+        dense = [catalog[i] for i in items if i in catalog]
+        dropped += len(items) - len(dense)
+        if dense:
+            ids.append(sid)
+            sessions.append(dense)
+            starts.append(start)
+    return SessionCorpus(
+        sessions=sessions,
+        session_ids=ids,
+        behaviors=[None] * len(sessions),
+        n_items=len(external),
+        source=log.source,
+        item_ids=np.asarray(external, dtype=np.int64),
+        start_times=np.asarray(starts, dtype=np.float64),
+        dropped_unknown_clicks=dropped,
+    )
+
+
+def filter_log(log: LogSessions, min_session_length: int, min_item_support: int) -> LogSessions:
+    """The literature's filters: drop short sessions, then clicks on items seen fewer than
+    ``min_item_support`` times, then sessions that became too short."""
+    keep = [i for i, s in enumerate(log.items) if len(s) >= min_session_length]
+    log = log.subset(keep)
+    if min_item_support > 1:
+        support: dict[int, int] = {}
+        for session in log.items:
+            for item in session:
+                support[item] = support.get(item, 0) + 1
+        log.items = [[i for i in s if support[i] >= min_item_support] for s in log.items]
+        log = log.subset([i for i, s in enumerate(log.items) if len(s) >= min_session_length])
+    return log.subset([i for i, s in enumerate(log.items) if s])
+
+
+def time_split(log: LogSessions, test_days: float) -> tuple[list[int], list[int]]:
+    """(train, test) session indices: sessions that start in the last ``test_days`` days of
+    the log go to test."""
+    if any(math.isnan(t) for t in log.start_times):
+        raise ValueError(f"{log.source}: a time split needs a parseable time on every click")
+    end = max(log.start_times)
+    cut = end - test_days * SECONDS_PER_DAY
+    train = [i for i, t in enumerate(log.start_times) if t < cut]
+    test = [i for i, t in enumerate(log.start_times) if t >= cut]
+    if not train or not test:
+        raise ValueError(
+            f"{log.source}: --test-days {test_days:g} leaves {len(train)} training and "
+            f"{len(test)} test sessions; choose a value inside the log's time span"
+        )
+    return train, test
+
+
+def _cut_by_gap(by_visitor: dict[str, list[_Row]], gap_s: float) -> dict[str, list[_Row]]:
+    sessions: dict[str, list[_Row]] = {}
+    for visitor, rows in by_visitor.items():
+        rows.sort(key=lambda r: (r[4], r[3]))
+        part, last = 0, rows[0][4]
+        for row in rows:
+            if row[4] - last > gap_s:
+                part += 1
+            last = row[4]
+            sessions.setdefault(f"{visitor}-{part}", []).append(row)
+    return sessions
+
+
+def _int(path: Path, line: int, value: str | None, what: str) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise ValueError(f"{path}:{line}: {what} {value!r} is not an integer") from None
+
+
+def _float(path: Path, line: int, value: str | None, what: str) -> float:
+    try:
+        parsed = float(value or "")
+    except ValueError:
+        raise ValueError(f"{path}:{line}: {what} {value!r} is not a number") from None
+    if not math.isfinite(parsed):
+        raise ValueError(f"{path}:{line}: {what} {value!r} is not a finite number")
+    return parsed
+
+
+def _iso(path: Path, line: int, value: str) -> float:
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{path}:{line}: timestamp {value!r} is not ISO 8601") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()
+
+
+def _header(
+    path: Path, reader: Iterator[list[str]], wanted: dict[str, tuple[str, ...]]
+) -> dict[str, int]:
+    """Column index of each wanted field (any of its accepted names) in the header row."""
+    header = next(reader, None)
+    if header is None:
+        raise ValueError(f"{path} is empty")
+    found: dict[str, int] = {}
+    for field_name, names in wanted.items():
+        index = next((header.index(n) for n in names if n in header), None)
+        if index is None:
+            raise ValueError(
+                f"{path}:1: missing column {' or '.join(names)}; header is {', '.join(header)}"
+            )
+        found[field_name] = index
+    return found
+
+
+def _fields(path: Path, line: int, row: list[str], need: int) -> list[str]:
+    if len(row) < need:
+        raise ValueError(f"{path}:{line}: expected {need} fields, got {len(row)}")
+    return row
+
+
+def _session_rec_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
+    reader = csv.reader(handle, delimiter="\t")
+    cols = _header(path, reader, {"s": ("SessionId",), "i": ("ItemId",), "t": ("Time",)})
+    need = max(cols.values()) + 1
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        row = _fields(path, line, row, need)
+        t = _float(path, line, row[cols["t"]], "time")
+        yield row[cols["s"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
+
+
+def _yoochoose_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
+    for line, row in enumerate(csv.reader(handle, delimiter=","), start=1):
+        if not row:
+            continue
+        row = _fields(path, line, row, 3)
+        t = _iso(path, line, row[1])
+        yield row[0], ((0, t, ""),), line, _int(path, line, row[2], "item id"), t
+
+
+def _diginetica_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
+    reader = csv.reader(handle, delimiter=";")
+    cols = _header(path, reader, {
+        "s": ("sessionId", "session_id"), "i": ("itemId", "item_id"),
+        "f": ("timeframe",), "d": ("eventdate",),
+    })  # fmt: skip
+    need = max(cols.values()) + 1
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        row = _fields(path, line, row, need)
+        t = _iso(path, line, row[cols["d"]])
+        t += _float(path, line, row[cols["f"]], "timeframe") / 1e3
+        yield row[cols["s"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
+
+
+def _retailrocket_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
+    reader = csv.reader(handle, delimiter=",")
+    cols = _header(path, reader, {
+        "t": ("timestamp",), "v": ("visitorid",), "e": ("event",), "i": ("itemid",),
+    })  # fmt: skip
+    need = max(cols.values()) + 1
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        row = _fields(path, line, row, need)
+        if row[cols["e"]] not in fmt.retailrocket_events:
+            continue
+        t = _float(path, line, row[cols["t"]], "timestamp") / 1e3
+        yield row[cols["v"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
+
+
+def _csv_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
+    reader = csv.reader(handle, delimiter=fmt.separator)
+    wanted: dict[str, tuple[str, ...]] = {"s": (fmt.session_column,), "i": (fmt.item_column,)}
+    wanted.update({f"t{k}": (c,) for k, c in enumerate(fmt.time_columns)})
+    cols = _header(path, reader, wanted)
+    time_cols = [cols[f"t{k}"] for k in range(len(fmt.time_columns))]
+    need = max(cols.values()) + 1
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        row = _fields(path, line, row, need)
+        order = tuple(_order_value(row[c]) for c in time_cols)
+        t = _unix_time(row[time_cols[0]]) if time_cols else math.nan
+        yield row[cols["s"]], order, line, _int(path, line, row[cols["i"]], "item id"), t
+
+
+def _order_value(value: str) -> tuple[int, float, str]:
+    """Numbers compare as numbers, anything else (e.g. ISO dates) as text after them."""
     try:
         return (0, float(value), "")
     except ValueError:
         return (1, 0.0, value)
 
 
-def load_click_log(
-    path: Path, fmt: ClickLogFormat | None = None, item_ids: list[int] | None = None
-) -> SessionCorpus:
-    """Read ``path`` into sessions of dense ids.
-
-    ``item_ids``: use this existing catalog (e.g. a checkpoint's) instead of building one;
-    clicks on items outside it are dropped.
-    """
-    fmt = fmt or ClickLogFormat()
-    if not path.is_file():
-        raise ValueError(f"click log {path} does not exist")
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter=fmt.separator)
-        header = reader.fieldnames or []
-        needed = [fmt.session_column, fmt.item_column, *fmt.time_columns]
-        missing = [c for c in needed if c not in header]
-        if missing:
-            raise ValueError(
-                f"{path}: missing column(s) {', '.join(missing)}; header is {', '.join(header)}"
-            )
-        clicks: dict[str, list[tuple[tuple[tuple[int, float, str], ...], int, int]]] = {}
-        for line_no, row in enumerate(reader, start=2):
-            try:
-                item = int(row[fmt.item_column])
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"{path}:{line_no}: item id {row[fmt.item_column]!r} is not an integer"
-                ) from None
-            key = tuple(_sort_key(row[c] or "") for c in fmt.time_columns)
-            sid = row[fmt.session_column]
-            clicks.setdefault(sid, []).append((key, line_no, item))
-    if not clicks:
-        raise ValueError(f"{path} has no clicks")
-
-    ordered = {sid: [item for _, _, item in sorted(rows)] for sid, rows in clicks.items()}
-    if item_ids is None:
-        catalog: dict[int, int] = {}
-        for items in ordered.values():
-            for item in items:
-                catalog.setdefault(item, len(catalog))
-        external = list(catalog)
-    else:
-        catalog = {int(x): i for i, x in enumerate(item_ids)}
-        external = list(item_ids)
-    session_ids, sessions = [], []
-    for sid, items in ordered.items():
-        dense = [catalog[i] for i in items if i in catalog]
-        if dense:
-            session_ids.append(sid)
-            sessions.append(dense)
-    return SessionCorpus(
-        sessions=sessions,
-        session_ids=session_ids,
-        behaviors=[None] * len(sessions),
-        n_items=len(external),
-        source=f"clicklog({path.name})",
-        item_ids=np.asarray(external, dtype=np.int64),
-    )
+def _unix_time(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return math.nan
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()

@@ -20,7 +20,9 @@ class SessionCorpus:
 
     ``session_ids`` name the sessions (stable across runs for the same source); ``behaviors``
     holds a label per session or None; ``generated`` is set for generated corpora;
-    ``item_ids`` maps dense ids back to a click log's own ids (None for generated data).
+    ``item_ids`` maps dense ids back to a click log's own ids (None for generated data);
+    ``start_times`` holds each session's first click time for logs; ``dropped_unknown_clicks``
+    counts a log's clicks on items outside the catalog it was mapped through.
     """
 
     sessions: list[list[int]]
@@ -30,6 +32,8 @@ class SessionCorpus:
     source: str
     generated: GeneratedData | None = None
     item_ids: np.ndarray | None = None
+    start_times: np.ndarray | None = None
+    dropped_unknown_clicks: int = 0
 
     @property
     def item_category(self) -> np.ndarray | None:

@@ -1,5 +1,12 @@
 """The data a run works on: a click log named in the settings, else generated sessions,
-as prefix examples split for training and validation."""
+as prefix examples split for training and validation.
+
+Splits (``Settings.split``): ``session`` (a seeded 80/20 of whole sessions) and ``example``
+(the seed's 80/20 of prefix examples) split one corpus; ``time`` holds out the sessions that
+start in the log's last ``test_days`` days; ``none`` trains on every session, and validates on
+``validation_csv`` when one is given. Held-out logs are always mapped through the training
+catalog: clicks on items it does not know are removed (the session-rec / GRU4Rec protocol).
+"""
 
 from __future__ import annotations
 
@@ -8,39 +15,92 @@ from pathlib import Path
 
 import numpy as np
 
-from streamrec.config import Settings
-from streamrec.model.data.clicklog import ClickLogFormat, load_click_log
+from streamrec.config import ConfigError, Settings
+from streamrec.model.data.clicklog import (
+    FORMAT_FILTERS,
+    ClickLogFormat,
+    LogSessions,
+    filter_log,
+    log_corpus,
+    read_log,
+    time_split,
+)
 from streamrec.model.data.corpus import SessionCorpus, generated_corpus
 from streamrec.model.data.examples import PrefixExamples, build_examples, split_examples
 
 
+def log_format(settings: Settings) -> ClickLogFormat:
+    """How to read ``settings.csv_path`` (and the other logs of the run)."""
+    return ClickLogFormat(
+        name=settings.log_format,
+        separator=settings.csv_separator,
+        session_column=settings.csv_session_column,
+        item_column=settings.csv_item_column,
+        time_columns=tuple(c for c in settings.csv_time_columns.split(",") if c),
+        session_gap_s=settings.session_gap_minutes * 60.0,
+    )
+
+
+def read_filtered_log(settings: Settings, path: str, filtered: bool = True) -> LogSessions:
+    """A log of the run read in its format; ``filtered``: with the preprocessing filters
+    (training logs; a held-out log is only mapped through the training catalog)."""
+    log = read_log(Path(path), log_format(settings))
+    if not filtered:
+        return log
+    min_length, min_support = FORMAT_FILTERS[settings.log_format]
+    return filter_log(
+        log,
+        settings.min_session_length or min_length,
+        settings.min_item_support or min_support,
+    )
+
+
 def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> SessionCorpus:
-    """The click log named by ``settings.csv_path``, else the generator's sessions."""
+    """The click log named by ``settings.csv_path`` (its own catalog, or mapped through
+    ``item_ids``), else the generator's sessions."""
     if settings.csv_path:
-        fmt = ClickLogFormat(
-            separator=settings.csv_separator,
-            session_column=settings.csv_session_column,
-            item_column=settings.csv_item_column,
-            time_columns=tuple(c for c in settings.csv_time_columns.split(",") if c),
+        return log_corpus(
+            read_filtered_log(settings, settings.csv_path, item_ids is None), item_ids
         )
-        return load_click_log(Path(settings.csv_path), fmt, item_ids)
     return generated_corpus(users=settings.users, seed=settings.seed)
 
 
 @dataclass
 class PreparedData:
-    """A corpus with its prefix examples split for training and validation."""
+    """A corpus with its prefix examples split for training and validation.
+
+    The corpus holds the training sessions and, after them, any held-out log mapped through
+    the training catalog; examples point into it by session index."""
 
     corpus: SessionCorpus
     train: PrefixExamples
     val: PrefixExamples
 
 
-def prepare_data(settings: Settings, corpus: SessionCorpus | None = None) -> PreparedData:
-    """Load (or take) the corpus, build prefix examples and split them."""
-    corpus = corpus or load_corpus(settings)
+def prepare_data(
+    settings: Settings, corpus: SessionCorpus | None = None, item_ids: list[int] | None = None
+) -> PreparedData:
+    """Load (or take) the data, build prefix examples and split them by ``settings.split``.
+
+    ``item_ids``: map every log through this catalog (a checkpoint's) instead of building one.
+    """
+    if settings.split == "time" and corpus is None:
+        corpus, n_train = _time_split_corpus(settings, item_ids)
+    else:
+        corpus = corpus or load_corpus(settings, item_ids)
+        n_train = len(corpus.sessions)
+        if settings.split == "none" and settings.validation_csv:
+            held_out = read_filtered_log(settings, settings.validation_csv, filtered=False)
+            corpus = _append(corpus, held_out)
     examples = build_examples(corpus.sessions, settings.max_len)
-    train, val = split_examples(examples, len(corpus.sessions), settings.split, settings.seed)
+    if settings.split in ("time", "none"):
+        is_val = examples.session_index >= n_train
+        train, val = (
+            examples.subset(np.flatnonzero(~is_val)),
+            examples.subset(np.flatnonzero(is_val)),
+        )
+    else:
+        train, val = split_examples(examples, len(corpus.sessions), settings.split, settings.seed)
     if settings.max_train_sessions > 0:
         keep = np.unique(train.session_index)[: settings.max_train_sessions]
         train = train.subset(np.flatnonzero(np.isin(train.session_index, keep)))
@@ -48,3 +108,34 @@ def prepare_data(settings: Settings, corpus: SessionCorpus | None = None) -> Pre
         rng = np.random.default_rng(settings.seed)
         val = val.subset(np.sort(rng.choice(len(val), settings.validation_sample, replace=False)))
     return PreparedData(corpus, train, val)
+
+
+def _time_split_corpus(settings: Settings, item_ids: list[int] | None) -> tuple[SessionCorpus, int]:
+    if not settings.csv_path:
+        raise ConfigError("--split time needs a click log (--from-csv) with times")
+    log = read_filtered_log(settings, settings.csv_path)
+    train_idx, test_idx = time_split(log, settings.test_days)
+    corpus = log_corpus(log.subset(train_idx), item_ids)
+    return _append(corpus, log.subset(test_idx)), len(corpus.sessions)
+
+
+def _append(corpus: SessionCorpus, held_out: LogSessions) -> SessionCorpus:
+    """``corpus`` followed by ``held_out`` mapped through its catalog."""
+    if corpus.item_ids is None:
+        raise ConfigError("a held-out click log needs a model or training set from a click log")
+    mapped = log_corpus(held_out, [int(i) for i in corpus.item_ids])
+    starts = (
+        np.concatenate([corpus.start_times, mapped.start_times])
+        if corpus.start_times is not None and mapped.start_times is not None
+        else None
+    )
+    return SessionCorpus(
+        sessions=corpus.sessions + mapped.sessions,
+        session_ids=corpus.session_ids + mapped.session_ids,
+        behaviors=corpus.behaviors + mapped.behaviors,
+        n_items=corpus.n_items,
+        source=f"{corpus.source} + {mapped.source}",
+        item_ids=corpus.item_ids,
+        start_times=starts,
+        dropped_unknown_clicks=corpus.dropped_unknown_clicks + mapped.dropped_unknown_clicks,
+    )

@@ -1,0 +1,172 @@
+"""Click logs: every format parses, preprocessing and splits follow the literature's
+protocol, and held-out logs are mapped through the training catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamrec.config import ConfigError, Settings
+from streamrec.model.data.clicklog import (
+    ClickLogFormat,
+    filter_log,
+    log_corpus,
+    read_log,
+    time_split,
+)
+from streamrec.model.data.loading import prepare_data
+
+DATA = Path(__file__).resolve().parents[4] / "data"
+YOOCHOOSE = DATA / "yoochoose-100k"
+
+
+def _external(corpus, session: list[int]) -> list[int]:
+    return [int(corpus.item_ids[i]) for i in session]
+
+
+def test_csv_log_sorted_by_time_with_dense_catalog(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "session_id;user_id;item_id;timeframe;eventdate\n"
+        "1;NA;500;300;2016-05-09\n1;NA;700;100;2016-05-09\n2;NA;500;5;2016-05-10\n"
+        "1;NA;900;50;2016-05-10\n"
+    )
+    corpus = log_corpus(read_log(log))
+    # session 1 by (eventdate, timeframe): 700 (100), 500 (300), then 900 (next day)
+    assert corpus.session_ids == ["1", "2"]
+    assert [_external(corpus, s) for s in corpus.sessions] == [[700, 500, 900], [500]]
+    assert corpus.n_items == 3
+
+
+def test_session_rec_format(tmp_path: Path) -> None:
+    log = tmp_path / "train.txt"
+    log.write_text("SessionId\tItemId\tTime\n7\t11\t100.5\n7\t12\t99.0\n8\t11\t200\n")
+    read = read_log(log, ClickLogFormat("session-rec"))
+    assert read.session_ids == ["7", "8"] and read.items == [[12, 11], [11]]
+    assert read.start_times == [99.0, 200.0]
+
+
+def test_yoochoose_clicks_dat_format(tmp_path: Path) -> None:
+    log = tmp_path / "clicks.dat"
+    log.write_text(
+        "1,2014-04-07T10:54:09.868Z,214536500,0\n1,2014-04-07T10:51:09.277Z,214536502,0\n"
+        "2,2014-04-06T15:00:00.000Z,214662742,S\n"
+    )
+    read = read_log(log, ClickLogFormat("yoochoose"))
+    assert read.items == [[214536502, 214536500], [214662742]]
+    assert read.start_times[0] == pytest.approx(1396867869.277)
+
+
+def test_diginetica_format_reads_both_header_spellings(tmp_path: Path) -> None:
+    log = tmp_path / "train-item-views.csv"
+    log.write_text(
+        "sessionId;userId;itemId;timeframe;eventdate\n"
+        "1;NA;81766;526309;2016-05-09\n1;NA;31331;1031018;2016-05-09\n"
+    )
+    read = read_log(log, ClickLogFormat("diginetica"))
+    assert read.items == [[81766, 31331]]
+    assert read.start_times[0] == pytest.approx(1462752000 + 526.309)
+    shipped = read_log(DATA / "diginetica-sample-item-views.csv", ClickLogFormat("diginetica"))
+    assert shipped.n_clicks == 12_391 and len(shipped) == 2_986
+
+
+def test_retailrocket_views_cut_into_sessions_by_gap(tmp_path: Path) -> None:
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "timestamp,visitorid,event,itemid,transactionid\n"
+        "1433221332117,257597,view,355908,\n"
+        "1433221400000,257597,addtocart,355908,\n"
+        "1433221500000,257597,view,248676,\n"
+        "1433231500000,257597,view,111,\n"  # 10,000 s later: a new session
+        "1433224214164,992329,view,248676,\n"
+    )
+    read = read_log(log, ClickLogFormat("retailrocket"))
+    assert dict(zip(read.session_ids, read.items)) == {
+        "257597-0": [355908, 248676], "257597-1": [111], "992329-0": [248676],
+    }  # fmt: skip
+    with_carts = read_log(
+        log, ClickLogFormat("retailrocket", retailrocket_events=("view", "addtocart"))
+    )
+    assert with_carts.n_clicks == 5
+
+
+HEADER = "SessionId\tItemId\tTime\n"
+MALFORMED = [
+    ("session-rec", HEADER + "1\tx\t5\n", r"log:2: item id 'x' is not an integer"),
+    ("session-rec", HEADER + "1\t2\tsoon\n", r"log:2: time 'soon' is not a number"),
+    ("session-rec", "SessionId\tItem\tTime\n", r"log:1: missing column ItemId"),
+    ("yoochoose", "1,2014-04-07T10:54:09Z,5,0\n2,later,5,0\n", r"log:2: timestamp 'later'"),
+    ("yoochoose", "1,2014-04-07T10:54:09Z\n", r"log:1: expected 3 fields, got 2"),
+    ("csv", "a;b\n1;2\n", r"log:1: missing column session_id"),
+]
+
+
+@pytest.mark.parametrize("fmt,text,message", MALFORMED)
+def test_malformed_rows_name_file_and_line(
+    tmp_path: Path, fmt: str, text: str, message: str
+) -> None:
+    log = tmp_path / "log"
+    log.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_log(log, ClickLogFormat(fmt))
+    with pytest.raises(ValueError, match="does not exist"):
+        read_log(tmp_path / "nope", ClickLogFormat(fmt))
+
+
+def test_filters_drop_short_sessions_and_rare_items(tmp_path: Path) -> None:
+    log = tmp_path / "t.txt"
+    rows = [(1, 5), (1, 5), (1, 9), (2, 5), (2, 5), (3, 5), (3, 7)]
+    log.write_text(
+        "SessionId\tItemId\tTime\n" + "".join(f"{s}\t{i}\t{n}\n" for n, (s, i) in enumerate(rows))
+    )
+    read = filter_log(read_log(log, ClickLogFormat("session-rec")), 2, 5)
+    # item 5 is seen 5 times; 9 and 7 are rare; session 3 becomes a single click
+    assert dict(zip(read.session_ids, read.items)) == {"1": [5, 5], "2": [5, 5]}
+
+
+def test_time_split_puts_sessions_starting_in_the_last_days_in_test() -> None:
+    read = read_log(YOOCHOOSE / "train_tr.txt", ClickLogFormat("session-rec"))
+    train, test = time_split(read, 1.0)
+    cut = max(read.start_times) - 86_400
+    assert len(train) + len(test) == len(read) and train and test
+    assert all(read.start_times[i] >= cut for i in test)
+    assert all(read.start_times[i] < cut for i in train)
+
+
+def test_yoochoose_development_split_follows_the_protocol() -> None:
+    settings = Settings(
+        csv_path=str(YOOCHOOSE / "train_tr.txt"), log_format="session-rec", split="none",
+        validation_csv=str(YOOCHOOSE / "train_valid.txt"),
+    )  # fmt: skip
+    data = prepare_data(settings)
+    assert data.corpus.n_items == 2_873  # the prepared training file's items, all kept
+    assert len(data.val) == 12_455  # predictions under the session-rec protocol
+    assert data.corpus.dropped_unknown_clicks == 0  # the prepared file has none left
+    assert len(data.train) == 53_254 - 13_629
+
+
+def test_held_out_logs_map_through_the_training_catalog(tmp_path: Path) -> None:
+    train = YOOCHOOSE / "train_tr.txt"
+    lines = train.read_text().splitlines()
+    reversed_log = tmp_path / "reversed.txt"
+    reversed_log.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
+    own = prepare_data(Settings(csv_path=str(train), log_format="session-rec", split="none"))
+    assert own.corpus.item_ids is not None
+    catalog = [int(i) for i in own.corpus.item_ids]
+    mapped = prepare_data(
+        Settings(csv_path=str(reversed_log), log_format="session-rec", split="none"),
+        item_ids=catalog,
+    )
+    # another first-appearance order, same dense ids through the given catalog
+    assert mapped.corpus.item_ids is not None and own.corpus.item_ids is not None
+    assert np.array_equal(mapped.corpus.item_ids, own.corpus.item_ids)
+    assert sorted(map(tuple, mapped.train.windows.tolist())) == sorted(
+        map(tuple, own.train.windows.tolist())
+    )
+
+
+def test_validation_log_needs_split_none() -> None:
+    with pytest.raises(ConfigError, match="--split none"):
+        Settings(validation_csv="x.txt").validate()
