@@ -6,8 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from streamrec.config import Settings
-from streamrec.model.checkpoint import load_checkpoint
+import numpy as np
+
+from streamrec.config import ConfigError, Settings
+from streamrec.model.checkpoint import CheckpointError, load_checkpoint
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.loading import prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
@@ -22,28 +24,57 @@ def evaluate_named(
     baseline: str | None = None,
     corpus: SessionCorpus | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint or a baseline on the validation side of ``settings.split``."""
+    """Evaluate a checkpoint or a baseline on the held-out side of ``settings.split``, or on
+    every session of the log with ``split == 'none'``.
+
+    A checkpoint's own catalog maps the log's item ids (clicks on items outside it are
+    removed first and counted). Baselines are fitted on the training side, or on
+    ``settings.train_csv`` when given (and score the ``--from-csv`` log).
+    """
     configure_torch(settings.threads, "cpu")
-    data = prepare_data(settings, corpus)
     started = time.perf_counter()
+    scorer: Scorer
     if model_path is not None:
-        model, meta = load_checkpoint(model_path, expect_n_items=data.corpus.n_items)
-        scorer: Scorer = ModelScorer(model)
+        model, meta = load_checkpoint(model_path)
+        if meta.item_ids is not None and not settings.csv_path and corpus is None:
+            raise ConfigError(
+                f"{model_path} was trained on a click log ({meta.source}); evaluate it on a "
+                "log with --from-csv"
+            )
+        data = prepare_data(settings, corpus, item_ids=meta.item_ids)
+        if data.corpus.n_items != meta.config.n_items:
+            raise CheckpointError(
+                f"{model_path} was trained on a catalog of {meta.config.n_items} items, "
+                f"this run has {data.corpus.n_items}"
+            )
+        scorer = ModelScorer(model)
         name = f"model:{model_path}"
         if meta.split != settings.split or meta.seed != settings.seed:
             name += f" (trained with split={meta.split}, seed={meta.seed})"
     elif baseline is not None:
+        if settings.train_csv:
+            settings = settings.with_overrides(
+                {
+                    "csv_path": settings.train_csv,
+                    "split": "none",
+                    "validation_csv": settings.csv_path,
+                }
+            )
+        data = prepare_data(settings, corpus)
         scorer = make_baseline(baseline, data.corpus, data.train)
         name = f"baseline:{baseline}"
     else:
         raise ValueError("give a model path or a baseline name")
-    report = evaluate(scorer, data.val, data.corpus.behaviors).report()
+    scored = data.train if settings.split == "none" and not settings.validation_csv else data.val
+    report = evaluate(scorer, scored, data.corpus.behaviors).report()
     report.update(
         {
             "scorer": name,
             "split": settings.split,
             "seed": settings.seed,
             "source": data.corpus.source,
+            "n_sessions": int(np.unique(scored.session_index).size),
+            "dropped_unknown_clicks": data.corpus.dropped_unknown_clicks,
             "seconds": round(time.perf_counter() - started, 3),
         }
     )

@@ -132,7 +132,10 @@ class Trainer:
     def validate(
         self, val: PrefixExamples, session_labels: list[str | None]
     ) -> tuple[float, dict[str, Any]]:
-        """Validation loss and the evaluation report on ``val``."""
+        """Validation loss and the evaluation report on ``val`` (NaN figures when empty)."""
+        if len(val) == 0:
+            nan = float("nan")
+            return nan, {"hit_at_10": nan, "hit_at_20": nan, "mrr_at_20": nan, "per_behavior": {}}
         loss_sum = 0.0
 
         def add_loss(scores: torch.Tensor, targets: torch.Tensor) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.console import Console
@@ -72,10 +74,14 @@ def train_model(
         def on_epoch(record: EpochRecord) -> None:
             nonlocal epoch_no, task
             epoch_no = record.epoch + 1
-            board.note(
-                f"epoch {record.epoch:2d}: train loss {record.train_loss:.4f}  "
+            validation = (
                 f"val loss {record.val_loss:.4f}  Hit@10 {record.hit_at_10:.4f}  "
-                f"Hit@20 {record.hit_at_20:.4f}  MRR@20 {record.mrr_at_20:.4f}  "
+                f"Hit@20 {record.hit_at_20:.4f}  MRR@20 {record.mrr_at_20:.4f}"
+                if len(data.val)
+                else "no validation data (--split none: give --validation-csv for figures)"
+            )
+            board.note(
+                f"epoch {record.epoch:2d}: train loss {record.train_loss:.4f}  {validation}  "
                 f"({record.train_seconds:.1f}s train, {record.eval_seconds:.1f}s eval)"
             )
             board.done(task)
@@ -98,7 +104,7 @@ def train_model(
     save_checkpoint(out, model.cpu(), meta)
     history_path = out.with_suffix(".history.json")
     history_path.write_text(
-        json.dumps(
+        _json_without_nan(
             {
                 "source": data.corpus.source,
                 "split": settings.split,
@@ -123,3 +129,18 @@ def train_model(
         f"{len(data.val):,} validation examples",
     )
     return TrainResult(out, history_path, plot_path, history, count_parameters(model))
+
+
+def _json_without_nan(value: Any, indent: int = 2) -> str:
+    """JSON text with NaN (no validation data) written as null, which JSON allows."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(value), indent=indent)
