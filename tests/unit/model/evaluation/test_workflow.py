@@ -12,13 +12,17 @@ from streamrec.model.evaluation.workflow import evaluate_named
 from streamrec.model.training.workflow import train_model
 
 YOOCHOOSE = Path(__file__).resolve().parents[4] / "data" / "yoochoose-100k"
-LOG = {"log_format": "session-rec", "split": "none", "threads": 1}
+LOG = Settings(log_format="session-rec", split="none", threads=1)
+
+
+def _log(path: Path, **extra: str) -> Settings:
+    return LOG.with_overrides({"csv_path": str(path), **extra})
 
 
 @pytest.fixture(scope="module")
 def log_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model") / "yoochoose.pt"
-    settings = Settings(csv_path=str(YOOCHOOSE / "train_tr.txt"), epochs=1, **LOG)
+    settings = _log(YOOCHOOSE / "train_tr.txt").with_overrides({"epochs": 1})
     train_model(settings, out, show_progress=False)
     return out
 
@@ -33,13 +37,13 @@ def _shuffled(path: Path, out: Path) -> Path:
 def test_a_later_log_is_scored_through_the_checkpoint_catalog(
     log_model: Path, tmp_path: Path
 ) -> None:
-    test = Settings(csv_path=str(YOOCHOOSE / "train_valid.txt"), **LOG)
+    test = _log(YOOCHOOSE / "train_valid.txt")
     report = evaluate_named(test, model_path=log_model)
     assert report["n_examples"] == 12_455 and report["n_sessions"] > 3_000
     assert report["dropped_unknown_clicks"] == 0
     assert 0.05 < report["hit_at_20"] <= 1 and report["mrr_at_20"] <= report["hit_at_20"]
     shuffled_log = _shuffled(YOOCHOOSE / "train_valid.txt", tmp_path / "shuffled.txt")
-    again = evaluate_named(Settings(csv_path=str(shuffled_log), **LOG), model_path=log_model)
+    again = evaluate_named(_log(shuffled_log), model_path=log_model)
     for key in ("hit_at_10", "hit_at_20", "n_examples", "n_sessions"):
         assert again[key] == report[key], key
     assert again["mrr_at_20"] == pytest.approx(report["mrr_at_20"], rel=1e-12)  # sum order
@@ -52,17 +56,13 @@ def test_unknown_items_are_removed_before_scoring(log_model: Path, tmp_path: Pat
         "1\t1\t1.0\n1\t214716935\t2.0\n1\t2\t3.0\n1\t214832672\t4.0\n"  # two new items
         "2\t3\t5.0\n2\t214716935\t6.0\n"  # one known click left: no prediction
     )
-    report = evaluate_named(Settings(csv_path=str(log), **LOG), model_path=log_model)
+    report = evaluate_named(_log(log), model_path=log_model)
     assert report["dropped_unknown_clicks"] == 3
     assert report["n_examples"] == 1 and report["n_sessions"] == 1
 
 
 def test_baselines_fit_on_one_log_and_score_another() -> None:
-    settings = Settings(
-        csv_path=str(YOOCHOOSE / "train_valid.txt"),
-        train_csv=str(YOOCHOOSE / "train_tr.txt"),
-        **LOG,
-    )
+    settings = _log(YOOCHOOSE / "train_valid.txt", train_csv=str(YOOCHOOSE / "train_tr.txt"))
     markov = evaluate_named(settings, baseline="markov")
     popularity = evaluate_named(settings, baseline="popularity")
     assert markov["n_examples"] == popularity["n_examples"] == 12_455
