@@ -8,7 +8,6 @@ same model on the same sessions, and stops everything it started.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -275,7 +274,7 @@ def run_demo(
             stop_consumers(started_consumers)
         if services is not None:
             services.stop()
-        if os.environ.get("STREAMREC_KEEP_DEMO_DIR"):
+        if settings.keep_demo_dir:
             console.print(f"demo files kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
