@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -17,6 +18,13 @@ from streamrec.contract.names import Names
 
 class UnreachableError(ConnectionError):
     """A server did not answer within the configured wait; one readable line."""
+
+
+WaitHook = Callable[[str], None]
+"""Told once, in one line, what a wait is for, when a server does not answer at once."""
+
+START_HINT = "start them with: streamrec services up"
+WAIT_LOG = logging.getLogger("streamrec.clients")
 
 
 class RepeatFilter(logging.Filter):
@@ -87,10 +95,38 @@ def redis_client(settings: Settings) -> redis.Redis:
     )
 
 
-def wait_for_redis(settings: Settings) -> redis.Redis:
-    """Connect and PING within ``connect_timeout``; raise a one-line error otherwise."""
+def _embedded_default(settings: Settings, name: str) -> bool:
+    """Whether ``name`` is still the address of the embedded servers (the default)."""
+    return bool(getattr(settings, name) == getattr(Settings(), name))
+
+
+def _not_reachable(settings: Settings, what: str, name: str) -> UnreachableError:
+    """The one-line failure, with how to start the servers when they are the embedded ones."""
+    message = (
+        f"{what} at {getattr(settings, name)} not reachable after {settings.connect_timeout:g}s"
+    )
+    if _embedded_default(settings, name):
+        message += f"; {START_HINT}"
+    return UnreachableError(message)
+
+
+def _announce(settings: Settings, what: str, name: str, on_wait: WaitHook | None) -> None:
+    message = f"waiting up to {settings.connect_timeout:g}s for {what} at {getattr(settings, name)}"
+    if on_wait is None:
+        WAIT_LOG.warning("%s", message)
+    else:
+        on_wait(message)
+
+
+def wait_for_redis(settings: Settings, on_wait: WaitHook | None = None) -> redis.Redis:
+    """Connect and PING within ``connect_timeout``; raise a one-line error otherwise.
+
+    When the first PING fails, what it waits for is said once: to ``on_wait`` if given,
+    else as a warning on the ``streamrec.clients`` logger.
+    """
     client = redis_client(settings)
     deadline = time.monotonic() + settings.connect_timeout
+    announced = False
     while True:
         try:
             client.ping()
@@ -110,29 +146,34 @@ def wait_for_redis(settings: Settings) -> redis.Redis:
                 ) from None
             raise
         except redis.ConnectionError:
+            if not announced:
+                _announce(settings, "Redis", "redis_url", on_wait)
+                announced = True
             if time.monotonic() > deadline:
-                raise UnreachableError(
-                    f"Redis at {settings.redis_url} not reachable after "
-                    f"{settings.connect_timeout:.0f}s"
-                ) from None
+                raise _not_reachable(settings, "Redis", "redis_url") from None
             time.sleep(0.2)
 
 
-def wait_for_kafka(settings: Settings) -> AdminClient:
-    """An admin client whose broker answered a metadata request within ``connect_timeout``."""
+def wait_for_kafka(settings: Settings, on_wait: WaitHook | None = None) -> AdminClient:
+    """An admin client whose broker answered a metadata request within ``connect_timeout``.
+
+    When the first request gets no answer (within a second), what it waits for is said once:
+    to ``on_wait`` if given, else as a warning on the ``streamrec.clients`` logger.
+    """
     # Connection failures are expected while waiting: keep librdkafka quiet, report once.
     admin = AdminClient(kafka_config(settings, log_level=0))
     deadline = time.monotonic() + settings.connect_timeout
+    announced = False
     while True:
         try:
-            admin.list_topics(timeout=2)
+            admin.list_topics(timeout=2 if announced else 1)
             return admin
         except KafkaException:
+            if not announced:
+                _announce(settings, "Kafka", "kafka_bootstrap", on_wait)
+                announced = True
             if time.monotonic() > deadline:
-                raise UnreachableError(
-                    f"Kafka at {settings.kafka_bootstrap} not reachable after "
-                    f"{settings.connect_timeout:.0f}s"
-                ) from None
+                raise _not_reachable(settings, "Kafka", "kafka_bootstrap") from None
 
 
 def ensure_topics(settings: Settings, admin: AdminClient | None = None) -> dict[str, int]:

@@ -211,22 +211,24 @@ def plot_report(report: LoadTestReport, path: Path) -> None:
     lag_handles = ax_lag.get_legend_handles_labels()
     ax_tput.legend(handles[0] + lag_handles[0], handles[1] + lag_handles[1], loc="upper left")
     ax_tput.grid(alpha=0.3)
-    fig.suptitle(f"StreamRec load test, {report.consumers} consumer(s): {_saturation(report)}")
+    fig.suptitle(
+        f"StreamRec load test, {report.consumers} consumer(s): {describe_saturation(report)}"
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def _saturation(report: LoadTestReport) -> str:
-    """The saturation throughput in words (a lower bound when every step kept up)."""
+def describe_saturation(report: LoadTestReport) -> str:
+    """The saturation throughput in words, as a bound when the steps did not find it."""
+    rate = report.saturation_events_per_s
     if report.saturation_is_lower_bound:
-        return (
-            f"saturation at least {report.saturation_events_per_s:,.0f} ev/s (every step kept up)"
-        )
-    if not report.saturation_events_per_s:
-        return "no step kept up"
-    return f"saturation {report.saturation_events_per_s:,.0f} ev/s"
+        return f"saturation: at least {rate:,.0f} events/s (every step kept up)"
+    if not any(step.keeps_up for step in report.steps):
+        first = report.steps[0].offered_events_per_s if report.steps else 0.0
+        return f"saturation: below {first:,.0f} events/s (the first step fell behind)"
+    return f"saturation throughput: {rate:,.0f} events/s"
 
 
 def run_loadtest(

@@ -52,12 +52,17 @@ def interleave(
 
 @dataclass
 class ReplayResult:
-    """What the producer sent and what the broker acknowledged."""
+    """What one ``replay`` call sent and what the broker acknowledged of it.
 
-    sent: int
-    acknowledged: int
-    failed: int
+    Every count is of this call alone, also on a producer used for several calls.
+    """
+
+    sent: int  # events queued
+    acknowledged: int  # of those, delivered (acks=all)
+    failed: int  # of those, refused by the broker or still undelivered after the flush
     seconds: float
+    sessions: int  # sessions touched: at least their first click was sent
+    last_error: str | None = None  # the last delivery error of this call
 
     @property
     def events_per_second(self) -> float:
@@ -85,6 +90,7 @@ class ClickProducer:
                 },
             )
         )
+        # lifetime counts of this producer's delivery reports (``replay`` reports per call)
         self.acknowledged = 0
         self.failed = 0
         self.last_error: str | None = None
@@ -109,11 +115,6 @@ class ClickProducer:
                 break
             except BufferError:
                 self.producer.poll(0.05)
-        self.producer.poll(0)
-
-    def send_raw(self, key: bytes | None, value: bytes) -> None:
-        """Queue arbitrary bytes (for tests and fault injection)."""
-        self.producer.produce(self.topic, key=key, value=value, on_delivery=self._on_delivery)
         self.producer.poll(0)
 
     def flush(self, timeout: float = 120.0) -> int:
@@ -141,7 +142,8 @@ class ClickProducer:
         planned = per_round * rounds if rounds > 0 else 0
         total = min(limit, planned) if limit > 0 and planned else (limit or planned)
         started = time.monotonic()
-        sent = 0
+        acknowledged_before, failed_before = self.acknowledged, self.failed
+        sent = sessions_touched = 0
         round_numbers = (
             range(first_round, first_round + rounds) if rounds > 0 else itertools.count(first_round)
         )
@@ -159,6 +161,7 @@ class ClickProducer:
                     self.producer.poll(ahead)
             self.send(ClickEvent(sid, seq, item, time.time(), behavior))
             sent += 1
+            sessions_touched += seq == 0
             if progress is not None and sent % 500 == 0:
                 progress(sent, total)
         remaining = self.flush()
@@ -166,7 +169,9 @@ class ClickProducer:
             progress(sent, total)
         return ReplayResult(
             sent=sent,
-            acknowledged=self.acknowledged,
-            failed=self.failed + remaining,
+            acknowledged=self.acknowledged - acknowledged_before,
+            failed=self.failed - failed_before + remaining,
             seconds=time.monotonic() - started,
+            sessions=sessions_touched,
+            last_error=self.last_error if self.failed > failed_before else None,
         )

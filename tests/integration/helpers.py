@@ -7,7 +7,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from streamrec.clients import ensure_topics, kafka_config, redis_client
 from streamrec.config import Settings
@@ -31,6 +38,27 @@ def isolated_settings(base: Settings, servers: Endpoints, **overrides: object) -
     }
     values.update(overrides)
     return base.with_overrides(values)
+
+
+class RawProducer:
+    """Arbitrary bytes into the clicks topic, for fault injection (garbage, bad events)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.topic = Names(settings.namespace).clicks
+        self.producer = Producer(kafka_config(settings, acks="all"))
+        self.failed = 0
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        self.failed += err is not None
+
+    def send(self, key: bytes | None, value: bytes) -> None:
+        """Queue one message as it is."""
+        self.producer.produce(self.topic, key=key, value=value, on_delivery=self._on_delivery)
+        self.producer.poll(0)
+
+    def flush(self, timeout: float = 60.0) -> int:
+        """Wait for delivery reports; returns messages still not reported."""
+        return int(self.producer.flush(timeout))
 
 
 def wait_for_totals(

@@ -20,6 +20,7 @@ from streamrec.pipeline.processes import (
 from streamrec.producer.replay import ClickProducer, ReplayResult, interleave
 from tests.backends import Endpoints
 from tests.integration.helpers import (
+    RawProducer,
     assert_same_totals,
     assert_state_matches,
     fault_free_run,
@@ -116,14 +117,15 @@ def test_garbage_in_the_stream_changes_nothing_for_valid_events(
     ]  # fmt: skip
     try:
         wait_for_assignment(procs, 4)
-        producer = ClickProducer(settings)
+        producer, raw = ClickProducer(settings), RawProducer(settings)
         n_garbage = 0
         for n, (sid, seq, item, behavior) in enumerate(interleave(replay, 100, seed=5)):
             producer.send(ClickEvent(sid, seq, item, time.time(), behavior))
             if n % 9 == 8:  # one garbage message per nine valid ones: 10% of the stream
-                producer.send_raw(f"junk-{n}".encode(), garbage[n_garbage % len(garbage)])
+                raw.send(f"junk-{n}".encode(), garbage[n_garbage % len(garbage)])
                 n_garbage += 1
         assert producer.flush() == 0 and producer.failed == 0
+        assert raw.flush() == 0 and raw.failed == 0
         totals = wait_for_totals(settings, replay.n_events + n_garbage)
     finally:
         assert stop_consumers(procs) == [0, 0]

@@ -23,7 +23,7 @@ from streamrec.pipeline.servers import free_port
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
 from tests.backends import Endpoints
-from tests.integration.helpers import isolated_settings, log_tails, wait_for_totals
+from tests.integration.helpers import RawProducer, isolated_settings, log_tails, wait_for_totals
 from tests.models import TinyModel
 from tests.unit.test_compose_files import PROMETHEUS_DIR, _require, dashboard_exprs, recording_rules
 
@@ -85,8 +85,9 @@ def test_prometheus_rules_agree_with_exact_totals(
         replay = replay_sessions(settings, held_out_only=True, max_sessions=150)
         producer = ClickProducer(settings)
         result = producer.replay(replay, concurrency=50, seed=3)
-        producer.send_raw(b"s-bad", b"{not json")  # so the invalid outcome has samples too
-        assert producer.flush() == 0
+        raw = RawProducer(settings)
+        raw.send(b"s-bad", b"{not json")  # so the invalid outcome has samples too
+        assert raw.flush() == 0 and raw.failed == 0
         totals = wait_for_totals(settings, result.sent + 1)
 
         # every raw metric the rules and the dashboard use is exported by the live consumer

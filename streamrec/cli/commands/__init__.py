@@ -1,0 +1,27 @@
+"""One handler per command: ``handler(args, settings) -> exit status``.
+
+Handlers import what they drive (torch, Kafka, the pipeline) when they run, so ``--help``
+and the light commands stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from streamrec.cli.commands import offline, pipeline, services, stream
+from streamrec.config import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+HANDLERS: dict[str, Handler] = {
+    "generate": offline.generate,
+    "train": offline.train,
+    "evaluate": offline.evaluate,
+    "produce": stream.produce,
+    "consume": stream.consume,
+    "services": services.services,
+    "report": stream.report,
+    "demo": pipeline.demo,
+    "loadtest": pipeline.loadtest,
+}

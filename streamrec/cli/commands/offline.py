@@ -1,0 +1,59 @@
+"""Offline commands: ``generate``, ``train``, ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from streamrec.cli import render
+from streamrec.cli.exits import EXIT_OK
+from streamrec.config import Settings
+
+
+def generate(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the seed's generated sessions as JSON Lines."""
+    from streamrec.model.data.corpus import generated_corpus
+
+    corpus = generated_corpus(users=settings.users, seed=settings.seed)
+    out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        for sid, items, behavior in zip(corpus.session_ids, corpus.sessions, corpus.behaviors):
+            out.write(json.dumps({"session_id": sid, "items": items, "behavior": behavior}) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.out != "-":
+        print(f"wrote {len(corpus.sessions):,} sessions to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def train(args: argparse.Namespace, settings: Settings) -> int:
+    """Train with the seed's recipe and write the checkpoint, history and curves."""
+    from streamrec.model.training.workflow import train_model
+
+    out = args.out or settings.model_path
+    if args.skip_if_exists and out.is_file():
+        print(f"{out} exists; nothing to do")
+        return EXIT_OK
+    result = train_model(settings, out, show_progress=not args.no_progress)
+    last = result.history[-1]
+    print(
+        f"saved {result.checkpoint} ({result.n_parameters:,} parameters); "
+        f"Hit@10 {last.hit_at_10:.4f} Hit@20 {last.hit_at_20:.4f} MRR@20 {last.mrr_at_20:.4f}; "
+        f"history {result.history_path}, curves {result.plot_path}"
+    )
+    return EXIT_OK
+
+
+def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate a checkpoint or a baseline on the validation side of the split."""
+    from streamrec.model.evaluation.workflow import evaluate_named
+
+    report = evaluate_named(settings, model_path=args.model, baseline=args.baseline)
+    if args.json:
+        print(json.dumps(report))
+        return EXIT_OK
+    print(f"{report['scorer']} on split={report['split']} ({report['n_examples']:,} examples)")
+    render.print_lines(render.metric_table(render.overall_and_per_behavior(report)))
+    return EXIT_OK

@@ -1,0 +1,83 @@
+"""Whole-pipeline commands: ``demo`` and ``loadtest``, and their summaries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from streamrec.cli import render
+from streamrec.cli.exits import EXIT_FAILED, EXIT_OK
+from streamrec.config import Settings
+
+if TYPE_CHECKING:
+    pass
+
+TIMING_LABELS = {
+    "setup": "setup",
+    "training": "quick-model training",
+    "replay": "replay",
+    "total": "total",
+}
+
+
+def timings_line(summary: Mapping[str, Any]) -> str:
+    """How long each part of the demo took."""
+    timings: Mapping[str, float] = summary["timings_s"]
+    ordered = [k for k in TIMING_LABELS if k in timings]
+    ordered += [k for k in timings if k not in TIMING_LABELS]
+    return ", ".join(f"{TIMING_LABELS.get(k, k)} {timings[k]:.0f}s" for k in ordered)
+
+
+def demo_summary(summary: Mapping[str, Any], backend: str) -> list[str]:
+    """The demo's human summary: counts, timings, online vs offline metrics, latency."""
+    latency: Mapping[str, Any] = summary["latency_ms"]
+    return [
+        "",
+        f"{summary['events_produced']:,} events produced, {summary['events_scored']:,} scored, "
+        f"{summary['events_duplicate']:,} duplicate, {summary['events_invalid']:,} invalid "
+        f"with {summary['consumers']} consumer(s) [{backend}]",
+        timings_line(summary),
+        *render.metric_table([("online", summary["online"]), ("offline", summary["offline"])]),
+        f"latency (event -> recommendation written): p50 {latency['p50']} ms, "
+        f"p99 {latency['p99']} ms",
+    ]
+
+
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the whole pipeline once; 1 when a consumer did not exit cleanly."""
+    from streamrec.pipeline.demo import run_demo
+
+    console = Console(stderr=True, soft_wrap=True)
+    result = run_demo(settings, args.sessions, args.consumers, console, rate=args.rate)
+    summary = result.to_json()
+    render.print_lines(demo_summary(summary, result.backend), console)
+    if args.json:
+        print(json.dumps(summary))
+    if any(summary["consumer_exit_codes"]):
+        render.error(f"consumer exit codes {summary['consumer_exit_codes']}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    """Offer load in steps (or at one rate); write and summarise the report."""
+    from streamrec.pipeline.loadtest import describe_saturation, run_loadtest
+
+    rates = list(args.steps) if args.profile == "steps" else [args.rate]
+    out_dir = args.out_dir or settings.artifacts / "loadtest"
+    console = Console(stderr=True, soft_wrap=True)
+    report, json_path, png_path = run_loadtest(
+        settings, rates, args.step_seconds, args.consumers, out_dir, console
+    )
+    console.print(
+        f"{describe_saturation(report)} (report {json_path}, plot {png_path})",
+        markup=False,
+        highlight=False,
+    )
+    if args.json:
+        print(json.dumps(report.to_json()))
+    return EXIT_OK

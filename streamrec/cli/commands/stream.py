@@ -1,0 +1,144 @@
+"""Streaming commands: ``produce``, ``consume``, ``report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from streamrec.cli import render
+from streamrec.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from streamrec.config import Settings
+
+QUICK_MODEL_NAME = "quick-model.pt"  # where `streamrec demo` puts the model it trains
+
+
+@dataclass
+class StopRequest:
+    """Set by SIGTERM (a normal stop) or SIGINT (an interruption) while a loop runs."""
+
+    signum: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """Catch SIGTERM and SIGINT for a loop that ends cleanly; the old handlers come back."""
+    request = StopRequest()
+
+    def handler(signum: int, _frame: object) -> None:
+        request.signum = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield request
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def produce(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay sessions as click events; 1 when the broker did not acknowledge them all."""
+    from streamrec.clients import ensure_topics, wait_for_kafka
+    from streamrec.producer.replay import ClickProducer
+    from streamrec.producer.sources import replay_sessions
+    from streamrec.progress import ProgressBoard
+
+    sessions = replay_sessions(settings, not args.all_sessions, args.sessions)
+    ensure_topics(settings, wait_for_kafka(settings, on_wait=render.notice))
+    producer = ClickProducer(settings)
+    planned = sessions.n_events * args.rounds
+    total = min(x for x in (args.limit, planned) if x) if (args.limit or planned) else None
+    console = Console(stderr=True)
+    with (
+        stop_on_signals() as stop,
+        ProgressBoard(console, enabled=not args.no_progress) as board,
+    ):
+        task = board.add("producing", total)
+        started = time.monotonic()
+
+        def show(sent: int, _total: int) -> None:
+            rate = sent / max(time.monotonic() - started, 1e-6)
+            board.update(task, sent, info=f"{rate:,.0f} ev/s")
+
+        result = producer.replay(
+            sessions,
+            rate=args.rate,
+            concurrency=args.concurrency,
+            limit=args.limit,
+            seed=settings.seed,
+            progress=show,
+            should_stop=stop,
+            rounds=args.rounds,
+        )
+    print(
+        f"sent {result.sent:,} events from {result.sessions:,} sessions in "
+        f"{result.seconds:.1f}s ({result.events_per_second:,.0f} ev/s acknowledged)"
+    )
+    if result.failed:
+        detail = f" (last error: {result.last_error})" if result.last_error else ""
+        render.error(
+            f"{result.failed:,} of {result.sent:,} events were not acknowledged by the "
+            f"broker{detail}"
+        )
+        return EXIT_FAILED
+    return EXIT_INTERRUPTED if stop.signum == signal.SIGINT else EXIT_OK
+
+
+def missing_model(settings: Settings) -> str:
+    """Why the configured checkpoint cannot be served, and how to get one."""
+    path = settings.model_path
+    message = (
+        f"no checkpoint at {path}; train one with `streamrec train --out {path}` (the full recipe)"
+    )
+    quick = settings.artifacts / QUICK_MODEL_NAME
+    if quick.is_file() and quick != path:
+        message += f", or serve the quick model the demo trained: --model {quick}"
+    return message
+
+
+def consume(_args: argparse.Namespace, settings: Settings) -> int:
+    """Run one consumer-group member until SIGTERM."""
+    import logging
+
+    from streamrec.consumer.main import run_consumer
+
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
+    )
+    if not settings.model_path.is_file():
+        raise UsageError(missing_model(settings))
+    # run_consumer still takes the host as an argument here; it is to read settings.metrics_host
+    run_consumer(settings, metrics_host=settings.metrics_host)
+    return EXIT_OK
+
+
+def report(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the exact online totals kept in Redis."""
+    from streamrec.clients import wait_for_redis
+    from streamrec.consumer.store import read_totals
+    from streamrec.contract.names import Names
+
+    client = wait_for_redis(settings, on_wait=render.notice)
+    totals = read_totals(client, Names(settings.namespace)).report()
+    if args.json:
+        print(json.dumps(totals))
+        return EXIT_OK
+    ev = totals["events"]
+    print(
+        f"events: {ev['applied']:,} applied, {ev['duplicate']:,} duplicate, "
+        f"{ev['gap']:,} gap, {ev['invalid']:,} invalid"
+    )
+    render.print_lines(render.metric_table(render.overall_and_per_behavior(totals)))
+    return EXIT_OK

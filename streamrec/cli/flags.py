@@ -1,0 +1,278 @@
+"""The settings flags: each ``Settings`` field a command exposes, declared once.
+
+Every flag defaults to ``None``, so what was given on the command line is exactly what is
+not ``None``; settings are the environment-aware defaults with those values applied
+(``Settings.with_overrides``, which records them in ``settings.explicit`` and validates).
+Help texts show the effective default, environment overrides included, and the variable.
+Flag types only convert text; ``Settings.validate`` checks the values.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from streamrec.cli.validators import number
+from streamrec.config import (
+    DEVICES,
+    ENV_PREFIX,
+    LOG_LEVELS,
+    SCORING_MODES,
+    SPLITS,
+    WINDOW_STARTS,
+    Settings,
+    setting_fields,
+)
+
+DATA = "data"
+CLICK_LOG = "click log (instead of generated sessions)"
+TRAINING = "training"
+CONSUMER = "consumer"
+SERVERS = "servers"
+RUNTIME = "runtime"
+GROUP_ORDER = (DATA, CLICK_LOG, TRAINING, CONSUMER, SERVERS, RUNTIME)
+
+
+@dataclass(frozen=True)
+class SettingFlag:
+    """How one ``Settings`` field appears on the command line."""
+
+    field: str
+    help: str
+    group: str
+    flag: str = ""  # default: the field name with dashes
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    default_note: str = ""  # said after the default value, e.g. "the embedded broker"
+
+    @property
+    def option(self) -> str:
+        """The ``--flag`` spelling."""
+        return self.flag or "--" + self.field.replace("_", "-")
+
+
+def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:
+    return {f.field: f for f in flags}
+
+
+REGISTRY: dict[str, SettingFlag] = _flags(
+    SettingFlag("seed", "generator, split and training seed", DATA),
+    SettingFlag("users", "users (sessions before the length filter) to generate", DATA),
+    SettingFlag(
+        "split",
+        "'session': hold out whole sessions (honest); "
+        "'example': the seed's random split of prefix examples (leaks)",
+        DATA,
+        choices=SPLITS,
+    ),
+    SettingFlag(
+        "csv_path",
+        "read sessions from this CSV click log",
+        CLICK_LOG,
+        flag="--from-csv",
+        metavar="PATH",
+        default_note="generate sessions",
+    ),
+    SettingFlag("csv_separator", "field separator, one character", CLICK_LOG, metavar="CHAR"),
+    SettingFlag(
+        "csv_session_column",
+        "session id column",
+        CLICK_LOG,
+        flag="--session-column",
+        metavar="COLUMN",
+    ),
+    SettingFlag(
+        "csv_item_column", "item id column", CLICK_LOG, flag="--item-column", metavar="COLUMN"
+    ),
+    SettingFlag(
+        "csv_time_columns",
+        "comma-separated columns to order each session by",
+        CLICK_LOG,
+        flag="--time-columns",
+        metavar="COLUMNS",
+    ),
+    SettingFlag("epochs", "epochs", TRAINING),
+    SettingFlag("batch_size", "batch size", TRAINING),
+    SettingFlag(
+        "window_start",
+        "where the LSTM starts: 'zero' at each window's first click (the consumer then "
+        "scores a click with one LSTM step), 'padding' runs it over the left padding as the "
+        "seed does (the consumer recomputes every window)",
+        TRAINING,
+        choices=WINDOW_STARTS,
+    ),
+    SettingFlag(
+        "max_train_sessions", "train on the first N training sessions only; 0 = all", TRAINING
+    ),
+    SettingFlag(
+        "validation_sample",
+        "validate each epoch on this many examples (quick models); 0 = all",
+        TRAINING,
+    ),
+    SettingFlag("model_path", "checkpoint to serve", CONSUMER, flag="--model", metavar="PATH"),
+    SettingFlag("group", "consumer group", CONSUMER, metavar="NAME"),
+    SettingFlag("metrics_port", "Prometheus /metrics port; 0 = none", CONSUMER, metavar="PORT"),
+    SettingFlag(
+        "metrics_host",
+        "address to serve /metrics on (0.0.0.0: every interface)",
+        CONSUMER,
+        metavar="HOST",
+    ),
+    SettingFlag(
+        "session_ttl",
+        "seconds a session's state lives after its last event",
+        CONSUMER,
+        metavar="SECONDS",
+    ),
+    SettingFlag("poll_batch", "most events per polled batch", CONSUMER),
+    SettingFlag(
+        "scoring",
+        "'incremental': one LSTM step per click from cached session state (models trained "
+        "with --window-start zero; others fall back to full); 'full': recompute every window",
+        CONSUMER,
+        choices=SCORING_MODES,
+    ),
+    SettingFlag(
+        "scorer_cache_mb",
+        "memory budget in MiB of the incremental scorer's per-session LRU cache",
+        CONSUMER,
+    ),
+    SettingFlag("max_message_bytes", "larger events go to the dead-letter topic", CONSUMER),
+    SettingFlag(
+        "kafka_bootstrap",
+        "Kafka bootstrap servers",
+        SERVERS,
+        metavar="HOST:PORT[,...]",
+        default_note="the embedded broker",
+    ),
+    SettingFlag(
+        "redis_url",
+        "Redis URL; the password only via STREAMREC_REDIS_PASSWORD",
+        SERVERS,
+        metavar="URL",
+        default_note="the embedded Valkey",
+    ),
+    SettingFlag(
+        "namespace",
+        "prefix for topics and keys, to run several pipelines side by side",
+        SERVERS,
+        metavar="NAME",
+    ),
+    SettingFlag("partitions", "partitions of the clicks topic when it is created", SERVERS),
+    SettingFlag(
+        "connect_timeout",
+        "seconds to wait for servers before giving up",
+        SERVERS,
+        metavar="SECONDS",
+    ),
+    SettingFlag(
+        "run_dir", "pid, log and data files of the embedded servers", SERVERS, metavar="PATH"
+    ),
+    SettingFlag("device", "where torch runs; auto: cuda when available", RUNTIME, choices=DEVICES),
+    SettingFlag("threads", "torch threads; 0 = one per core, capped at 2", RUNTIME),
+    SettingFlag(
+        "log_level",
+        "least severe log messages written to stderr",
+        RUNTIME,
+        choices=LOG_LEVELS,
+    ),
+    SettingFlag(
+        "keep_demo_dir", "keep the demo's scratch directory (consumer logs) at exit", RUNTIME
+    ),
+)
+
+DEFAULT_METAVARS = {"int": "N", "float": "N", "Path": "PATH"}
+CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "int": number(int),
+    "float": number(float),
+    "Path": Path,
+    "str": str,
+}
+
+
+def field_types() -> dict[str, str]:
+    """Settings field name -> its annotated type, as written (``"int"``, ``"Path"``, ...)."""
+    return {f.name: str(f.type) for f in setting_fields()}
+
+
+def shown_default(value: object) -> str:
+    """A default value as help text shows it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value == "":
+        return "none"
+    if isinstance(value, str) and len(value) == 1:
+        return repr(value)  # a lone separator reads better quoted
+    return str(value)
+
+
+def help_text(spec: SettingFlag, defaults: Settings, note: str = "") -> str:
+    """The flag's help with its effective default and environment variable."""
+    env = ENV_PREFIX + spec.field.upper()
+    value = shown_default(getattr(defaults, spec.field))
+    if spec.field in defaults.explicit:
+        where = f"{value}, from {env}"
+    else:
+        where = f"{value}, {spec.default_note}" if spec.default_note else value
+        where += f"; env {env}"
+    text = spec.help + (f"; {note}" if note else "") + f" (default: {where})"
+    return text.replace("%", "%%")  # argparse %-formats help
+
+
+def add_setting_flags(
+    parser: argparse.ArgumentParser,
+    defaults: Settings,
+    fields: Iterable[str],
+    notes: Mapping[str, str] | None = None,
+) -> None:
+    """Add the flags of ``fields`` to ``parser``, in their groups (``GROUP_ORDER``).
+
+    ``notes``: a few words per field that this command adds to the registry's help.
+    """
+    notes = notes or {}
+    types = field_types()
+    wanted = [REGISTRY[name] for name in fields]
+    for group_name in GROUP_ORDER:
+        members = [spec for spec in wanted if spec.group == group_name]
+        if not members:
+            continue
+        group = parser.add_argument_group(group_name)
+        for spec in members:
+            text = help_text(spec, defaults, notes.get(spec.field, ""))
+            kind = types[spec.field]
+            if kind == "bool":
+                group.add_argument(
+                    spec.option,
+                    dest=spec.field,
+                    action=argparse.BooleanOptionalAction,
+                    default=None,
+                    help=text,
+                )
+                continue
+            group.add_argument(
+                spec.option,
+                dest=spec.field,
+                type=CONVERTERS[kind],
+                choices=spec.choices,
+                metavar=spec.metavar or DEFAULT_METAVARS.get(kind),
+                default=None,
+                help=text,
+            )
+
+
+def given_settings(args: argparse.Namespace, fields: Iterable[str]) -> dict[str, Any]:
+    """The settings given on the command line: the flags of ``fields`` that are not None."""
+    values = {name: getattr(args, name, None) for name in fields}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def settings_from_args(
+    args: argparse.Namespace, defaults: Settings, fields: Iterable[str]
+) -> Settings:
+    """``defaults`` with the given flags applied; raises ``ConfigError`` on a bad value."""
+    return defaults.with_overrides(given_settings(args, fields))

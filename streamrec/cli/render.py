@@ -1,0 +1,49 @@
+"""What the commands print: metric tables, error and notice lines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+
+PROG = "streamrec"
+METRIC_COLUMNS = (("Hit@10", "hit_at_10"), ("Hit@20", "hit_at_20"), ("MRR@20", "mrr_at_20"))
+
+MetricRow = tuple[str, Mapping[str, Any]]
+
+
+def overall_and_per_behavior(report: Mapping[str, Any]) -> list[MetricRow]:
+    """Rows for a metrics report: ``all``, then one per behaviour."""
+    return [("all", report), *report["per_behavior"].items()]
+
+
+def metric_table(rows: Sequence[MetricRow]) -> list[str]:
+    """Hit@10, Hit@20, MRR@20 and example counts, one line per labelled row, with a header."""
+    width = max([8, *(len(label) + 2 for label, _ in rows)])
+    header = " ".join([" " * width, *(f"{name:>8s}" for name, _ in METRIC_COLUMNS)])
+    lines = [f"{header} {'examples':>9s}"]
+    for label, m in rows:
+        values = " ".join(f"{m[key]:8.4f}" for _, key in METRIC_COLUMNS)
+        lines.append(f"{label:<{width}s} {values} {m['n_examples']:9,d}")
+    return lines
+
+
+def print_lines(lines: Sequence[str], console: Console | None = None) -> None:
+    """Print ``lines`` to stdout, or to ``console`` as they are (no markup, no colours)."""
+    for line in lines:
+        if console is None:
+            print(line)
+        else:
+            console.print(line, markup=False, highlight=False)
+
+
+def error(message: str) -> None:
+    """The one ``streamrec: error: ...`` line on stderr."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def notice(message: str) -> None:
+    """A ``streamrec: ...`` line on stderr, at once (e.g. what it is waiting for)."""
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)

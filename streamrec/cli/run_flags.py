@@ -1,0 +1,196 @@
+"""The flags of one run that are not settings (``--rate``, ``--sessions``, ``--json``, ...).
+
+One function per command adds them; their bounds use ``validators.number``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from streamrec.cli.validators import number, number_list
+from streamrec.config import Settings
+from streamrec.model.evaluation.baselines import BASELINES
+
+DEFAULT_LOAD_STEPS = (1000.0, 2000.0, 5000.0, 10000.0, 20000.0)
+AS_FAST_AS_POSSIBLE = "events per second; 0 = as fast as possible (default)"
+
+
+def no_flags(_p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """A command whose every flag is a setting (``consume``)."""
+
+
+def generate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``generate``: where the sessions go."""
+    p.add_argument("--out", default="-", help="output file, '-' for stdout (default: -)")
+
+
+def train_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    """``train``: the checkpoint path and the one-shot switches."""
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help=f"checkpoint path (default: the --model setting, {defaults.model_path}; "
+        "env STREAMREC_MODEL_PATH)",
+    )
+    p.add_argument(
+        "--skip-if-exists",
+        action="store_true",
+        help="do nothing when the checkpoint already exists (for one-shot jobs)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def evaluate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``evaluate``: what to evaluate (a checkpoint or a baseline) and the output form."""
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", type=Path, metavar="PATH", help="checkpoint to evaluate")
+    what.add_argument("--baseline", choices=BASELINES, help="baseline to evaluate")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``produce``: which sessions, how fast, how many times."""
+    g = p.add_argument_group("replay")
+    g.add_argument(
+        "--all-sessions",
+        action="store_true",
+        help="replay every session, not only the held-out ones",
+    )
+    g.add_argument(
+        "--sessions",
+        metavar="N",
+        type=number(int, min=0),
+        default=0,
+        help="replay at most this many sessions; 0 = all (default)",
+    )
+    g.add_argument(
+        "--rate", type=number(float, min=0), default=0.0, metavar="N", help=AS_FAST_AS_POSSIBLE
+    )
+    g.add_argument(
+        "--concurrency",
+        metavar="N",
+        type=number(int, min=1),
+        default=200,
+        help="sessions open at once, interleaved (default: %(default)s)",
+    )
+    g.add_argument(
+        "--limit",
+        metavar="N",
+        type=number(int, min=0),
+        default=0,
+        help="stop after this many events; 0 = no limit (default)",
+    )
+    g.add_argument(
+        "--rounds",
+        metavar="N",
+        type=number(int, min=0),
+        default=1,
+        help="replay the sessions this many times, each round as new session ids; "
+        "0 = until SIGTERM (default: %(default)s)",
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress display")
+
+
+def services_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``services``: the action, the ports, the output form."""
+    p.add_argument(
+        "action",
+        choices=["up", "down", "status"],
+        help="start the servers, stop them, or show whether they run",
+    )
+    port = number(int, min=1, max=65535)
+    p.add_argument(
+        "--kafka-port",
+        type=port,
+        metavar="PORT",
+        help="broker port (default: the port of --kafka-bootstrap)",
+    )
+    p.add_argument(
+        "--redis-port",
+        type=port,
+        metavar="PORT",
+        help="Valkey port (default: the port of --redis-url)",
+    )
+    p.add_argument("--json", action="store_true", help="print status as JSON")
+
+
+def report_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``report``: the output form."""
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _consumers(p: argparse.ArgumentParser, default: int) -> None:
+    p.add_argument(
+        "--consumers",
+        metavar="N",
+        type=number(int, min=1),
+        default=default,
+        help="consumer processes (default: %(default)s)",
+    )
+
+
+def demo_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``demo``: how much to replay, how fast, with how many consumers."""
+    p.add_argument(
+        "--sessions",
+        metavar="N",
+        type=number(int, min=1),
+        default=2000,
+        help="held-out sessions to replay (default: %(default)s)",
+    )
+    _consumers(p, default=2)
+    p.add_argument(
+        "--rate", type=number(float, min=0), default=0.0, metavar="N", help=AS_FAST_AS_POSSIBLE
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="last stdout line is one JSON object with the summary",
+    )
+
+
+def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    """``loadtest``: the load profile, consumers and where the report goes."""
+    p.add_argument(
+        "--profile",
+        choices=["steps", "fixed"],
+        default="steps",
+        help="'steps': --steps rates in turn; 'fixed': --rate only",
+    )
+    p.add_argument(
+        "--steps",
+        metavar="RATES",
+        type=number_list(number(float, above=0)),
+        default=list(DEFAULT_LOAD_STEPS),
+        help="comma-separated events/s for the steps profile (default: "
+        + ",".join(f"{r:g}" for r in DEFAULT_LOAD_STEPS)
+        + ")",
+    )
+    p.add_argument(
+        "--rate",
+        metavar="N",
+        type=number(float, above=0),
+        default=1000.0,
+        help="events/s for the fixed profile (default: %(default)g)",
+    )
+    p.add_argument(
+        "--step-seconds",
+        metavar="SECONDS",
+        type=number(float, above=0),
+        default=20.0,
+        help="seconds per step (default: %(default)g)",
+    )
+    _consumers(p, default=1)
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="PATH",
+        help=f"where loadtest.json and loadtest.png go (default: {defaults.artifacts}/loadtest)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="last stdout line is the report as one JSON object",
+    )

@@ -1,0 +1,96 @@
+"""What the commands print: one metric table, the demo summary, the load test's saturation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streamrec.cli.commands.pipeline import demo_summary, timings_line
+from streamrec.cli.exits import EXIT_FAILED, EXIT_UNREACHABLE, exit_status
+from streamrec.cli.render import metric_table, overall_and_per_behavior
+from streamrec.pipeline.loadtest import LoadTestReport, StepResult, describe_saturation
+from streamrec.pipeline.servers import ServiceError
+
+
+def metrics(hit10: float, n: int) -> dict[str, Any]:
+    return {"hit_at_10": hit10, "hit_at_20": hit10 + 0.1, "mrr_at_20": hit10 / 2, "n_examples": n}
+
+
+def test_metric_table_rows_and_columns_line_up() -> None:
+    report = {**metrics(0.25, 12_345), "per_behavior": {"comparison": metrics(0.5, 45)}}
+    lines = metric_table(overall_and_per_behavior(report))
+    assert lines[0].split() == ["Hit@10", "Hit@20", "MRR@20", "examples"]
+    assert lines[1].split() == ["all", "0.2500", "0.3500", "0.1250", "12,345"]
+    assert lines[2].split() == ["comparison", "0.5000", "0.6000", "0.2500", "45"]
+    assert len({len(line) for line in lines}) == 1  # columns aligned
+
+
+def demo_json(**extra: Any) -> dict[str, Any]:
+    return {
+        "events_produced": 40_000, "events_scored": 40_000, "events_duplicate": 0,
+        "events_invalid": 0, "online": metrics(0.3, 30_000), "offline": metrics(0.3, 30_000),
+        "latency_ms": {"p50": 12.5, "p99": 80.0}, "consumers": 2, "seconds": 10.1,
+        "timings_s": {"setup": 3.2, "training": 0.0, "replay": 6.4, "total": 10.1}, **extra,
+    }  # fmt: skip
+
+
+def test_demo_timings_are_printed_apart() -> None:
+    assert timings_line(demo_json()) == "setup 3s, quick-model training 0s, replay 6s, total 10s"
+
+
+def test_demo_summary_uses_the_metric_table() -> None:
+    lines = demo_summary(demo_json(), "embedded")
+    assert lines[1] == (
+        "40,000 events produced, 40,000 scored, 0 duplicate, 0 invalid with 2 consumer(s) "
+        "[embedded]"
+    )
+    table = metric_table([("online", metrics(0.3, 30_000)), ("offline", metrics(0.3, 30_000))])
+    assert lines[3:6] == table
+    assert lines[-1] == "latency (event -> recommendation written): p50 12.5 ms, p99 80.0 ms"
+
+
+def load_report(*keeps_up: bool) -> LoadTestReport:
+    steps = [
+        StepResult(
+            offered_events_per_s=rate,
+            seconds=4.0,
+            produced=int(rate * 4),
+            achieved_events_per_s=rate,
+            latency_ms={},
+            lag_end=0,
+            cpu_cores={},
+            keeps_up=kept,
+        )
+        for rate, kept in zip((100.0, 200.0, 400.0), keeps_up)
+    ]
+    kept_up = [s.offered_events_per_s for s in steps if s.keeps_up]
+    return LoadTestReport(
+        steps, max(kept_up, default=0.0), len(kept_up) == len(steps), "embedded", 1, "model.pt"
+    )
+
+
+@pytest.mark.parametrize(
+    "keeps_up, line",
+    [
+        ((True, True), "saturation: at least 200 events/s (every step kept up)"),
+        ((True, True, False), "saturation throughput: 200 events/s"),
+        ((False,), "saturation: below 100 events/s (the first step fell behind)"),
+    ],
+)
+def test_saturation_line(keeps_up: tuple[bool, ...], line: str) -> None:
+    assert describe_saturation(load_report(*keeps_up)) == line
+
+
+@pytest.mark.parametrize(
+    "message, status",
+    [
+        ("embedded broker, valkey not answering after 30s", EXIT_UNREACHABLE),
+        ("port 19092 for the embedded broker is already in use", EXIT_FAILED),
+        ("embedded valkey exited at start-up; see run/valkey.log", EXIT_FAILED),
+    ],
+)
+def test_service_errors_are_unreachable_only_when_nothing_answered(
+    message: str, status: int
+) -> None:
+    assert exit_status(ServiceError(message)) == status

@@ -1,0 +1,89 @@
+"""``ReplayResult`` counts one ``replay`` call, also on a reused producer (no broker needed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import streamrec.producer.replay
+from streamrec.config import Settings
+from streamrec.producer.replay import ClickProducer
+from streamrec.producer.sources import ReplaySessions, replay_sessions
+
+Delivery = Callable[[Any, Any], None]
+
+
+class LocalKafka:
+    """A confluent Producer stand-in: every ``fail_every``-th message fails on delivery."""
+
+    def __init__(self, _conf: dict[str, Any], fail_every: int = 0) -> None:
+        self.fail_every = fail_every
+        self.values: list[bytes] = []
+        self.pending: list[Delivery] = []
+
+    def produce(self, _topic: str, key: bytes, value: bytes, on_delivery: Delivery) -> None:
+        self.values.append(value)
+        self.pending.append(on_delivery)
+
+    def poll(self, _timeout: float = 0) -> int:
+        for n, deliver in enumerate(self.pending, len(self.values) - len(self.pending) + 1):
+            failed = self.fail_every and n % self.fail_every == 0
+            deliver("Broker: request timed out" if failed else None, None)
+        self.pending.clear()
+        return 0
+
+    def flush(self, timeout: float = 0) -> int:
+        self.poll()
+        return 0
+
+
+@pytest.fixture(scope="module")
+def sessions() -> ReplaySessions:
+    return replay_sessions(Settings(users=300))
+
+
+def producer(monkeypatch: pytest.MonkeyPatch, fail_every: int = 0) -> tuple[ClickProducer, Any]:
+    kafka = LocalKafka({}, fail_every)
+    monkeypatch.setattr(streamrec.producer.replay, "Producer", lambda _conf: kafka)
+    return ClickProducer(Settings()), kafka
+
+
+def sessions_in(values: list[bytes]) -> int:
+    return len({json.loads(v)["session_id"] for v in values})
+
+
+def test_counts_are_per_call_on_a_reused_producer(
+    monkeypatch: pytest.MonkeyPatch, sessions: ReplaySessions
+) -> None:
+    click, kafka = producer(monkeypatch)
+    first = click.replay(sessions, limit=300, seed=1)
+    second = click.replay(sessions, limit=120, seed=2, first_round=1)
+    assert (first.sent, first.acknowledged, first.failed) == (300, 300, 0)
+    assert (second.sent, second.acknowledged, second.failed) == (120, 120, 0)
+    assert click.acknowledged == 420  # the producer's own count is its lifetime's
+    assert second.events_per_second == pytest.approx(120 / second.seconds)
+    assert first.sessions == sessions_in(kafka.values[:300])
+    assert second.sessions == sessions_in(kafka.values[300:])
+
+
+def test_sessions_touched_is_less_than_sessions_offered_under_a_limit(
+    monkeypatch: pytest.MonkeyPatch, sessions: ReplaySessions
+) -> None:
+    click, kafka = producer(monkeypatch)
+    result = click.replay(sessions, limit=50, concurrency=10, seed=3)
+    assert result.sessions == sessions_in(kafka.values) <= 10 < len(sessions)
+
+
+def test_failures_and_their_last_error_are_per_call(
+    monkeypatch: pytest.MonkeyPatch, sessions: ReplaySessions
+) -> None:
+    click, _ = producer(monkeypatch, fail_every=10)
+    first = click.replay(sessions, limit=100, seed=1)
+    assert (first.acknowledged, first.failed) == (90, 10)
+    assert first.last_error == "Broker: request timed out"
+    second = click.replay(sessions, limit=5, seed=2, first_round=1)  # messages 101..105
+    assert (second.acknowledged, second.failed, second.last_error) == (5, 0, None)
+    assert click.failed == 10
