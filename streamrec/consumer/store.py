@@ -10,15 +10,15 @@ consumers after a rebalance all leave the same state and the same totals.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
+from streamrec.contract.messages import json_floats, json_ints
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals
 
@@ -85,22 +85,6 @@ for field, x in pairs(rr) do
 end
 return out
 """
-
-
-@functools.lru_cache(maxsize=128)
-def _array_format(item: str, n: int) -> str:
-    return "[" + ",".join([item] * n) + "]"
-
-
-def json_ints(values: Sequence[int]) -> str:
-    """JSON array of ints (one C-level format call: the consumer writes several per event)."""
-    return _array_format("%d", len(values)) % tuple(values)
-
-
-def json_floats(values: Sequence[float], item_format: str = "%.9g") -> str:
-    """JSON array of finite floats. The default keeps 9 significant digits, which is exact for
-    float32 scores: order and ties survive the round trip, so online ranks do not change."""
-    return _array_format(item_format, len(values)) % tuple(values)
 
 
 @dataclass
