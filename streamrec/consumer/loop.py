@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from streamrec.clients import kafka_config, redis_client
 from streamrec.config import Settings
+from streamrec.consumer.offsets import OffsetTracker, report_commit
 from streamrec.consumer.serving import OnlineScorer
 from streamrec.consumer.store import (
     APPLIED,
@@ -49,9 +50,6 @@ from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 log = logging.getLogger("streamrec.consumer")
 MAX_BACKOFF_S = 5.0
 LAG_REFRESH_S = 2.0
-# Each request costs the embedded broker about a millisecond of CPU, so commits are spaced out;
-# a crash redelivers at most this much more, which the seq condition counts as duplicates.
-COMMIT_EVERY_S = 0.25
 
 
 @dataclass
@@ -88,7 +86,6 @@ class ClickConsumer:
         self.metrics = metrics
         self.stats = ConsumerStats()
         self.stopping = False
-        self._done_offsets: dict[tuple[str, int], int] = {}  # processed, not yet committed
         self._invalid_in_batch = 0
         self.consumer = Consumer(
             kafka_config(
@@ -104,10 +101,11 @@ class ClickConsumer:
                     # the embedded broker busiest; at most 10 ms more latency when idle
                     "fetch.min.bytes": 16_384,
                     "fetch.wait.max.ms": 10,
-                    "on_commit": self._on_commit,
+                    "on_commit": report_commit,
                 },
             )
         )
+        self.offsets = OffsetTracker(self.consumer.commit)
         self.producer = Producer(
             kafka_config(
                 settings,
@@ -138,9 +136,7 @@ class ClickConsumer:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[Any]) -> None:
         log.info("partitions revoked %s", sorted(p.partition for p in partitions))
-        self._commit()
-        for p in partitions:  # not ours any more, whether or not that commit went through
-            self._done_offsets.pop((p.topic, p.partition), None)
+        self.offsets.revoke((p.topic, p.partition) for p in partitions)
         self.metrics.assigned_partitions.set(0)
         self.metrics.lag.clear()
 
@@ -155,21 +151,21 @@ class ClickConsumer:
             self.settings.group,
             self.scorer.model_version,
         )
-        next_lag = next_commit = 0.0
+        next_lag = 0.0
         try:
             while not self.stopping:
                 messages = self._poll_batch()
                 if messages:
                     self.process_batch(messages)  # records its offsets only when complete
                 # also when idle, so the last batch's offsets do not wait for the next one
-                if self._done_offsets and time.monotonic() >= next_commit:
-                    self._stage("commit", self._commit_timed())
-                    next_commit = time.monotonic() + COMMIT_EVERY_S
+                commit_started = time.perf_counter()
+                if self.offsets.commit_if_due():
+                    self._stage("commit", commit_started)
                 if time.monotonic() >= next_lag:
                     self._update_lag()
                     next_lag = time.monotonic() + LAG_REFRESH_S
         finally:
-            self._commit()
+            self.offsets.commit_now()
             self.producer.flush(10)
             self.consumer.close()
             log.info("stopped: %s", self.stats)
@@ -204,37 +200,6 @@ class ClickConsumer:
                 self.metrics.lag.labels(str(tp.partition)).set(max(high - position, 0))
         except KafkaException as exc:
             log.debug("lag refresh failed: %s", exc)
-
-    def _commit_timed(self) -> float:
-        """Commit asynchronously; returns when it started (for the stage metric)."""
-        started = time.perf_counter()
-        self._commit(asynchronous=True)
-        return started
-
-    def _commit(self, asynchronous: bool = False) -> None:
-        """Commit the offsets of fully processed batches only.
-
-        In the loop the commit is asynchronous and at most every ``COMMIT_EVERY_S`` (no broker
-        round trip per batch); a failed one is logged by ``_on_commit``. Events after the last
-        committed offset are redelivered after a crash or rebalance, where the seq condition
-        counts them as duplicates. On revoke and at exit it is synchronous.
-        """
-        if not self._done_offsets:
-            return
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self._done_offsets.items()]
-        try:
-            if asynchronous:
-                self.consumer.commit(offsets=offsets, asynchronous=True)
-            else:
-                self.consumer.commit(offsets=offsets, asynchronous=False)
-            self._done_offsets.clear()
-        except KafkaException as exc:
-            log.warning("offset commit failed (retried after the next batch): %s", exc)
-
-    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
-        failed = [p.partition for p in partitions if p.error is not None]
-        if err is not None or failed:
-            log.warning("offset commit failed for partitions %s: %s", failed or "all", err)
 
     # -- one batch -------------------------------------------------------------------------
     def _stage(self, name: str, since: float) -> float:
@@ -279,7 +244,7 @@ class ClickConsumer:
         for msg in messages:
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             if msg.error() is None and topic is not None and partition is not None:
-                self._done_offsets[(topic, partition)] = (offset or 0) + 1
+                self.offsets.processed(topic, partition, offset or 0)
         return True
 
     def _plan(
