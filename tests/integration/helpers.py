@@ -11,7 +11,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from streamrec.clients import ensure_topics, kafka_config, redis_client
 from streamrec.config import Settings
-from streamrec.consumer.store import OnlineTotals, SessionStore, wait_until_accounted
+from streamrec.consumer.store import SessionStore
+from streamrec.consumer.totals import OnlineTotals, wait_until_accounted
 from streamrec.contract.names import Names
 from streamrec.pipeline.demo import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer

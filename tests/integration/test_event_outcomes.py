@@ -14,8 +14,8 @@ from streamrec.consumer.store import (
     GAP,
     EventWrite,
     SessionStore,
-    read_totals,
 )
+from streamrec.consumer.totals import read_totals
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.messages import SEQ_GAP, UNKNOWN_ITEM, decode_dlq_headers
 from streamrec.contract.names import Names
