@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from streamrec.clients import kafka_config, redis_client
@@ -48,7 +47,6 @@ from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 
 log = logging.getLogger("streamrec.consumer")
-MAX_BACKOFF_S = 5.0
 LAG_REFRESH_S = 2.0
 
 
@@ -61,7 +59,6 @@ class ConsumerStats:
     duplicate: int = 0
     gap: int = 0
     invalid: int = 0
-    redis_retries: int = 0
 
 
 @dataclass
@@ -116,7 +113,7 @@ class ClickConsumer:
         )
         self.store = SessionStore(
             redis_client(settings), self.names, scorer.max_len, settings.session_ttl
-        )
+        ).retrying(lambda: self.stopping, metrics)
         self._delivery_failures = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -235,7 +232,7 @@ class ClickConsumer:
             return False
         if self._invalid_in_batch:
             count, self._invalid_in_batch = self._invalid_in_batch, 0
-            if self._with_redis(lambda: self.store.add_invalid(count)) is None and self.stopping:
+            if self.store.add_invalid(count) is None:
                 return False
         flush_started = time.perf_counter()
         if not self._flush_outputs():
@@ -279,7 +276,7 @@ class ClickConsumer:
     def _apply(self, events: list[tuple[ClickEvent, int, Message]]) -> list[int] | None:
         t = time.perf_counter()
         session_ids = list(dict.fromkeys(e.session_id for e, _, _ in events))
-        states = self._with_redis(lambda: self.store.read(session_ids))
+        states = self.store.read(session_ids)
         if states is None:
             return None
         t = self._stage("read", t)
@@ -341,7 +338,7 @@ class ClickConsumer:
         if not self._flush_outputs():
             return None
         t = self._stage("emit", t)
-        results = self._with_redis(lambda: self.store.apply(writes))
+        results = self.store.apply(writes)
         if results is None:
             return None
         self._stage("write", t)
@@ -404,38 +401,6 @@ class ClickConsumer:
             if self.stopping:
                 return False
         return True
-
-    def _with_redis(self, operation: Any) -> Any:
-        """Run a Redis round trip, retrying with backoff through outages until it succeeds.
-
-        Returns None only if asked to stop while Redis is down (the batch is then not
-        committed and will be redelivered).
-        """
-        backoff = 0.1
-        outage_since: float | None = None
-        while True:
-            try:
-                result = operation()
-                if outage_since is not None:
-                    log.warning(
-                        "Redis is back after %.1fs; resuming", time.monotonic() - outage_since
-                    )
-                    self.metrics.redis_up.set(1)
-                return result
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self.metrics.redis_errors.inc()
-                self.stats.redis_retries += 1
-                if outage_since is None:
-                    outage_since = time.monotonic()
-                    self.metrics.redis_up.set(0)
-                    log.warning(
-                        "Redis unavailable (%s); retrying with backoff, not committing",
-                        type(exc).__name__,
-                    )
-                if self.stopping:
-                    return None
-                time.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     # -- outputs ---------------------------------------------------------------------------
     def _delivery(self, err: KafkaError | None, _msg: Message) -> None:

@@ -12,9 +12,15 @@ state and the same totals.
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import redis
+
+from streamrec.consumer.telemetry import ConsumerMetrics
 
 # streamrec.pipeline and streamrec.cli still import these from here (their owners switch them
 # to consumer.totals); one implementation, in totals.py.
@@ -27,7 +33,11 @@ from streamrec.contract.messages import json_floats, json_ints
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals
 
+log = logging.getLogger("streamrec.consumer")
+T = TypeVar("T")
 APPLIED, DUPLICATE, GAP = 1, 0, -1
+FIRST_BACKOFF_S = 0.1
+MAX_BACKOFF_S = 5.0
 
 # One call per shard and batch. KEYS[1]: the shard's totals hash; KEYS[1 + i]: the session
 # hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; ARGV[1 + i]:
@@ -131,6 +141,15 @@ class SessionStore:
         self.ttl_ms = int(ttl_seconds * 1000)
         self._script = client.register_script(APPLY_EVENTS_LUA)
 
+    def retrying(
+        self,
+        should_stop: Callable[[], bool],
+        metrics: ConsumerMetrics,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> RetryingSessionStore:
+        """This store with every round trip retried through Redis outages (see ``RedisRetry``)."""
+        return RetryingSessionStore(self, RedisRetry(should_stop, metrics, sleep))
+
     def read(self, session_ids: list[str]) -> dict[str, SessionState]:
         """State of each session (empty state for unknown ones), in one round trip."""
         pipe = self.client.pipeline(transaction=False)
@@ -190,3 +209,69 @@ class SessionStore:
     def add_invalid(self, count: int) -> int:
         """Count invalid events (not tied to a session); returns the new total."""
         return int(self.client.hincrby(self.names.stats_key, "invalid", count))
+
+
+class RedisRetry:
+    """Runs a Redis round trip, retrying with exponential backoff through outages.
+
+    An outage shows as ``streamrec_redis_up`` 0 until a round trip succeeds again, and every
+    failed try counts in ``streamrec_redis_errors``. It gives up only when ``should_stop``
+    says so (the caller then leaves its batch uncommitted, to be redelivered).
+    """
+
+    def __init__(
+        self,
+        should_stop: Callable[[], bool],
+        metrics: ConsumerMetrics,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.should_stop = should_stop
+        self.metrics = metrics
+        self.sleep = sleep
+
+    def __call__(self, operation: Callable[[], T]) -> T | None:
+        """The operation's result, or None if asked to stop while Redis is down."""
+        backoff = FIRST_BACKOFF_S
+        outage_since: float | None = None
+        while True:
+            try:
+                result = operation()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self.metrics.redis_errors.inc()
+                if outage_since is None:
+                    outage_since = time.monotonic()
+                    self.metrics.redis_up.set(0)
+                    log.warning(
+                        "Redis unavailable (%s); retrying with backoff, not committing",
+                        type(exc).__name__,
+                    )
+                if self.should_stop():
+                    return None
+                self.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            if outage_since is not None:
+                log.warning("Redis is back after %.1fs; resuming", time.monotonic() - outage_since)
+                self.metrics.redis_up.set(1)
+            return result
+
+
+class RetryingSessionStore:
+    """A ``SessionStore`` whose round trips retry through Redis outages; each returns None
+    only when asked to stop while Redis is down."""
+
+    def __init__(self, store: SessionStore, retry: RedisRetry) -> None:
+        self.store = store
+        self.retry = retry
+
+    def read(self, session_ids: list[str]) -> dict[str, SessionState] | None:
+        """``SessionStore.read``, retried."""
+        return self.retry(lambda: self.store.read(session_ids))
+
+    def apply(self, writes: list[EventWrite]) -> list[int] | None:
+        """``SessionStore.apply``, retried (the script's seq condition makes a retry safe)."""
+        return self.retry(lambda: self.store.apply(writes))
+
+    def add_invalid(self, count: int) -> int | None:
+        """``SessionStore.add_invalid``, retried."""
+        return self.retry(lambda: self.store.add_invalid(count))
