@@ -684,7 +684,7 @@ def _cmd_consume(args: argparse.Namespace, defaults: Settings) -> int:
         format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
     )
     settings = _settings(args, defaults)
-    run_consumer(settings, metrics_host=args.metrics_host)
+    run_consumer(settings)
     return 0
 
 
