@@ -23,7 +23,8 @@ from confluent_kafka import KafkaError, Message
 from streamrec.consumer.outputs import Outputs
 from streamrec.consumer.planner import BatchEvent, BatchPlan, build_writes, plan_batch
 from streamrec.consumer.serving import OnlineScorer
-from streamrec.consumer.store import APPLIED, DUPLICATE, GAP, EventWrite, RetryingSessionStore
+from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, EventWrite
+from streamrec.consumer.store import RetryingSessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.contract.events import EventError, decode_event
 from streamrec.contract.messages import SEQ_GAP, UNKNOWN_ITEM

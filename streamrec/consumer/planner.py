@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from streamrec.consumer.store import EventWrite, SessionState
+from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.contract.events import ClickEvent
 from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 

@@ -15,11 +15,11 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import redis
 
+from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.consumer.telemetry import ConsumerMetrics
 
 # streamrec.pipeline and streamrec.cli still import these from here (their owners switch them
@@ -31,11 +31,9 @@ from streamrec.consumer.totals import (  # noqa: F401
 )
 from streamrec.contract.messages import json_floats, json_ints
 from streamrec.contract.names import Names
-from streamrec.model.evaluation.ranking import RankingTotals
 
 log = logging.getLogger("streamrec.consumer")
 T = TypeVar("T")
-APPLIED, DUPLICATE, GAP = 1, 0, -1
 FIRST_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
 
@@ -100,35 +98,6 @@ for field, x in pairs(rr) do
 end
 return out
 """
-
-
-@dataclass
-class SessionState:
-    """What Redis knows about one session (dense item ids)."""
-
-    items: list[int] = field(default_factory=list)
-    last_seq: int = -1
-    topk_items: list[int] = field(default_factory=list)
-    topk_scores: list[float] = field(default_factory=list)
-
-    @property
-    def next_seq(self) -> int:
-        """The seq the next applicable event must carry."""
-        return self.last_seq + 1
-
-
-@dataclass
-class EventWrite:
-    """One conditional write: the state after ``seq`` and the evaluation of ``seq``."""
-
-    session_id: str
-    seq: int
-    items: list[int]
-    topk_items: list[int]
-    topk_scores: list[float]
-    behavior: str | None
-    evaluation: RankingTotals | None  # None: nothing to evaluate (seq 0) or not scored
-    scored: bool = True  # False: a duplicate or gap at read time, only counted
 
 
 class SessionStore:

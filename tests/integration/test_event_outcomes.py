@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from streamrec.clients import ensure_topics, redis_client
-from streamrec.consumer.store import (
-    APPLIED,
-    DUPLICATE,
-    GAP,
-    EventWrite,
-    SessionStore,
-)
+from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, EventWrite
+from streamrec.consumer.store import SessionStore
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.messages import SEQ_GAP, UNKNOWN_ITEM, decode_dlq_headers

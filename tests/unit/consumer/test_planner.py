@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from streamrec.consumer.planner import BatchEvent, BatchPlan, build_writes, evaluate, plan_batch
-from streamrec.consumer.store import EventWrite, SessionState
+from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.contract.events import ClickEvent
 from streamrec.model.evaluation.ranking import MISS_RANK, RankingTotals, rank_in_top_k
 
