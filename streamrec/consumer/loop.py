@@ -50,16 +50,18 @@ class ClickConsumer:
         self.metrics = metrics
         self.stopping = False
         self.offsets = OffsetTracker(consumer.commit)
-        self.outputs = Outputs(producer, self.names, scorer.model_version, metrics, self._stop)
+        self.outputs = Outputs(
+            producer, self.names, scorer.model_version, metrics, self._is_stopping
+        )
         self.batches = BatchProcessor(
             scorer,
-            store.retrying(self._stop, metrics),
+            store.retrying(self._is_stopping, metrics),
             self.outputs,
             metrics,
             settings.max_message_bytes,
         )
 
-    def _stop(self) -> bool:
+    def _is_stopping(self) -> bool:
         return self.stopping
 
     def install_signal_handlers(self) -> None:
