@@ -20,7 +20,7 @@ from pathlib import Path
 
 from streamrec.clients import redis_client
 from streamrec.config import Settings
-from streamrec.consumer.store import read_totals
+from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.model.training.workflow import train_model
 from streamrec.pipeline.bench import embedded_pipeline

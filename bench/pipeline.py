@@ -25,7 +25,7 @@ from confluent_kafka import Consumer
 from streamrec.clients import kafka_config, redis_client
 from streamrec.config import SCORING_MODES, Settings
 from streamrec.consumer.serving import ServedModel
-from streamrec.consumer.store import read_totals
+from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from streamrec.clients import redis_client
 from streamrec.config import SCORING_MODES
-from streamrec.consumer.store import read_totals
+from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment

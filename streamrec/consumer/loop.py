@@ -1,124 +1,69 @@
-"""The consumer loop: poll a batch, validate, read state, score, emit, write, commit.
+"""The consumer loop: poll a batch, have it applied, commit, refresh the lag, stop cleanly.
 
-Order of effects per batch (what makes state effectively-once and output at-least-once):
-1. decode and validate every message (invalid ones are routed to the DLQ),
-2. one round trip reads the state of every session in the batch,
-3. the scorer serves every applicable event (later events of a session see earlier ones),
-4. their recommendations are produced and acknowledged by the broker,
-5. one round trip applies the conditional writes (state + online totals, atomically per
-   shard call), then the DLQ records of gaps are produced and flushed,
-6. only then are the offsets committed.
-A crash anywhere before 6 redelivers the batch; the seq condition turns what was already
-applied into counted duplicates, and what was not yet applied is scored and recommended again.
+``ClickConsumer`` is given its clients; ``consumer.main`` builds them. What one batch does,
+and in which order, is ``consumer.batch``; when offsets are committed is ``consumer.offsets``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import redis
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, Producer
 
-from streamrec.clients import kafka_config, redis_client
 from streamrec.config import Settings
+from streamrec.consumer.batch import BatchProcessor
+from streamrec.consumer.offsets import OffsetTracker
+from streamrec.consumer.outputs import Outputs
 from streamrec.consumer.serving import ServedModel
-from streamrec.consumer.store import (
-    APPLIED,
-    DUPLICATE,
-    GAP,
-    EventWrite,
-    SessionState,
-    SessionStore,
-    json_floats,
-    json_ints,
-)
+from streamrec.consumer.store import SessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
-from streamrec.contract.events import ClickEvent, EventError, decode_event
 from streamrec.contract.names import Names
-from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 
 log = logging.getLogger("streamrec.consumer")
-MAX_BACKOFF_S = 5.0
 LAG_REFRESH_S = 2.0
-# Each request costs the embedded broker about a millisecond of CPU, so commits are spaced out;
-# a crash redelivers at most this much more, which the seq condition counts as duplicates.
-COMMIT_EVERY_S = 0.25
-
-
-@dataclass
-class ConsumerStats:
-    """What this process did (its own view; Redis holds the exact totals)."""
-
-    batches: int = 0
-    scored: int = 0
-    duplicate: int = 0
-    gap: int = 0
-    invalid: int = 0
-    redis_retries: int = 0
-
-
-@dataclass
-class _Planned:
-    """An event the batch expects to apply, with where its predecessor's top-K comes from."""
-
-    event: ClickEvent
-    dense_item: int
-    prefix: list[int]
-    slot: int  # row of this event in the batch's forward pass
-    prev_slot: int | None  # earlier event of the same session in this batch
-    prev_topk: tuple[list[int], list[float]] | None  # from Redis when prev_slot is None
+EXIT_FLUSH_S = 10.0
 
 
 class ClickConsumer:
-    """One member of the consumer group."""
+    """One member of the consumer group, over clients it is given.
 
-    def __init__(self, settings: Settings, scorer: ServedModel, metrics: ConsumerMetrics) -> None:
+    ``consumer`` must be configured with ``enable.auto.commit`` off (offsets are committed
+    here, after the batch's output and state) and ``offsets.report_commit`` as ``on_commit``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        consumer: Consumer,
+        producer: Producer,
+        store: SessionStore,
+        scorer: ServedModel,
+        metrics: ConsumerMetrics,
+    ) -> None:
         self.settings = settings
         self.names = Names(settings.namespace)
+        self.consumer = consumer
         self.scorer = scorer
         self.metrics = metrics
-        self.stats = ConsumerStats()
         self.stopping = False
-        self._done_offsets: dict[tuple[str, int], int] = {}  # processed, not yet committed
-        self._invalid_in_batch = 0
-        self.consumer = Consumer(
-            kafka_config(
-                settings,
-                **{
-                    "group.id": settings.group,
-                    "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
-                    "session.timeout.ms": 6000,
-                    "heartbeat.interval.ms": 1000,
-                    "max.poll.interval.ms": 300_000,
-                    # one fetch carries many events: a fetch per event or two was what kept
-                    # the embedded broker busiest; at most 10 ms more latency when idle
-                    "fetch.min.bytes": 16_384,
-                    "fetch.wait.max.ms": 10,
-                    "on_commit": self._on_commit,
-                },
-            )
+        self.offsets = OffsetTracker(consumer.commit)
+        self.outputs = Outputs(
+            producer, self.names, scorer.model_version, metrics, self._is_stopping
         )
-        self.producer = Producer(
-            kafka_config(
-                settings,
-                # acks=all + flush before commit: outputs are at-least-once; only failed
-                # deliveries need a report (one Python callback per message was measurable)
-                **{"linger.ms": 5, "acks": "all", "delivery.report.only.error": True},
-            )
+        self.batches = BatchProcessor(
+            scorer,
+            store.retrying(self._is_stopping, metrics),
+            self.outputs,
+            metrics,
+            settings.max_message_bytes,
         )
-        self.store = SessionStore(
-            redis_client(settings), self.names, scorer.max_len, settings.session_ttl
-        )
-        self._delivery_failures = 0
-        self._version_json = json.dumps(scorer.model_version)
 
-    # -- lifecycle -------------------------------------------------------------------------
+    def _is_stopping(self) -> bool:
+        return self.stopping
+
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT: finish the current batch, commit, leave the group, exit 0."""
 
@@ -129,20 +74,8 @@ class ClickConsumer:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
 
-    def _on_assign(self, consumer: Consumer, partitions: list[Any]) -> None:
-        self.metrics.assigned_partitions.set(len(partitions))
-        log.info("assigned partitions %s", sorted(p.partition for p in partitions))
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[Any]) -> None:
-        log.info("partitions revoked %s", sorted(p.partition for p in partitions))
-        self._commit()
-        for p in partitions:  # not ours any more, whether or not that commit went through
-            self._done_offsets.pop((p.topic, p.partition), None)
-        self.metrics.assigned_partitions.set(0)
-        self.metrics.lag.clear()
-
-    def run(self) -> ConsumerStats:
-        """Consume until asked to stop."""
+    def run(self) -> None:
+        """Consume until asked to stop; then commit, flush the outputs and leave the group."""
         self.consumer.subscribe(
             [self.names.clicks], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -152,25 +85,36 @@ class ClickConsumer:
             self.settings.group,
             self.scorer.model_version,
         )
-        next_lag = next_commit = 0.0
+        next_lag = 0.0
         try:
             while not self.stopping:
                 messages = self._poll_batch()
-                if messages:
-                    self.process_batch(messages)  # records its offsets only when complete
+                if messages and self.batches.process(messages):
+                    self._mark_processed(messages)
                 # also when idle, so the last batch's offsets do not wait for the next one
-                if self._done_offsets and time.monotonic() >= next_commit:
-                    self._stage("commit", self._commit_timed())
-                    next_commit = time.monotonic() + COMMIT_EVERY_S
+                commit_started = time.perf_counter()
+                if self.offsets.commit_if_due():
+                    self.metrics.time_stage("commit", commit_started)
                 if time.monotonic() >= next_lag:
                     self._update_lag()
                     next_lag = time.monotonic() + LAG_REFRESH_S
         finally:
-            self._commit()
-            self.producer.flush(10)
+            self.offsets.commit_now()
+            unsent = self.outputs.close(EXIT_FLUSH_S)
+            if unsent:
+                log.warning("%d outputs were not acknowledged at exit", unsent)
             self.consumer.close()
-            log.info("stopped: %s", self.stats)
-        return self.stats
+            log.info("stopped: %s", self.metrics.summary())
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[Any]) -> None:
+        self.metrics.assigned_partitions.set(len(partitions))
+        log.info("assigned partitions %s", sorted(p.partition for p in partitions))
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[Any]) -> None:
+        log.info("partitions revoked %s", sorted(p.partition for p in partitions))
+        self.offsets.revoke((p.topic, p.partition) for p in partitions)
+        self.metrics.assigned_partitions.set(0)
+        self.metrics.lag.clear()
 
     def _poll_batch(self) -> list[Message]:
         """Wait (up to poll_timeout) for the first message only, then take what else has
@@ -180,10 +124,15 @@ class ClickConsumer:
         first = self.consumer.poll(self.settings.poll_timeout)
         if first is None:
             return []
-        rest = self.consumer.consume(self.settings.poll_batch - 1, 0) if (
-            self.settings.poll_batch > 1
-        ) else []  # fmt: skip
-        return [first, *rest]
+        if self.settings.poll_batch == 1:
+            return [first]
+        return [first, *self.consumer.consume(self.settings.poll_batch - 1, 0)]
+
+    def _mark_processed(self, messages: list[Message]) -> None:
+        for msg in messages:
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            if msg.error() is None and topic is not None and partition is not None:
+                self.offsets.processed(topic, partition, offset or 0)
 
     def _update_lag(self) -> None:
         """Export, per assigned partition, how far this consumer is behind the end."""
@@ -194,318 +143,10 @@ class ClickConsumer:
             for tp in self.consumer.position(assignment):
                 # cached: the high watermark of the last fetch response, no broker round trip
                 # (the loop must not stall on a metadata request every LAG_REFRESH_S)
-                _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+                low, high = self.consumer.get_watermark_offsets(tp, cached=True)
                 if high < 0:  # no fetch response for this partition yet
                     continue
-                position = tp.offset if tp.offset >= 0 else _low
+                position = tp.offset if tp.offset >= 0 else low
                 self.metrics.lag.labels(str(tp.partition)).set(max(high - position, 0))
         except KafkaException as exc:
             log.debug("lag refresh failed: %s", exc)
-
-    def _commit_timed(self) -> float:
-        """Commit asynchronously; returns when it started (for the stage metric)."""
-        started = time.perf_counter()
-        self._commit(asynchronous=True)
-        return started
-
-    def _commit(self, asynchronous: bool = False) -> None:
-        """Commit the offsets of fully processed batches only.
-
-        In the loop the commit is asynchronous and at most every ``COMMIT_EVERY_S`` (no broker
-        round trip per batch); a failed one is logged by ``_on_commit``. Events after the last
-        committed offset are redelivered after a crash or rebalance, where the seq condition
-        counts them as duplicates. On revoke and at exit it is synchronous.
-        """
-        if not self._done_offsets:
-            return
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self._done_offsets.items()]
-        try:
-            if asynchronous:
-                self.consumer.commit(offsets=offsets, asynchronous=True)
-            else:
-                self.consumer.commit(offsets=offsets, asynchronous=False)
-            self._done_offsets.clear()
-        except KafkaException as exc:
-            log.warning("offset commit failed (retried after the next batch): %s", exc)
-
-    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
-        failed = [p.partition for p in partitions if p.error is not None]
-        if err is not None or failed:
-            log.warning("offset commit failed for partitions %s: %s", failed or "all", err)
-
-    # -- one batch -------------------------------------------------------------------------
-    def _stage(self, name: str, since: float) -> float:
-        """Observe the time since ``since`` as stage ``name``; returns now."""
-        now = time.perf_counter()
-        self.metrics.stage.labels(name).observe(now - since)
-        return now
-
-    def process_batch(self, messages: list[Message]) -> bool:
-        """Apply one polled batch. Returns False if it must not be committed (stopping)."""
-        started = time.perf_counter()
-        events: list[tuple[ClickEvent, int, Message]] = []
-        for msg in messages:
-            error = msg.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("consume error: %s", error)
-                continue
-            try:
-                event = decode_event(msg.value(), self.settings.max_message_bytes)
-            except EventError as exc:
-                self._to_dlq(msg, exc.reason, str(exc))
-                continue
-            dense = self.scorer.catalog.to_dense(event.item_id)
-            if dense is None:
-                self._to_dlq(msg, "unknown_item", f"item_id {event.item_id} not in the catalog")
-                continue
-            events.append((event, dense, msg))
-        self.metrics.batch_size.observe(len(messages))
-        self.stats.batches += 1
-        self._stage("decode", started)
-        if events and self._apply(events) is None:
-            return False
-        if self._invalid_in_batch:
-            count, self._invalid_in_batch = self._invalid_in_batch, 0
-            if self._with_redis(lambda: self.store.add_invalid(count)) is None and self.stopping:
-                return False
-        flush_started = time.perf_counter()
-        if not self._flush_outputs():
-            return False
-        self._stage("flush", flush_started)
-        for msg in messages:
-            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-            if msg.error() is None and topic is not None and partition is not None:
-                self._done_offsets[(topic, partition)] = (offset or 0) + 1
-        return True
-
-    def _plan(
-        self, events: list[tuple[ClickEvent, int, Message]], states: dict[str, SessionState]
-    ) -> tuple[list[_Planned | None], list[str], list[list[int]]]:
-        """Which events apply (seq follows Redis' state, or an earlier event of the batch),
-        and the session windows to score for them, in order."""
-        planned: list[_Planned | None] = []
-        last_slot: dict[str, int] = {}
-        keys: list[str] = []
-        windows: list[list[int]] = []
-        for event, dense, _msg in events:
-            state = states[event.session_id]
-            if event.seq != state.next_seq:
-                planned.append(None)  # duplicate or gap: the script counts it, nothing scored
-                continue
-            prev_slot = last_slot.get(event.session_id)
-            prev_topk = (
-                (state.topk_items, state.topk_scores)
-                if prev_slot is None and state.topk_items
-                else None
-            )
-            state.items = [*state.items, dense][-self.scorer.max_len :]
-            state.last_seq = event.seq
-            slot = len(windows)
-            windows.append(state.items)
-            keys.append(event.session_id)
-            last_slot[event.session_id] = slot
-            planned.append(_Planned(event, dense, state.items, slot, prev_slot, prev_topk))
-        return planned, keys, windows
-
-    def _apply(self, events: list[tuple[ClickEvent, int, Message]]) -> list[int] | None:
-        t = time.perf_counter()
-        session_ids = list(dict.fromkeys(e.session_id for e, _, _ in events))
-        states = self._with_redis(lambda: self.store.read(session_ids))
-        if states is None:
-            return None
-        t = self._stage("read", t)
-        planned, keys, windows = self._plan(events, states)
-        top_items: list[list[int]] = []
-        top_scores: list[list[float]] = []
-        if windows:
-            items_np, scores_np = self.scorer.top_k(keys, windows)
-            top_items, top_scores = items_np.tolist(), scores_np.tolist()
-        scoring_s = time.perf_counter() - t
-        self.metrics.score_batch.observe(scoring_s)
-        t = self._stage("score", t)
-        self._export_cache_counters()
-
-        writes: list[EventWrite] = []
-        for event, plan in zip((e for e, _, _ in events), planned):
-            if plan is None:
-                state = states[event.session_id]
-                writes.append(
-                    EventWrite(
-                        event.session_id,
-                        event.seq,
-                        state.items,
-                        [],
-                        [],
-                        event.behavior,
-                        None,
-                        scored=False,
-                    )
-                )
-                continue
-            prev: tuple[list[int], list[float]] | None
-            if plan.prev_slot is not None:
-                prev = (top_items[plan.prev_slot], top_scores[plan.prev_slot])
-            else:
-                prev = plan.prev_topk
-            evaluation = None
-            if event.seq > 0 and prev is not None:
-                evaluation = RankingTotals.from_rank(rank_in_top_k(*prev, plan.dense_item))
-            writes.append(
-                EventWrite(
-                    event.session_id,
-                    event.seq,
-                    plan.prefix,
-                    top_items[plan.slot],
-                    top_scores[plan.slot],
-                    event.behavior,
-                    evaluation,
-                )
-            )
-        # Recommendations go out and are acknowledged before the state is written: a crash
-        # between the two redelivers events that are then applied and recommended again
-        # (at-least-once output). The other order would lose them: after a crash the
-        # redelivered events would be duplicates, which are not recommended.
-        produced_at = time.time()
-        for (event, _dense, _msg), write in zip(events, writes, strict=True):
-            if write.scored:
-                self._emit_recommendation(event, write, produced_at)
-        if not self._flush_outputs():
-            return None
-        t = self._stage("emit", t)
-        results = self._with_redis(lambda: self.store.apply(writes))
-        if results is None:
-            return None
-        self._stage("write", t)
-        self._emit_outcomes(events, writes, results)
-        log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
-        return results
-
-    def _emit_outcomes(
-        self,
-        events: list[tuple[ClickEvent, int, Message]],
-        writes: list[EventWrite],
-        results: list[int],
-    ) -> None:
-        """DLQ records of gaps, and the batch's metrics."""
-        written_at = time.time()
-        counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0}
-        evaluations: dict[str | None, RankingTotals] = {}
-        for (event, _dense, msg), write, result in zip(events, writes, results, strict=True):
-            counts[result] += 1
-            if result == APPLIED:
-                self.metrics.latency.observe(max(written_at - event.ts, 0.0))
-                if write.evaluation is not None:
-                    totals = evaluations.get(event.behavior, RankingTotals())
-                    evaluations[event.behavior] = totals + write.evaluation
-            elif result == GAP:
-                self._to_dlq(
-                    msg,
-                    "seq_gap",
-                    f"seq {event.seq} arrived before its predecessors",
-                    count_invalid=False,
-                )
-        for behavior, totals in evaluations.items():
-            self.metrics.record_evaluations(behavior, totals)
-        for outcome, label in ((APPLIED, "scored"), (DUPLICATE, "duplicate"), (GAP, "gap")):
-            if counts[outcome]:
-                self.metrics.events.labels(label).inc(counts[outcome])
-        self.stats.scored += counts[APPLIED]
-        self.stats.duplicate += counts[DUPLICATE]
-        self.stats.gap += counts[GAP]
-
-    def _export_cache_counters(self) -> None:
-        """Move the incremental scorer's counters into the Prometheus metrics."""
-        counters = self.scorer.cache_counters()
-        if counters is None:
-            return
-        for result, count in counters.by_reason.items():
-            self.metrics.scorer_cache.labels(result).inc(count)
-        self.metrics.scorer_cache_evictions.inc(counters.evictions)
-        self.metrics.scorer_cache_sessions.set(self.scorer.cached_sessions())
-
-    def _flush_outputs(self) -> bool:
-        """Wait until every recommendation and DLQ record is acknowledged (at-least-once
-        output: offsets move only past delivered output). False if stopping first."""
-        waited = False
-        while self.producer.flush(5) > 0:
-            if not waited:
-                log.warning("waiting for Kafka to acknowledge outputs before committing")
-                waited = True
-            if self.stopping:
-                return False
-        return True
-
-    def _with_redis(self, operation: Any) -> Any:
-        """Run a Redis round trip, retrying with backoff through outages until it succeeds.
-
-        Returns None only if asked to stop while Redis is down (the batch is then not
-        committed and will be redelivered).
-        """
-        backoff = 0.1
-        outage_since: float | None = None
-        while True:
-            try:
-                result = operation()
-                if outage_since is not None:
-                    log.warning(
-                        "Redis is back after %.1fs; resuming", time.monotonic() - outage_since
-                    )
-                    self.metrics.redis_up.set(1)
-                return result
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self.metrics.redis_errors.inc()
-                self.stats.redis_retries += 1
-                if outage_since is None:
-                    outage_since = time.monotonic()
-                    self.metrics.redis_up.set(0)
-                    log.warning(
-                        "Redis unavailable (%s); retrying with backoff, not committing",
-                        type(exc).__name__,
-                    )
-                if self.stopping:
-                    return None
-                time.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-
-    # -- outputs ---------------------------------------------------------------------------
-    def _delivery(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is not None:
-            self._delivery_failures += 1
-            log.error("delivery failed: %s", err)
-
-    def _emit_recommendation(self, event: ClickEvent, write: EventWrite, ts: float) -> None:
-        # Built by hand: json.dumps of the dict was a tenth of the consumer's time.
-        items = json_ints(self.scorer.catalog.to_external(write.topk_items))
-        scores = json_floats(write.topk_scores, "%.6f")
-        body = (
-            f'{{"session_id": {json.dumps(event.session_id)}, "seq": {event.seq}, '
-            f'"items": {items}, "scores": {scores}, '
-            f'"model_version": {self._version_json}, "ts": {ts!r}}}'
-        )
-        self._produce(self.names.recommendations, event.session_id.encode(), body)
-
-    def _to_dlq(self, msg: Message, reason: str, detail: str, count_invalid: bool = True) -> None:
-        headers: list[tuple[str, str | bytes | None]] = [
-            ("reason", reason.encode()),
-            ("detail", detail[:500].encode("utf-8", "replace")),
-            ("source", f"{msg.topic()}/{msg.partition()}/{msg.offset()}".encode()),
-        ]
-        self._produce(self.names.dlq, msg.key(), msg.value(), headers)
-        if count_invalid:
-            self.metrics.events.labels("invalid").inc()
-            self.stats.invalid += 1
-            self._invalid_in_batch += 1
-
-    def _produce(
-        self, topic: str, key: bytes | None, value: bytes | str | None,
-        headers: list[tuple[str, str | bytes | None]] | None = None,
-    ) -> None:  # fmt: skip
-        while True:
-            try:
-                self.producer.produce(
-                    topic, value=value, key=key, headers=headers, on_delivery=self._delivery
-                )
-                return
-            except BufferError:
-                self.producer.poll(0.1)

@@ -3,26 +3,31 @@
 A session's hash holds its last ``max_len`` items, the last applied ``seq``, the top-K stored
 after it (items and scores, JSON) and its behaviour label. The script applies an event only if
 ``seq == last_seq + 1``; in the same atomic call it adds the events' online-evaluation
-results to their shard's totals hash (same hash slot, see ``infra.names``). Duplicates and gaps
-are counted there too and change nothing else. So replays, redeliveries after a crash and concurrent
-consumers after a rebalance all leave the same state and the same totals.
+results to their shard's totals hash (same hash slot, see ``contract.names``; summed by
+``consumer.totals``). Duplicates and gaps are counted there too and change nothing else. So
+replays, redeliveries after a crash and concurrent consumers after a rebalance all leave the same
+state and the same totals.
 """
 
 from __future__ import annotations
 
-import functools
 import json
+import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 
+from streamrec.consumer.state import EventWrite, SessionState
+from streamrec.consumer.telemetry import ConsumerMetrics
+from streamrec.contract.messages import json_floats, json_ints
 from streamrec.contract.names import Names
-from streamrec.model.evaluation.ranking import RankingTotals
 
-APPLIED, DUPLICATE, GAP = 1, 0, -1
+log = logging.getLogger("streamrec.consumer")
+T = TypeVar("T")
+FIRST_BACKOFF_S = 0.1
+MAX_BACKOFF_S = 5.0
 
 # One call per shard and batch. KEYS[1]: the shard's totals hash; KEYS[1 + i]: the session
 # hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; ARGV[1 + i]:
@@ -87,80 +92,6 @@ return out
 """
 
 
-@functools.lru_cache(maxsize=128)
-def _array_format(item: str, n: int) -> str:
-    return "[" + ",".join([item] * n) + "]"
-
-
-def json_ints(values: Sequence[int]) -> str:
-    """JSON array of ints (one C-level format call: the consumer writes several per event)."""
-    return _array_format("%d", len(values)) % tuple(values)
-
-
-def json_floats(values: Sequence[float], item_format: str = "%.9g") -> str:
-    """JSON array of finite floats. The default keeps 9 significant digits, which is exact for
-    float32 scores: order and ties survive the round trip, so online ranks do not change."""
-    return _array_format(item_format, len(values)) % tuple(values)
-
-
-@dataclass
-class SessionState:
-    """What Redis knows about one session (dense item ids)."""
-
-    items: list[int] = field(default_factory=list)
-    last_seq: int = -1
-    topk_items: list[int] = field(default_factory=list)
-    topk_scores: list[float] = field(default_factory=list)
-
-    @property
-    def next_seq(self) -> int:
-        """The seq the next applicable event must carry."""
-        return self.last_seq + 1
-
-
-@dataclass
-class EventWrite:
-    """One conditional write: the state after ``seq`` and the evaluation of ``seq``."""
-
-    session_id: str
-    seq: int
-    items: list[int]
-    topk_items: list[int]
-    topk_scores: list[float]
-    behavior: str | None
-    evaluation: RankingTotals | None  # None: nothing to evaluate (seq 0) or not scored
-    scored: bool = True  # False: a duplicate or gap at read time, only counted
-
-
-@dataclass
-class OnlineTotals:
-    """Exact online totals summed over shards."""
-
-    overall: RankingTotals
-    per_behavior: dict[str, RankingTotals]
-    applied: int
-    duplicate: int
-    gap: int
-    invalid: int
-
-    @property
-    def accounted(self) -> int:
-        """Events with an outcome: applied, or counted as duplicate, gap or invalid."""
-        return self.applied + self.duplicate + self.gap + self.invalid
-
-    def report(self) -> dict[str, Any]:
-        """JSON-ready figures with the same keys as offline evaluation."""
-        out: dict[str, Any] = dict(self.overall.metrics())
-        out["per_behavior"] = {k: v.metrics() for k, v in sorted(self.per_behavior.items())}
-        out["events"] = {
-            "applied": self.applied,
-            "duplicate": self.duplicate,
-            "gap": self.gap,
-            "invalid": self.invalid,
-        }
-        return out
-
-
 class SessionStore:
     """Reads batches of session state and applies event writes, one round trip each."""
 
@@ -170,6 +101,15 @@ class SessionStore:
         self.max_len = max_len
         self.ttl_ms = int(ttl_seconds * 1000)
         self._script = client.register_script(APPLY_EVENTS_LUA)
+
+    def retrying(
+        self,
+        should_stop: Callable[[], bool],
+        metrics: ConsumerMetrics,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> RetryingSessionStore:
+        """This store with every round trip retried through Redis outages (see ``RedisRetry``)."""
+        return RetryingSessionStore(self, RedisRetry(should_stop, metrics, sleep))
 
     def read(self, session_ids: list[str]) -> dict[str, SessionState]:
         """State of each session (empty state for unknown ones), in one round trip."""
@@ -232,58 +172,67 @@ class SessionStore:
         return int(self.client.hincrby(self.names.stats_key, "invalid", count))
 
 
-def read_totals(client: redis.Redis, names: Names) -> OnlineTotals:
-    """Sum every shard's totals (one round trip)."""
-    pipe = client.pipeline(transaction=False)
-    for key in names.all_totals_keys():
-        pipe.hgetall(key)
-    pipe.hget(names.stats_key, "invalid")
-    *shards, invalid = pipe.execute()
-    sums: dict[str, float] = {}
-    for shard in shards:
-        for raw_key, raw_value in shard.items():
-            key = raw_key.decode()
-            sums[key] = sums.get(key, 0.0) + float(raw_value)
+class RedisRetry:
+    """Runs a Redis round trip, retrying with exponential backoff through outages.
 
-    def totals(suffix: str) -> RankingTotals:
-        return RankingTotals(
-            n=int(sums.get("n" + suffix, 0)),
-            hits_10=int(sums.get("h10" + suffix, 0)),
-            hits_20=int(sums.get("h20" + suffix, 0)),
-            rr_sum_20=sums.get("rr" + suffix, 0.0),
-        )
+    An outage shows as ``streamrec_redis_up`` 0 until a round trip succeeds again, and every
+    failed try counts in ``streamrec_redis_errors``. It gives up only when ``should_stop``
+    says so (the caller then leaves its batch uncommitted, to be redelivered).
+    """
 
-    behaviors = sorted({k.split(":", 1)[1] for k in sums if k.startswith("n:")})
-    return OnlineTotals(
-        overall=totals(""),
-        per_behavior={b: totals(":" + b) for b in behaviors},
-        applied=int(sums.get("applied", 0)),
-        duplicate=int(sums.get("duplicate", 0)),
-        gap=int(sums.get("gap", 0)),
-        invalid=int(invalid or 0),
-    )
+    def __init__(
+        self,
+        should_stop: Callable[[], bool],
+        metrics: ConsumerMetrics,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.should_stop = should_stop
+        self.metrics = metrics
+        self.sleep = sleep
+
+    def __call__(self, operation: Callable[[], T]) -> T | None:
+        """The operation's result, or None if asked to stop while Redis is down."""
+        backoff = FIRST_BACKOFF_S
+        outage_since: float | None = None
+        while True:
+            try:
+                result = operation()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self.metrics.redis_errors.inc()
+                if outage_since is None:
+                    outage_since = time.monotonic()
+                    self.metrics.redis_up.set(0)
+                    log.warning(
+                        "Redis unavailable (%s); retrying with backoff, not committing",
+                        type(exc).__name__,
+                    )
+                if self.should_stop():
+                    return None
+                self.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            if outage_since is not None:
+                log.warning("Redis is back after %.1fs; resuming", time.monotonic() - outage_since)
+                self.metrics.redis_up.set(1)
+            return result
 
 
-def wait_until_accounted(
-    client: redis.Redis,
-    names: Names,
-    expected: int,
-    timeout: float,
-    on_poll: Callable[[OnlineTotals], None] | None = None,
-    interval: float = 0.2,
-) -> OnlineTotals:
-    """Poll the totals until ``expected`` events have an outcome; TimeoutError after
-    ``timeout`` seconds. ``on_poll`` sees every reading (progress displays, sampling)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        totals = read_totals(client, names)
-        if on_poll is not None:
-            on_poll(totals)
-        if totals.accounted >= expected:
-            return totals
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"only {totals.accounted:,} of {expected:,} events accounted for "
-                f"after {timeout:.0f}s"
-            )
-        time.sleep(interval)
+class RetryingSessionStore:
+    """A ``SessionStore`` whose round trips retry through Redis outages; each returns None
+    only when asked to stop while Redis is down."""
+
+    def __init__(self, store: SessionStore, retry: RedisRetry) -> None:
+        self.store = store
+        self.retry = retry
+
+    def read(self, session_ids: list[str]) -> dict[str, SessionState] | None:
+        """``SessionStore.read``, retried."""
+        return self.retry(lambda: self.store.read(session_ids))
+
+    def apply(self, writes: list[EventWrite]) -> list[int] | None:
+        """``SessionStore.apply``, retried (the script's seq condition makes a retry safe)."""
+        return self.retry(lambda: self.store.apply(writes))
+
+    def add_invalid(self, count: int) -> int | None:
+        """``SessionStore.add_invalid``, retried."""
+        return self.retry(lambda: self.store.add_invalid(count))

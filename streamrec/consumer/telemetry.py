@@ -1,10 +1,17 @@
-"""Prometheus metric families exported by a consumer (names are a contract, see DESIGN.md)."""
+"""Prometheus metric families exported by a consumer.
+
+Their names and labels are a contract with the dashboards, the recording rules and the load
+test, documented in ``docs/architecture.md``.
+"""
 
 from __future__ import annotations
+
+import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from streamrec.model.evaluation.ranking import RankingTotals
+from streamrec.model.scoring import CacheCounters
 
 LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
@@ -17,6 +24,7 @@ ASSIGNED_PARTITIONS = "streamrec_assigned_partitions"
 REDIS_UP = "streamrec_redis_up"
 REDIS_ERRORS = "streamrec_redis_errors"
 STAGES = ("decode", "read", "score", "emit", "write", "flush", "commit")
+OUTCOMES = ("scored", "duplicate", "invalid", "gap")
 
 
 class ConsumerMetrics:
@@ -80,6 +88,11 @@ class ConsumerMetrics:
         )  # fmt: skip
         self.redis_up = Gauge(REDIS_UP, "1 while Redis answers, 0 during an outage", registry=r)
         self.redis_errors = Counter(REDIS_ERRORS, "Failed Redis round trips (retried)", registry=r)
+        self.output_delivery_failures = Counter(
+            "streamrec_output_delivery_failures",
+            "Recommendations and DLQ records the producer gave up delivering",
+            registry=r,
+        )
         self.assigned_partitions = Gauge(
             ASSIGNED_PARTITIONS, "Partitions assigned to this consumer", registry=r
         )
@@ -89,7 +102,7 @@ class ConsumerMetrics:
             ["partition"],
             registry=r,
         )
-        for outcome in ("scored", "duplicate", "invalid", "gap"):
+        for outcome in OUTCOMES:
             self.events.labels(outcome)
         for stage in STAGES:
             self.stage.labels(stage)
@@ -104,3 +117,29 @@ class ConsumerMetrics:
         self.hits.labels("10", label).inc(totals.hits_10)
         self.hits.labels("20", label).inc(totals.hits_20)
         self.rr_sum.labels("20", label).inc(totals.rr_sum_20)
+
+    def time_stage(self, name: str, since: float) -> float:
+        """Observe ``perf_counter()`` minus ``since`` as batch stage ``name``; returns now."""
+        now = time.perf_counter()
+        self.stage.labels(name).observe(now - since)
+        return now
+
+    def export_scorer_cache(self, counters: CacheCounters | None, sessions: int) -> None:
+        """Add a stateful scorer's counters (since its last report) to the metrics."""
+        if counters is None:
+            return
+        for result, count in counters.by_reason.items():
+            self.scorer_cache.labels(result).inc(count)
+        self.scorer_cache_evictions.inc(counters.evictions)
+        self.scorer_cache_sessions.set(sessions)
+
+    def summary(self) -> dict[str, int]:
+        """This process's event outcomes and failures so far (a log line at stop)."""
+
+        def value(name: str, labels: dict[str, str] | None = None) -> int:
+            return int(self.registry.get_sample_value(name, labels) or 0)
+
+        out = {o: value("streamrec_events_total", {"outcome": o}) for o in OUTCOMES}
+        out["redis_errors"] = value("streamrec_redis_errors_total")
+        out["delivery_failures"] = value("streamrec_output_delivery_failures_total")
+        return out

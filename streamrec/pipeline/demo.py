@@ -21,8 +21,8 @@ from rich.console import Console
 
 from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
-from streamrec.consumer.store import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
+from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.contract.names import Names
 from streamrec.model.checkpoint import load_checkpoint
 from streamrec.model.data.examples import build_examples

@@ -30,8 +30,8 @@ from rich.console import Console
 
 from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
-from streamrec.consumer.store import read_totals
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
+from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.models import ensure_model
 from streamrec.pipeline.processes import (

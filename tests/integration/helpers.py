@@ -18,7 +18,8 @@ from confluent_kafka import (
 
 from streamrec.clients import ensure_topics, kafka_config, redis_client
 from streamrec.config import Settings
-from streamrec.consumer.store import OnlineTotals, SessionStore, wait_until_accounted
+from streamrec.consumer.store import SessionStore
+from streamrec.consumer.totals import OnlineTotals, wait_until_accounted
 from streamrec.contract.names import Names
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
@@ -82,8 +83,8 @@ def assert_state_matches(settings: Settings, sessions: ReplaySessions, max_len: 
         assert len(state.topk_items) == 20 and len(state.topk_scores) == 20
 
 
-def read_topic(settings: Settings, topic: str, timeout: float = 60.0) -> list[bytes]:
-    """Every message value currently in ``topic`` (reads up to the high watermarks)."""
+def read_messages(settings: Settings, topic: str, timeout: float = 60.0) -> list[Message]:
+    """Every message currently in ``topic`` (reads up to the high watermarks)."""
     consumer = Consumer(
         kafka_config(
             settings, **{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False}
@@ -97,20 +98,25 @@ def read_topic(settings: Settings, topic: str, timeout: float = 60.0) -> list[by
             if high > 0:
                 ends[p] = high
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-        values: list[bytes] = []
+        messages: list[Message] = []
         done: set[int] = set()
         deadline = time.monotonic() + timeout
         while len(done) < len(ends) and time.monotonic() < deadline:
             for msg in consumer.consume(1000, 0.5):
                 if msg.error() is not None:
                     continue
-                values.append(msg.value() or b"")
+                messages.append(msg)
                 if (msg.offset() or 0) + 1 >= ends[msg.partition() or 0]:
                     done.add(msg.partition() or 0)
         assert len(done) == len(ends), f"did not reach the end of {topic}"
-        return values
+        return messages
     finally:
         consumer.close()
+
+
+def read_topic(settings: Settings, topic: str, timeout: float = 60.0) -> list[bytes]:
+    """Every message value currently in ``topic``."""
+    return [msg.value() or b"" for msg in read_messages(settings, topic, timeout)]
 
 
 def session_snapshot(settings: Settings, sessions: ReplaySessions) -> dict[str, tuple]:

@@ -8,21 +8,17 @@ from pathlib import Path
 import pytest
 
 from streamrec.clients import ensure_topics, redis_client
-from streamrec.consumer.store import (
-    APPLIED,
-    DUPLICATE,
-    GAP,
-    EventWrite,
-    SessionStore,
-    read_totals,
-)
+from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, EventWrite
+from streamrec.consumer.store import SessionStore
+from streamrec.consumer.totals import read_totals
 from streamrec.contract.events import ClickEvent
+from streamrec.contract.messages import SEQ_GAP, UNKNOWN_ITEM, decode_dlq_headers
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import ClickProducer
 from tests.backends import Endpoints
-from tests.integration.helpers import isolated_settings, read_topic, wait_for_totals
+from tests.integration.helpers import isolated_settings, read_messages, wait_for_totals
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
@@ -61,8 +57,14 @@ def test_duplicates_gaps_out_of_order_and_unknown_items(
     assert (states["y"].last_seq, states["y"].items) == (0, [20])
     assert states["z"].last_seq == -1
     assert totals.overall.n == 2  # x seq 1 and 2 were scored against the previous top-20
-    dlq = read_topic(settings, Names(settings.namespace).dlq)
-    assert len(dlq) == 3
+    names = Names(settings.namespace)
+    dead = [
+        (decode_dlq_headers(m.headers()), m.value()) for m in read_messages(settings, names.dlq)
+    ]
+    assert sorted(d.reason for d, _ in dead) == [SEQ_GAP, SEQ_GAP, UNKNOWN_ITEM]
+    assert all(d.source.startswith(f"{names.clicks}/0/") and d.detail for d, _ in dead)
+    # the rejected message itself, unchanged
+    assert [v for d, v in dead if d.reason == UNKNOWN_ITEM] == [stream[-1].encode()]
 
 
 def test_the_script_applies_in_order_per_shard_and_never_applies_unscored_events(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from streamrec.clients import ensure_topics, redis_client
-from streamrec.consumer.store import read_totals
+from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import metric_sum, scrape

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from streamrec.clients import ensure_topics
+from streamrec.contract.messages import decode_recommendation
 from streamrec.contract.names import Names
 from streamrec.pipeline.demo import offline_report
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
@@ -58,13 +58,14 @@ def replay_and_check(
         assert online["per_behavior"][label]["n_examples"] == figures["n_examples"]
 
     # at-least-once output: a top-20 for every applied event
-    recs = [json.loads(v) for v in read_topic(settings, Names(settings.namespace).recommendations)]
-    assert {(r["session_id"], r["seq"]) for r in recs} == {
+    topic = Names(settings.namespace).recommendations
+    recs = [decode_recommendation(v) for v in read_topic(settings, topic)]
+    assert {(r.session_id, r.seq) for r in recs} == {
         (replay.corpus.session_ids[i], seq)
         for i in replay.indices
         for seq in range(len(replay.corpus.sessions[i]))
     }
-    assert all(len(r["items"]) == 20 for r in recs)
+    assert all(len(r.items) == len(r.scores) == 20 for r in recs)
     assert read_topic(settings, Names(settings.namespace).dlq) == []
 
 

@@ -120,14 +120,14 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
     if not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
     # run_consumer still takes the host as an argument here; it is to read settings.metrics_host
-    run_consumer(settings, metrics_host=settings.metrics_host)
+    run_consumer(settings)
     return EXIT_OK
 
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
     """Print the exact online totals kept in Redis."""
     from streamrec.clients import wait_for_redis
-    from streamrec.consumer.store import read_totals
+    from streamrec.consumer.totals import read_totals
     from streamrec.contract.names import Names
 
     client = wait_for_redis(settings, on_wait=render.notice)

@@ -1,4 +1,5 @@
-"""``ReplayResult`` counts one ``replay`` call, also on a reused producer (no broker needed)."""
+"""Replay: sessions interleave in order, and ``ReplayResult`` counts one ``replay`` call, also
+on a reused producer (no broker needed)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 import streamrec.producer.replay
 from streamrec.config import Settings
-from streamrec.producer.replay import ClickProducer
+from streamrec.model.data.corpus import SessionCorpus
+from streamrec.producer.replay import ClickProducer, interleave
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 
 Delivery = Callable[[Any, Any], None]
@@ -87,3 +90,22 @@ def test_failures_and_their_last_error_are_per_call(
     second = click.replay(sessions, limit=5, seed=2, first_round=1)  # messages 101..105
     assert (second.acknowledged, second.failed, second.last_error) == (5, 0, None)
     assert click.failed == 10
+
+
+def test_interleave_keeps_each_session_in_order() -> None:
+    corpus = SessionCorpus(
+        sessions=[[1, 2, 3], [4, 5], [6, 7, 8, 9], [10]],
+        session_ids=["a", "b", "c", "d"],
+        behaviors=["explorer", None, "deep_dive", None],
+        n_items=11,
+        source="test",
+        item_ids=np.arange(100, 111),
+    )
+    events = list(interleave(ReplaySessions(corpus, [0, 1, 2, 3]), concurrency=2, seed=0))
+    assert len(events) == 10
+    for sid, clicks in zip("abcd", corpus.sessions):
+        mine = [(seq, item) for s, seq, item, _ in events if s == sid]
+        assert mine == [(i, 100 + c) for i, c in enumerate(clicks)]  # the log's own ids
+    # sessions interleave (not one after another)
+    order = [s for s, *_ in events]
+    assert order != sorted(order)

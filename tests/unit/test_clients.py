@@ -65,3 +65,19 @@ def test_the_hint_is_given_for_the_embedded_address_only(monkeypatch: pytest.Mon
     with pytest.raises(UnreachableError) as other:
         wait_for_redis(elsewhere, on_wait=lambda _: None)
     assert str(other.value) == "Redis at redis://db.internal:6379/0 not reachable after 0.01s"
+
+
+def test_repeated_kafka_log_lines_are_folded() -> None:
+    import logging
+
+    from streamrec.clients import RepeatFilter
+
+    folded = RepeatFilter(window=60)
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("k", logging.ERROR, __file__, 1, msg, None, None)
+
+    assert folded.filter(record("Connect to 127.0.0.1:1234 failed"))
+    assert not folded.filter(record("Connect to 127.0.0.1:1234 failed"))
+    assert not folded.filter(record("Connect to 127.0.0.1:5678 failed"))  # same kind
+    assert folded.filter(record("something else"))

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from streamrec.consumer.store import json_floats, json_ints
+from streamrec.contract.messages import json_floats, json_ints
 
 
 def test_int_arrays_are_json() -> None:

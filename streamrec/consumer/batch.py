@@ -1,0 +1,165 @@
+"""One polled batch: validate, read state, score, emit, write, count.
+
+Order of effects per batch (what makes state effectively-once and output at-least-once):
+1. decode and validate every message (invalid ones are routed to the DLQ),
+2. one round trip reads the state of every session in the batch,
+3. the scorer serves every applicable event (later events of a session see earlier ones),
+4. their recommendations are produced and acknowledged by the broker,
+5. one round trip applies the conditional writes (state + online totals, atomically per
+   shard call), then the DLQ records of gaps are produced and flushed,
+6. only then may the loop commit the batch's offsets.
+A crash anywhere before 6 redelivers the batch; the seq condition turns what was already
+applied into counted duplicates, and what was not yet applied is scored and recommended again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from confluent_kafka import KafkaError, Message
+
+from streamrec.consumer.outputs import Outputs
+from streamrec.consumer.planner import BatchEvent, BatchPlan, build_writes, plan_batch
+from streamrec.consumer.serving import ServedModel
+from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, EventWrite
+from streamrec.consumer.store import RetryingSessionStore
+from streamrec.consumer.telemetry import ConsumerMetrics
+from streamrec.contract.events import EventError, decode_event
+from streamrec.contract.messages import SEQ_GAP, UNKNOWN_ITEM
+from streamrec.model.evaluation.ranking import RankingTotals
+
+log = logging.getLogger("streamrec.consumer")
+OUTCOME_LABELS = ((APPLIED, "scored"), (DUPLICATE, "duplicate"), (GAP, "gap"))
+
+
+class BatchProcessor:
+    """Applies polled batches through the store, the scorer and the outputs."""
+
+    def __init__(
+        self,
+        scorer: ServedModel,
+        store: RetryingSessionStore,
+        outputs: Outputs,
+        metrics: ConsumerMetrics,
+        max_message_bytes: int,
+    ) -> None:
+        self.scorer = scorer
+        self.store = store
+        self.outputs = outputs
+        self.metrics = metrics
+        self.max_message_bytes = max_message_bytes
+
+    def process(self, messages: Sequence[Message]) -> bool:
+        """Apply one batch. False if it must not be committed (asked to stop mid-way)."""
+        started = time.perf_counter()
+        events: list[BatchEvent] = []
+        sources: list[Message] = []
+        invalid = 0
+        for msg in messages:
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", error)
+                continue
+            try:
+                event = decode_event(msg.value(), self.max_message_bytes)
+            except EventError as exc:
+                self._reject(msg, exc.reason, str(exc))
+                invalid += 1
+                continue
+            dense = self.scorer.catalog.to_dense(event.item_id)
+            if dense is None:
+                self._reject(msg, UNKNOWN_ITEM, f"item_id {event.item_id} not in the catalog")
+                invalid += 1
+                continue
+            events.append(BatchEvent(event, dense))
+            sources.append(msg)
+        self.metrics.batch_size.observe(len(messages))
+        self.metrics.time_stage("decode", started)
+        if events and not self._apply(events, sources):
+            return False
+        if invalid and self.store.add_invalid(invalid) is None:
+            return False
+        flush_started = time.perf_counter()
+        if not self.outputs.flush():  # DLQ records
+            return False
+        self.metrics.time_stage("flush", flush_started)
+        return True
+
+    def _reject(self, msg: Message, reason: str, detail: str) -> None:
+        self.outputs.dead_letter(msg, reason, detail)
+        self.metrics.events.labels("invalid").inc()
+
+    def _apply(self, events: list[BatchEvent], sources: list[Message]) -> bool:
+        t = time.perf_counter()
+        session_ids = list(dict.fromkeys(e.event.session_id for e in events))
+        states = self.store.read(session_ids)
+        if states is None:
+            return False
+        t = self.metrics.time_stage("read", t)
+        plan = plan_batch(events, states, self.scorer.max_len)
+        top_items, top_scores = self._score(plan)
+        scoring_s = time.perf_counter() - t
+        self.metrics.score_batch.observe(scoring_s)
+        t = self.metrics.time_stage("score", t)
+        self.metrics.export_scorer_cache(
+            self.scorer.cache_counters(), self.scorer.cached_sessions()
+        )
+        writes = build_writes(plan, top_items, top_scores)
+
+        # Recommendations go out and are acknowledged before the state is written: a crash
+        # between the two redelivers events that are then applied and recommended again
+        # (at-least-once output). The other order would lose them: after a crash the
+        # redelivered events would be duplicates, which are not recommended.
+        produced_at = time.time()
+        to_external = self.scorer.catalog.to_external
+        for w in writes:
+            if w.scored:
+                items = to_external(w.topk_items)
+                self.outputs.recommend(w.session_id, w.seq, items, w.topk_scores, produced_at)
+        if not self.outputs.flush():
+            return False
+        t = self.metrics.time_stage("emit", t)
+        results = self.store.apply(writes)
+        if results is None:
+            return False
+        self.metrics.time_stage("write", t)
+        self._record_outcomes(events, sources, writes, results)
+        log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
+        return True
+
+    def _score(self, plan: BatchPlan) -> tuple[list[list[int]], list[list[float]]]:
+        if not plan.windows:
+            return [], []
+        items, scores = self.scorer.top_k(plan.sessions, plan.windows)
+        return items.tolist(), scores.tolist()
+
+    def _record_outcomes(
+        self,
+        events: list[BatchEvent],
+        sources: list[Message],
+        writes: list[EventWrite],
+        results: list[int],
+    ) -> None:
+        """DLQ records of gaps, and the batch's metrics."""
+        written_at = time.time()
+        counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0}
+        evaluations: dict[str | None, RankingTotals] = {}
+        for item, msg, write, result in zip(events, sources, writes, results, strict=True):
+            event = item.event
+            counts[result] += 1
+            if result == APPLIED:
+                self.metrics.latency.observe(max(written_at - event.ts, 0.0))
+                if write.evaluation is not None:
+                    totals = evaluations.get(event.behavior, RankingTotals())
+                    evaluations[event.behavior] = totals + write.evaluation
+            elif result == GAP:
+                detail = f"seq {event.seq} arrived before its predecessors"
+                self.outputs.dead_letter(msg, SEQ_GAP, detail)
+        for behavior, totals in evaluations.items():
+            self.metrics.record_evaluations(behavior, totals)
+        for outcome, label in OUTCOME_LABELS:
+            if counts[outcome]:
+                self.metrics.events.labels(label).inc(counts[outcome])

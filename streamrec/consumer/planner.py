@@ -1,0 +1,144 @@
+"""Plan one batch: which events apply, what to score, and the writes once scores are known.
+
+Pure functions over the batch's decoded events and the session states read from Redis (no
+Kafka, no Redis calls, no model). An event applies when its seq follows the stored state or an
+earlier event of the same session in the batch; the others are duplicates or gaps, which the
+store's script only counts. Each applicable event's window is scored in batch order, so a
+session's later events see its earlier ones, and each is evaluated against the top-K that was
+current before it: the previous event's in this batch, else the one stored in Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from streamrec.consumer.state import EventWrite, SessionState
+from streamrec.contract.events import ClickEvent
+from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
+
+TopK = tuple[list[int], list[float]]  # items (dense ids) and their scores, best first
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """A decoded event of the batch with its item's dense id."""
+
+    event: ClickEvent
+    dense_item: int
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    """What the batch expects of one event."""
+
+    event: ClickEvent
+    dense_item: int
+    # applicable: the session's window after this event (scored, then stored);
+    # otherwise: the window read from Redis
+    window: list[int]
+    slot: int | None  # row among the scored windows; None: a duplicate or gap at read time
+    prev_slot: int | None  # row of the session's previous event in this batch
+    prev_topk: TopK | None  # else the top-K stored in Redis (None: nothing stored)
+
+    @property
+    def scored(self) -> bool:
+        """Whether this event is expected to apply (and so is scored)."""
+        return self.slot is not None
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """One planned event per batch event, in order, and the windows to score."""
+
+    events: list[PlannedEvent]
+    sessions: list[str]  # per scored row: its session id
+    windows: list[list[int]]  # per scored row: the window to score, oldest first
+
+
+def plan_batch(
+    events: Sequence[BatchEvent], states: Mapping[str, SessionState], max_len: int
+) -> BatchPlan:
+    """Decide which events apply and the windows to score for them, in batch order.
+
+    ``states`` holds the state read for every session of the batch; it is not modified.
+    Windows keep the last ``max_len`` items.
+    """
+    window: dict[str, list[int]] = {}
+    next_seq: dict[str, int] = {}
+    last_slot: dict[str, int] = {}
+    planned: list[PlannedEvent] = []
+    sessions: list[str] = []
+    windows: list[list[int]] = []
+    for item in events:
+        event = item.event
+        sid = event.session_id
+        state = states[sid]
+        expected = next_seq.get(sid, state.next_seq)
+        if event.seq != expected:  # duplicate or gap: the script counts it, nothing scored
+            planned.append(PlannedEvent(event, item.dense_item, state.items, None, None, None))
+            continue
+        prev_slot = last_slot.get(sid)
+        prev_topk: TopK | None = None
+        if prev_slot is None and state.topk_items:
+            prev_topk = (state.topk_items, state.topk_scores)
+        # a new list each time: earlier rows keep their own window
+        after = [*window.get(sid, state.items), item.dense_item][-max_len:]
+        window[sid] = after
+        next_seq[sid] = event.seq + 1
+        slot = len(windows)
+        last_slot[sid] = slot
+        sessions.append(sid)
+        windows.append(after)
+        planned.append(PlannedEvent(event, item.dense_item, after, slot, prev_slot, prev_topk))
+    return BatchPlan(planned, sessions, windows)
+
+
+def evaluate(seq: int, previous: TopK | None, dense_item: int) -> RankingTotals | None:
+    """The online evaluation of a click against the top-K shown before it (None for a
+    session's first click, or when no top-K is known)."""
+    if seq <= 0 or previous is None:
+        return None
+    return RankingTotals.from_rank(rank_in_top_k(*previous, dense_item))
+
+
+def build_writes(
+    plan: BatchPlan,
+    top_items: Sequence[list[int]],
+    top_scores: Sequence[list[float]],
+) -> list[EventWrite]:
+    """One conditional write per batch event, given the top-K of every scored row."""
+    writes: list[EventWrite] = []
+    for p in plan.events:
+        event = p.event
+        if p.slot is None:
+            writes.append(
+                EventWrite(
+                    session_id=event.session_id,
+                    seq=event.seq,
+                    items=p.window,
+                    topk_items=[],
+                    topk_scores=[],
+                    behavior=event.behavior,
+                    evaluation=None,
+                    scored=False,
+                )
+            )
+            continue
+        previous = (
+            (top_items[p.prev_slot], top_scores[p.prev_slot])
+            if p.prev_slot is not None
+            else p.prev_topk
+        )
+        writes.append(
+            EventWrite(
+                session_id=event.session_id,
+                seq=event.seq,
+                items=p.window,
+                topk_items=top_items[p.slot],
+                topk_scores=top_scores[p.slot],
+                behavior=event.behavior,
+                evaluation=evaluate(event.seq, previous, p.dense_item),
+            )
+        )
+    return writes

@@ -1,0 +1,42 @@
+"""Session state as the consumer sees it, and the conditional writes it asks the store for.
+
+Plain values shared by the planner (which decides) and the store (which reads and applies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streamrec.model.evaluation.ranking import RankingTotals
+
+# What the store's script did with each write.
+APPLIED, DUPLICATE, GAP = 1, 0, -1
+
+
+@dataclass
+class SessionState:
+    """What Redis knows about one session (dense item ids)."""
+
+    items: list[int] = field(default_factory=list)
+    last_seq: int = -1
+    topk_items: list[int] = field(default_factory=list)
+    topk_scores: list[float] = field(default_factory=list)
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next applicable event must carry."""
+        return self.last_seq + 1
+
+
+@dataclass
+class EventWrite:
+    """One conditional write: the state after ``seq`` and the evaluation of ``seq``."""
+
+    session_id: str
+    seq: int
+    items: list[int]
+    topk_items: list[int]
+    topk_scores: list[float]
+    behavior: str | None
+    evaluation: RankingTotals | None  # None: nothing to evaluate (seq 0) or not scored
+    scored: bool = True  # False: a duplicate or gap at read time, only counted

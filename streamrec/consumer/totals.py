@@ -1,0 +1,103 @@
+"""Exact online totals: every shard's hash summed, and a bounded wait for a stream to finish.
+
+The Lua script in ``store`` adds each applied event's evaluation and every outcome (applied,
+duplicate, gap) to its shard's totals hash; invalid events are counted in the stats hash.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from streamrec.contract.names import Names
+from streamrec.model.evaluation.ranking import RankingTotals
+
+
+@dataclass
+class OnlineTotals:
+    """Exact online totals summed over shards."""
+
+    overall: RankingTotals
+    per_behavior: dict[str, RankingTotals]
+    applied: int
+    duplicate: int
+    gap: int
+    invalid: int
+
+    @property
+    def accounted(self) -> int:
+        """Events with an outcome: applied, or counted as duplicate, gap or invalid."""
+        return self.applied + self.duplicate + self.gap + self.invalid
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready figures with the same keys as offline evaluation."""
+        out: dict[str, Any] = dict(self.overall.metrics())
+        out["per_behavior"] = {k: v.metrics() for k, v in sorted(self.per_behavior.items())}
+        out["events"] = {
+            "applied": self.applied,
+            "duplicate": self.duplicate,
+            "gap": self.gap,
+            "invalid": self.invalid,
+        }
+        return out
+
+
+def read_totals(client: redis.Redis, names: Names) -> OnlineTotals:
+    """Sum every shard's totals (one round trip)."""
+    pipe = client.pipeline(transaction=False)
+    for key in names.all_totals_keys():
+        pipe.hgetall(key)
+    pipe.hget(names.stats_key, "invalid")
+    *shards, invalid = pipe.execute()
+    sums: dict[str, float] = {}
+    for shard in shards:
+        for raw_key, raw_value in shard.items():
+            key = raw_key.decode()
+            sums[key] = sums.get(key, 0.0) + float(raw_value)
+
+    def totals(suffix: str) -> RankingTotals:
+        return RankingTotals(
+            n=int(sums.get("n" + suffix, 0)),
+            hits_10=int(sums.get("h10" + suffix, 0)),
+            hits_20=int(sums.get("h20" + suffix, 0)),
+            rr_sum_20=sums.get("rr" + suffix, 0.0),
+        )
+
+    behaviors = sorted({k.split(":", 1)[1] for k in sums if k.startswith("n:")})
+    return OnlineTotals(
+        overall=totals(""),
+        per_behavior={b: totals(":" + b) for b in behaviors},
+        applied=int(sums.get("applied", 0)),
+        duplicate=int(sums.get("duplicate", 0)),
+        gap=int(sums.get("gap", 0)),
+        invalid=int(invalid or 0),
+    )
+
+
+def wait_until_accounted(
+    client: redis.Redis,
+    names: Names,
+    expected: int,
+    timeout: float,
+    on_poll: Callable[[OnlineTotals], None] | None = None,
+    interval: float = 0.2,
+) -> OnlineTotals:
+    """Poll the totals until ``expected`` events have an outcome; TimeoutError after
+    ``timeout`` seconds. ``on_poll`` sees every reading (progress displays, sampling)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        totals = read_totals(client, names)
+        if on_poll is not None:
+            on_poll(totals)
+        if totals.accounted >= expected:
+            return totals
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"only {totals.accounted:,} of {expected:,} events accounted for "
+                f"after {timeout:.0f}s"
+            )
+        time.sleep(interval)

@@ -1,0 +1,33 @@
+"""Settings: environment overrides, validation, secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamrec.config import ConfigError, Settings, settings_from_env
+
+
+def test_settings_from_environment() -> None:
+    settings = settings_from_env({"STREAMREC_PARTITIONS": "8", "STREAMREC_SESSION_TTL": "60"})
+    assert settings.partitions == 8 and settings.session_ttl == 60.0
+    with pytest.raises(ConfigError, match="not a valid"):
+        settings_from_env({"STREAMREC_PARTITIONS": "eight"})
+    with pytest.raises(ConfigError, match="redis_url"):
+        Settings().with_overrides({"redis_url": "http://x"})
+    with pytest.raises(ConfigError, match="namespace"):
+        Settings().with_overrides({"namespace": "a b"})
+
+
+def test_secrets_are_masked_and_sasl_configured() -> None:
+    from streamrec.clients import kafka_config
+
+    settings = Settings().with_overrides(
+        {"redis_password": "hunter2", "kafka_username": "svc", "kafka_password": "pw-42"}
+    )
+    assert "hunter2" not in repr(settings) and "pw-42" not in repr(settings)
+    conf = kafka_config(settings)
+    assert conf["sasl.mechanism"] == "PLAIN" and conf["sasl.username"] == "svc"
+    assert conf["security.protocol"] == "SASL_SSL"
+    assert "sasl.username" not in kafka_config(Settings())
+    with pytest.raises(ConfigError, match="both"):
+        Settings().with_overrides({"kafka_username": "svc"})
