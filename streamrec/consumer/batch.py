@@ -23,15 +23,17 @@ from confluent_kafka import KafkaError, Message
 from streamrec.consumer.outputs import Outputs
 from streamrec.consumer.planner import BatchEvent, BatchPlan, build_writes, plan_batch
 from streamrec.consumer.serving import ServedModel
-from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, EventWrite
+from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, UNKNOWN_ITEM, EventWrite
 from streamrec.consumer.store import RetryingSessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.contract.events import EventError, decode_event
-from streamrec.contract.messages import SEQ_GAP, UNKNOWN_ITEM
+from streamrec.contract.messages import SEQ_GAP
 from streamrec.model.evaluation.ranking import RankingTotals
 
 log = logging.getLogger("streamrec.consumer")
-OUTCOME_LABELS = ((APPLIED, "scored"), (DUPLICATE, "duplicate"), (GAP, "gap"))
+OUTCOME_LABELS = (
+    (APPLIED, "scored"), (DUPLICATE, "duplicate"), (GAP, "gap"), (UNKNOWN_ITEM, "unknown_item"),
+)  # fmt: skip
 
 
 class BatchProcessor:
@@ -69,12 +71,8 @@ class BatchProcessor:
                 self._reject(msg, exc.reason, str(exc))
                 invalid += 1
                 continue
-            dense = self.scorer.catalog.to_dense(event.item_id)
-            if dense is None:
-                self._reject(msg, UNKNOWN_ITEM, f"item_id {event.item_id} not in the catalog")
-                invalid += 1
-                continue
-            events.append(BatchEvent(event, dense))
+            # an item outside the catalog is a valid click: it advances its session (planner)
+            events.append(BatchEvent(event, self.scorer.catalog.to_dense(event.item_id)))
             sources.append(msg)
         self.metrics.batch_size.observe(len(messages))
         self.metrics.time_stage("decode", started)
@@ -145,7 +143,7 @@ class BatchProcessor:
     ) -> None:
         """DLQ records of gaps, and the batch's metrics."""
         written_at = time.time()
-        counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0}
+        counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0, UNKNOWN_ITEM: 0}
         evaluations: dict[str | None, RankingTotals] = {}
         for item, msg, write, result in zip(events, sources, writes, results, strict=True):
             event = item.event

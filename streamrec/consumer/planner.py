@@ -6,6 +6,10 @@ earlier event of the same session in the batch; the others are duplicates or gap
 store's script only counts. Each applicable event's window is scored in batch order, so a
 session's later events see its earlier ones, and each is evaluated against the top-K that was
 current before it: the previous event's in this batch, else the one stored in Redis.
+
+A click on an item outside the served catalog (``dense_item is None``) advances the session's
+seq and nothing else: it joins no window, is not scored and is no prediction target, so the
+stream sees each session as offline evaluation does once unknown items are removed.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ class BatchEvent:
     """A decoded event of the batch with its item's dense id."""
 
     event: ClickEvent
-    dense_item: int
+    dense_item: int | None  # None: not in the served catalog
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,14 @@ class PlannedEvent:
     """What the batch expects of one event."""
 
     event: ClickEvent
-    dense_item: int
+    dense_item: int | None
     # applicable: the session's window after this event (scored, then stored);
     # otherwise: the window read from Redis
     window: list[int]
-    slot: int | None  # row among the scored windows; None: a duplicate or gap at read time
+    slot: int | None  # row among the scored windows; None: not scored (see ``unknown_item``)
     prev_slot: int | None  # row of the session's previous event in this batch
     prev_topk: TopK | None  # else the top-K stored in Redis (None: nothing stored)
+    unknown_item: bool = False  # applicable, but only advances the seq
 
     @property
     def scored(self) -> bool:
@@ -78,6 +83,11 @@ def plan_batch(
         if event.seq != expected:  # duplicate or gap: the script counts it, nothing scored
             planned.append(PlannedEvent(event, item.dense_item, state.items, None, None, None))
             continue
+        if item.dense_item is None:  # outside the catalog: the seq moves on, nothing else
+            current = window.get(sid, state.items)
+            planned.append(PlannedEvent(event, None, current, None, None, None, True))
+            next_seq[sid] = event.seq + 1
+            continue
         prev_slot = last_slot.get(sid)
         prev_topk: TopK | None = None
         if prev_slot is None and state.topk_items:
@@ -111,7 +121,7 @@ def build_writes(
     writes: list[EventWrite] = []
     for p in plan.events:
         event = p.event
-        if p.slot is None:
+        if p.slot is None or p.dense_item is None:
             writes.append(
                 EventWrite(
                     session_id=event.session_id,
@@ -122,6 +132,7 @@ def build_writes(
                     behavior=event.behavior,
                     evaluation=None,
                     scored=False,
+                    unknown_item=p.unknown_item,
                 )
             )
             continue

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 from streamrec.model.evaluation.ranking import RankingTotals
 
-# What the store's script did with each write.
-APPLIED, DUPLICATE, GAP = 1, 0, -1
+# What the store's script did with each write. UNKNOWN_ITEM: a click on an item outside the
+# served catalog advanced the session's seq (the window and top-K stay as they were).
+APPLIED, DUPLICATE, GAP, UNKNOWN_ITEM = 1, 0, -1, 2
 
 
 @dataclass
@@ -40,3 +41,4 @@ class EventWrite:
     behavior: str | None
     evaluation: RankingTotals | None  # None: nothing to evaluate (seq 0) or not scored
     scored: bool = True  # False: a duplicate or gap at read time, only counted
+    unknown_item: bool = False  # advance the seq only: the item is outside the catalog

@@ -33,10 +33,11 @@ MAX_BACKOFF_S = 5.0
 # hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; ARGV[1 + i]:
 # event i's fields joined by FIELD_SEPARATOR (one argument per event keeps the client's
 # command encoding cheap): seq, items json, top-k items json, top-k scores json, behavior,
-# mode ('e': apply and add the evaluation, 'a': apply, 'c': count only: the consumer did not
-# score it, so it must not apply even if it became applicable since the read), hit@10 (0/1),
-# hit@20 (0/1), reciprocal rank @20.
-# Returns 1 (applied), 0 (duplicate) or -1 (gap) per event. Totals are added once per call.
+# mode ('e': apply and add the evaluation, 'a': apply, 'u': an item outside the catalog:
+# advance the seq only, 'c': count only: the consumer did not score it, so it must not apply
+# even if it became applicable since the read), hit@10 (0/1), hit@20 (0/1), reciprocal rank @20.
+# Returns 1 (applied), 0 (duplicate), -1 (gap) or 2 (unknown item, seq advanced) per event.
+# Totals are added once per call.
 FIELD_SEPARATOR = "\x1f"
 APPLY_EVENTS_LUA = """
 local ttl = ARGV[1]
@@ -65,6 +66,16 @@ for i = 1, #KEYS - 1 do
   elseif seq > expected or f[6] == 'c' then
     bump('gap', 1)
     out[i] = -1
+  elseif f[6] == 'u' then
+    if last then
+      redis.call('HSET', key, 'seq', seq)
+    else
+      redis.call('HSET', key, 'seq', seq, 'items', '[]', 'topk', '[]', 'scores', '[]',
+                 'behavior', f[5])
+    end
+    redis.call('PEXPIRE', key, ttl)
+    bump('unknown_item', 1)
+    out[i] = 2
   else
     local behavior = f[5]
     redis.call('HSET', key, 'seq', seq, 'items', f[2], 'topk', f[3], 'scores', f[4],
@@ -133,7 +144,7 @@ class SessionStore:
     def apply(self, writes: list[EventWrite]) -> list[int]:
         """Apply every write, in order, with one script call per shard, in one round trip.
 
-        Returns APPLIED, DUPLICATE or GAP per write.
+        Returns APPLIED, DUPLICATE, GAP or UNKNOWN_ITEM per write.
         """
         if not writes:
             return []
@@ -154,7 +165,7 @@ class SessionStore:
                     json_ints(w.topk_items),
                     json_floats(w.topk_scores),
                     w.behavior or "",
-                    "c" if not w.scored else "e" if ev is not None else "a",
+                    _mode(w),
                     str(ev.hits_10) if ev is not None else "0",
                     str(ev.hits_20) if ev is not None else "0",
                     repr(ev.rr_sum_20) if ev is not None else "0",
@@ -236,3 +247,12 @@ class RetryingSessionStore:
     def add_invalid(self, count: int) -> int | None:
         """``SessionStore.add_invalid``, retried."""
         return self.retry(lambda: self.store.add_invalid(count))
+
+
+def _mode(write: EventWrite) -> str:
+    """The script's mode letter for a write (see ``APPLY_EVENTS_LUA``)."""
+    if write.unknown_item:
+        return "u"
+    if not write.scored:
+        return "c"
+    return "e" if write.evaluation is not None else "a"

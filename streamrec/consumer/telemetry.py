@@ -24,7 +24,7 @@ ASSIGNED_PARTITIONS = "streamrec_assigned_partitions"
 REDIS_UP = "streamrec_redis_up"
 REDIS_ERRORS = "streamrec_redis_errors"
 STAGES = ("decode", "read", "score", "emit", "write", "flush", "commit")
-OUTCOMES = ("scored", "duplicate", "invalid", "gap")
+OUTCOMES = ("scored", "unknown_item", "duplicate", "invalid", "gap")
 
 
 class ConsumerMetrics:

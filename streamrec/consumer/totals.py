@@ -27,11 +27,12 @@ class OnlineTotals:
     duplicate: int
     gap: int
     invalid: int
+    unknown_item: int = 0  # valid clicks on items outside the catalog (seq advanced)
 
     @property
     def accounted(self) -> int:
-        """Events with an outcome: applied, or counted as duplicate, gap or invalid."""
-        return self.applied + self.duplicate + self.gap + self.invalid
+        """Events with an outcome: applied, unknown item, duplicate, gap or invalid."""
+        return self.applied + self.unknown_item + self.duplicate + self.gap + self.invalid
 
     def report(self) -> dict[str, Any]:
         """JSON-ready figures with the same keys as offline evaluation."""
@@ -39,6 +40,7 @@ class OnlineTotals:
         out["per_behavior"] = {k: v.metrics() for k, v in sorted(self.per_behavior.items())}
         out["events"] = {
             "applied": self.applied,
+            "unknown_item": self.unknown_item,
             "duplicate": self.duplicate,
             "gap": self.gap,
             "invalid": self.invalid,
@@ -75,6 +77,7 @@ def read_totals(client: redis.Redis, names: Names) -> OnlineTotals:
         duplicate=int(sums.get("duplicate", 0)),
         gap=int(sums.get("gap", 0)),
         invalid=int(invalid or 0),
+        unknown_item=int(sums.get("unknown_item", 0)),
     )
 
 

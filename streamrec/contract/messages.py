@@ -10,8 +10,8 @@ per applied event::
 is when the consumer produced it (unix seconds).
 
 Dead-letter records go to ``clicks.dlq`` with the rejected message's key and value unchanged
-and three headers: ``reason`` (a short code: ``EventError.reason``, ``unknown_item`` or
-``seq_gap``), ``detail`` (one readable line, at most ``MAX_DETAIL_CHARS``) and ``source``
+and three headers: ``reason`` (a short code: ``EventError.reason`` or ``seq_gap``),
+``detail`` (one readable line, at most ``MAX_DETAIL_CHARS``) and ``source``
 (``topic/partition/offset`` of the rejected message).
 """
 
@@ -26,8 +26,9 @@ REASON_HEADER = "reason"
 DETAIL_HEADER = "detail"
 SOURCE_HEADER = "source"
 MAX_DETAIL_CHARS = 500
-# Reasons the consumer finds after decoding (the decoder's own are EventError reasons).
-UNKNOWN_ITEM = "unknown_item"
+# The reason the consumer finds after decoding (the decoder's own are EventError reasons).
+# A click on an item outside the served catalog is valid: it is counted as unknown_item and
+# advances its session, it is not dead-lettered.
 SEQ_GAP = "seq_gap"
 
 HeaderValue = str | bytes | None

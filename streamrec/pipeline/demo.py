@@ -78,6 +78,7 @@ class DemoResult:
             "events_scored": self.totals.applied,
             "events_duplicate": self.totals.duplicate,
             "events_invalid": self.totals.invalid,
+            "events_unknown_item": self.totals.unknown_item,
             "events_gap": self.totals.gap,
             "online": {k: online[k] for k in pick},
             "offline": {k: self.offline[k] for k in pick},

@@ -12,7 +12,7 @@ from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, EventWrite
 from streamrec.consumer.store import SessionStore
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.events import ClickEvent
-from streamrec.contract.messages import SEQ_GAP, UNKNOWN_ITEM, decode_dlq_headers
+from streamrec.contract.messages import SEQ_GAP, decode_dlq_headers
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
@@ -39,7 +39,10 @@ def test_duplicates_gaps_out_of_order_and_unknown_items(
         ClickEvent("x", 2, 12, now),   # the missing one: applies
         ClickEvent("y", 1, 21, now),   # out of order: before seq 0 -> gap, DLQ
         ClickEvent("y", 0, 20, now),
-        ClickEvent("z", 0, 5_000, now),  # outside the model's 5,000-item catalog -> DLQ
+        ClickEvent("z", 0, 5_000, now),  # outside the model's 5,000-item catalog: seq moves on
+        ClickEvent("z", 1, 7, now),      # applies (not evaluated: no top-K before it)
+        ClickEvent("z", 2, 5_001, now),  # unknown again: window and top-K stay
+        ClickEvent("z", 3, 8, now),      # applies, evaluated against the top-K after seq 1
     ]  # fmt: skip
     try:
         wait_for_assignment(consumers, 1)
@@ -50,21 +53,23 @@ def test_duplicates_gaps_out_of_order_and_unknown_items(
         totals = wait_for_totals(settings, len(stream))
     finally:
         assert stop_consumers(consumers) == [0]
-    assert (totals.applied, totals.duplicate, totals.gap, totals.invalid) == (4, 2, 2, 1)
+    outcomes = (totals.applied, totals.unknown_item, totals.duplicate, totals.gap, totals.invalid)
+    assert outcomes == (6, 2, 2, 2, 0)
     store = SessionStore(redis_client(settings), Names(settings.namespace), 25, 60)
     states = store.read(["x", "y", "z"])
     assert (states["x"].last_seq, states["x"].items) == (2, [10, 11, 12])
     assert (states["y"].last_seq, states["y"].items) == (0, [20])
-    assert states["z"].last_seq == -1
-    assert totals.overall.n == 2  # x seq 1 and 2 were scored against the previous top-20
+    assert (states["z"].last_seq, states["z"].items) == (3, [7, 8])
+    # x seq 1 and 2, and z seq 3, were scored against the previous top-20
+    assert totals.overall.n == 3
     names = Names(settings.namespace)
     dead = [
         (decode_dlq_headers(m.headers()), m.value()) for m in read_messages(settings, names.dlq)
     ]
-    assert sorted(d.reason for d, _ in dead) == [SEQ_GAP, SEQ_GAP, UNKNOWN_ITEM]
+    assert sorted(d.reason for d, _ in dead) == [SEQ_GAP, SEQ_GAP]
     assert all(d.source.startswith(f"{names.clicks}/0/") and d.detail for d, _ in dead)
     # the rejected message itself, unchanged
-    assert [v for d, v in dead if d.reason == UNKNOWN_ITEM] == [stream[-1].encode()]
+    assert sorted(v or b"" for _, v in dead) == sorted([stream[4].encode(), stream[6].encode()])
 
 
 def test_the_script_applies_in_order_per_shard_and_never_applies_unscored_events(

@@ -137,8 +137,8 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     ev = totals["events"]
     print(
-        f"events: {ev['applied']:,} applied, {ev['duplicate']:,} duplicate, "
-        f"{ev['gap']:,} gap, {ev['invalid']:,} invalid"
+        f"events: {ev['applied']:,} applied, {ev['unknown_item']:,} unknown item, "
+        f"{ev['duplicate']:,} duplicate, {ev['gap']:,} gap, {ev['invalid']:,} invalid"
     )
     render.print_lines(render.metric_table(render.overall_and_per_behavior(totals)))
     return EXIT_OK

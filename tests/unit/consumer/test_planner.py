@@ -142,3 +142,44 @@ def test_behavior_is_carried_even_when_absent() -> None:
         [click("a", 0, 1, behavior=None), click("a", 0, 1, behavior=None)], {"a": SessionState()}
     )
     assert [(w.behavior, w.scored) for w in writes] == [(None, True), (None, False)]
+
+
+def unknown(sid: str, seq: int) -> BatchEvent:
+    """A click on an item outside the served catalog."""
+    return BatchEvent(ClickEvent(sid, seq, 99_999, 1.0, None), None)
+
+
+def test_unknown_items_advance_the_seq_and_nothing_else() -> None:
+    # a, ?, b, ?, c: the window skips the unknown clicks, b is evaluated against a's top-K
+    events = [
+        click("s", 0, 1),
+        unknown("s", 1),
+        click("s", 2, 2),
+        unknown("s", 3),
+        click("s", 4, 0),
+    ]
+    plan, writes = plan_and_write(events, {"s": SessionState()})
+    assert plan.windows == [[1], [1, 2], [1, 2, 0]]
+    assert [w.unknown_item for w in writes] == [False, True, False, True, False]
+    assert [w.scored for w in writes] == [True, False, True, False, True]
+    assert writes[1].items == [1] and writes[3].items == [1, 2]
+    assert writes[1].evaluation is None and writes[3].evaluation is None
+    # b (dense 2) ranks 3rd in a's top-K [0, 1, 2]; c (dense 0) is not in b's [10, 11, 12]
+    assert writes[2].evaluation == RankingTotals.from_rank(3)
+    assert writes[4].evaluation == RankingTotals.from_rank(MISS_RANK)
+
+
+def test_a_session_that_starts_with_an_unknown_item() -> None:
+    events = [unknown("s", 0), click("s", 1, 4), click("s", 2, 1)]
+    plan, writes = plan_and_write(events, {"s": SessionState()})
+    assert plan.windows == [[4], [4, 1]]
+    assert writes[0].unknown_item and writes[0].items == []
+    assert writes[1].evaluation is None  # nothing was shown before the first known click
+    assert writes[2].evaluation == RankingTotals.from_rank(2)  # 2nd in [0, 1, 2]
+
+
+def test_unknown_item_out_of_order_is_a_gap_or_duplicate_like_any_click() -> None:
+    stored = SessionState(items=[3], last_seq=0, topk_items=[3], topk_scores=[1.0])
+    plan, writes = plan_and_write([unknown("s", 0), unknown("s", 5)], {"s": copy.deepcopy(stored)})
+    assert plan.windows == []
+    assert [(w.scored, w.unknown_item) for w in writes] == [(False, False), (False, False)]
