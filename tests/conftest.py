@@ -43,6 +43,23 @@ def diginetica_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
     )
 
 
+@pytest.fixture(scope="session")
+def yoochoose_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    """A small model trained on the whole YOOCHOOSE-100k development training log."""
+    return train_tiny_model(
+        tmp_path_factory.mktemp("model") / "yoochoose.pt",
+        csv_path=str(yoochoose_path() / "train_tr.txt"),
+        max_train_sessions=0,
+        log_format="session-rec",
+        split="none",
+    )
+
+
+def yoochoose_path() -> Path:
+    """The YOOCHOOSE-100k development split shipped in the repository's data/ folder."""
+    return Path(__file__).resolve().parent.parent / "data" / "yoochoose-100k"
+
+
 def diginetica_path() -> Path:
     """The DIGINETICA sample shipped in the repository's data/ folder."""
     path = Path(__file__).resolve().parent.parent / "data" / "diginetica-sample-item-views.csv"

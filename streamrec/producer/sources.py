@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streamrec.config import Settings
+from streamrec.model.data.clicklog import log_corpus, time_split
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import session_split
-from streamrec.model.data.loading import load_corpus
+from streamrec.model.data.loading import load_corpus, read_filtered_log
 
 
 @dataclass
@@ -36,18 +37,31 @@ class ReplaySessions:
 def replay_sessions(
     settings: Settings, held_out_only: bool = True, max_sessions: int = 0
 ) -> ReplaySessions:
-    """The sessions the producer replays.
+    """The sessions the producer replays, in the order of their first click.
 
-    By default the held-out side of the session split (seeded like training), so a model
-    trained with ``--split session`` and the same seed never saw them. ``max_sessions`` > 0
-    keeps the first that many.
+    ``held_out_only``: the side of ``settings.split`` that training held out, read as training
+    read it, so the served model never saw them: the session split's 20% (also for the
+    ``example`` split), or the sessions of a log's last ``test_days`` (``time``). With
+    ``split == 'none'`` the whole log is replayed as it is in the file (no filters: items the
+    model does not know reach the consumer as such). ``max_sessions`` > 0 keeps the first
+    that many.
     """
-    corpus = load_corpus(settings)
-    if held_out_only:
-        _, held_out = session_split(len(corpus.sessions), settings.seed)
-        indices = [int(i) for i in held_out]
-    else:
+    if settings.split == "none" and settings.csv_path:
+        corpus = log_corpus(read_filtered_log(settings, settings.csv_path, filtered=False))
         indices = list(range(len(corpus.sessions)))
+    elif settings.split == "time" and held_out_only:
+        log = read_filtered_log(settings, settings.csv_path)
+        _, test = time_split(log, settings.test_days)
+        corpus = log_corpus(log)
+        indices = test
+    else:
+        corpus = load_corpus(settings)
+        indices = list(range(len(corpus.sessions)))
+        if held_out_only and settings.split != "none":
+            indices = [int(i) for i in session_split(len(corpus.sessions), settings.seed)[1]]
+    if corpus.start_times is not None:
+        starts = corpus.start_times
+        indices = sorted(indices, key=lambda i: (starts[i], i))
     if max_sessions > 0:
         indices = indices[:max_sessions]
     return ReplaySessions(corpus, indices)

@@ -84,32 +84,35 @@ def assert_state_matches(settings: Settings, sessions: ReplaySessions, max_len: 
 
 
 def read_messages(settings: Settings, topic: str, timeout: float = 60.0) -> list[Message]:
-    """Every message currently in ``topic`` (reads up to the high watermarks)."""
+    """Every message currently in ``topic``.
+
+    Reads until each partition's high watermark as carried by the fetch responses: a queried
+    end offset can lag the real end by a producer batch on the embedded broker (see
+    docs/architecture.md, "Lag and end offsets")."""
     consumer = Consumer(
         kafka_config(
             settings, **{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False}
         )
     )
     try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        ends = {}
-        for p in meta.partitions:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > 0:
-                ends[p] = high
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        partitions = list(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        next_offset = dict.fromkeys(partitions, 0)
         messages: list[Message] = []
-        done: set[int] = set()
         deadline = time.monotonic() + timeout
-        while len(done) < len(ends) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             for msg in consumer.consume(1000, 0.5):
                 if msg.error() is not None:
                     continue
                 messages.append(msg)
-                if (msg.offset() or 0) + 1 >= ends[msg.partition() or 0]:
-                    done.add(msg.partition() or 0)
-        assert len(done) == len(ends), f"did not reach the end of {topic}"
-        return messages
+                next_offset[msg.partition() or 0] = (msg.offset() or 0) + 1
+            ends = {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), cached=True)[1]
+                for p in partitions
+            }
+            if all(0 <= ends[p] <= next_offset[p] for p in partitions):
+                return messages
+        raise AssertionError(f"did not reach the end of {topic} within {timeout:.0f}s")
     finally:
         consumer.close()
 
