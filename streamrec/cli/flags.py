@@ -19,6 +19,7 @@ from streamrec.cli.validators import number
 from streamrec.config import (
     DEVICES,
     ENV_PREFIX,
+    LOG_FORMATS,
     LOG_LEVELS,
     SCORING_MODES,
     SPLITS,
@@ -63,18 +64,72 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag("users", "users (sessions before the length filter) to generate", DATA),
     SettingFlag(
         "split",
-        "'session': hold out whole sessions (honest); "
-        "'example': the seed's random split of prefix examples (leaks)",
+        "'session': hold out 20% of whole sessions (honest); 'example': the seed's random "
+        "split of prefix examples (leaks); 'time': hold out the sessions that start in a "
+        "click log's last --test-days days; 'none': all of it (train on the whole log, "
+        "evaluate or replay every session)",
         DATA,
         choices=SPLITS,
     ),
     SettingFlag(
         "csv_path",
-        "read sessions from this CSV click log",
+        "read sessions from this click log (see --format)",
         CLICK_LOG,
         flag="--from-csv",
         metavar="PATH",
         default_note="generate sessions",
+    ),
+    SettingFlag(
+        "log_format",
+        "the log's format: 'csv' (the column flags below), 'session-rec' (tab-separated "
+        "SessionId ItemId Time with a header: the prepared files of session-rec and GRU4Rec), "
+        "'yoochoose' (RecSys Challenge 2015 clicks.dat), 'diginetica' (CIKM Cup 2016 "
+        "train-item-views.csv), 'retailrocket' (events.csv, cut into sessions at gaps of "
+        "--session-gap-minutes)",
+        CLICK_LOG,
+        flag="--format",
+        choices=LOG_FORMATS,
+    ),
+    SettingFlag(
+        "min_session_length",
+        "drop training sessions shorter than N clicks; 0 = the format's default: 2 for "
+        "yoochoose, diginetica and retailrocket (as GRU4Rec and session-rec prepare them), "
+        "1 for session-rec and csv files (taken as prepared)",
+        CLICK_LOG,
+    ),
+    SettingFlag(
+        "min_item_support",
+        "drop training clicks on items seen fewer than N times, then sessions left too "
+        "short; 0 = the format's default: 5 for the raw public formats (the literature's), "
+        "1 (keep every item) for session-rec and csv files",
+        CLICK_LOG,
+    ),
+    SettingFlag(
+        "session_gap_minutes",
+        "retailrocket: a visitor's pause longer than this starts a new session",
+        CLICK_LOG,
+        metavar="MINUTES",
+    ),
+    SettingFlag(
+        "test_days",
+        "--split time: the sessions that start in the log's last N days are held out",
+        CLICK_LOG,
+        metavar="DAYS",
+    ),
+    SettingFlag(
+        "validation_csv",
+        "--split none: a later log in the same format for the per-epoch figures (mapped "
+        "through the training catalog; clicks on unknown items removed)",
+        CLICK_LOG,
+        metavar="PATH",
+        default_note="none",
+    ),
+    SettingFlag(
+        "train_csv",
+        "baselines: fit on this log and score the --from-csv one (same format)",
+        CLICK_LOG,
+        metavar="PATH",
+        default_note="the training side of --split",
     ),
     SettingFlag("csv_separator", "field separator, one character", CLICK_LOG, metavar="CHAR"),
     SettingFlag(

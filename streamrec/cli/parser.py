@@ -23,6 +23,11 @@ GENERATED = ("seed", "users")
 SPLIT_DATA = (*GENERATED, "split")
 CLICK_LOG = (
     "csv_path",
+    "log_format",
+    "min_session_length",
+    "min_item_support",
+    "session_gap_minutes",
+    "test_days",
     "csv_separator",
     "csv_session_column",
     "csv_item_column",
@@ -75,6 +80,7 @@ COMMANDS: dict[str, Command] = {
             "epochs",
             "batch_size",
             "window_start",
+            "validation_csv",
             "max_train_sessions",
             "validation_sample",
             "device",
@@ -85,17 +91,22 @@ COMMANDS: dict[str, Command] = {
     "evaluate": Command(
         "evaluate a checkpoint or a baseline offline",
         "Full-ranking Hit@10, Hit@20 and MRR@20 (ties count against the target) on the "
-        "validation side of the split, overall and per behaviour.",
-        (*SPLIT_DATA, *CLICK_LOG, "threads"),
+        "held-out side of the split (--split none: every session of the log), overall and "
+        "per behaviour. A checkpoint's own catalog maps the log's item ids: clicks on items "
+        "outside it are removed first (counted as dropped_unknown_clicks), then every next "
+        "click of every session with two or more clicks left is a prediction (the session-rec "
+        "and GRU4Rec protocol).",
+        (*SPLIT_DATA, *CLICK_LOG, "train_csv", "threads"),
         run_flags.evaluate_flags,
     ),
     "produce": Command(
         "replay sessions as click events into Kafka",
         "Replay sessions as click events into the clicks topic, keyed by session id. By "
-        "default the held-out sessions of the session split (same --seed/--users as "
-        "training), so the served model never saw them.",
+        "default the held-out side of --split as training made it (same --seed/--users or "
+        "log options), so the served model never saw them; with --split none every session "
+        "of the log, as it is in the file.",
         (
-            *GENERATED,
+            *SPLIT_DATA,
             *CLICK_LOG,
             "kafka_bootstrap",
             "namespace",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from streamrec.cli import render
@@ -38,9 +39,13 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     result = train_model(settings, out, show_progress=not args.no_progress)
     last = result.history[-1]
+    figures = (
+        "no validation figures (--split none without --validation-csv)"
+        if math.isnan(last.hit_at_10)
+        else f"Hit@10 {last.hit_at_10:.4f} Hit@20 {last.hit_at_20:.4f} MRR@20 {last.mrr_at_20:.4f}"
+    )
     print(
-        f"saved {result.checkpoint} ({result.n_parameters:,} parameters); "
-        f"Hit@10 {last.hit_at_10:.4f} Hit@20 {last.hit_at_20:.4f} MRR@20 {last.mrr_at_20:.4f}; "
+        f"saved {result.checkpoint} ({result.n_parameters:,} parameters); {figures}; "
         f"history {result.history_path}, curves {result.plot_path}"
     )
     return EXIT_OK
@@ -54,6 +59,11 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report))
         return EXIT_OK
-    print(f"{report['scorer']} on split={report['split']} ({report['n_examples']:,} examples)")
+    dropped = report["dropped_unknown_clicks"]
+    print(
+        f"{report['scorer']} on {report['source']}, split={report['split']}: "
+        f"{report['n_examples']:,} predictions in {report['n_sessions']:,} sessions"
+        + (f" ({dropped:,} clicks on items outside the catalog removed first)" if dropped else "")
+    )
     render.print_lines(render.metric_table(render.overall_and_per_behavior(report)))
     return EXIT_OK
