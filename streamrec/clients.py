@@ -15,6 +15,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from streamrec.config import ConfigError, Settings
 from streamrec.contract.names import Names
 
+NEEDS_PASSWORD = "Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
+
 
 class UnreachableError(ConnectionError):
     """A server did not answer within the configured wait; one readable line."""
@@ -132,18 +134,15 @@ def wait_for_redis(settings: Settings, on_wait: WaitHook | None = None) -> redis
             client.ping()
             return client
         except redis.AuthenticationError:
+            # the server answered: a settings problem (exit status 2), not an unreachable one
             if not settings.redis_password:
-                raise UnreachableError(
-                    "Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
-                ) from None
-            raise UnreachableError(
+                raise ConfigError(NEEDS_PASSWORD) from None
+            raise ConfigError(
                 "Redis refused the credentials (check STREAMREC_REDIS_PASSWORD)"
             ) from None
         except redis.ResponseError as exc:
             if "NOAUTH" in str(exc):
-                raise UnreachableError(
-                    "Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
-                ) from None
+                raise ConfigError(NEEDS_PASSWORD) from None
             raise
         except redis.ConnectionError:
             if not announced:

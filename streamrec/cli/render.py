@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,6 +29,15 @@ def metric_table(rows: Sequence[MetricRow]) -> list[str]:
         values = " ".join(f"{m[key]:8.4f}" for _, key in METRIC_COLUMNS)
         lines.append(f"{label:<{width}s} {values} {m['n_examples']:9,d}")
     return lines
+
+
+def metrics_report(report: Mapping[str, Any], heading: str, as_json: bool) -> None:
+    """A metrics report on stdout: one JSON object, or ``heading`` and the metric table."""
+    if as_json:
+        print(json.dumps(report))
+        return
+    print(heading)
+    print_lines(metric_table(overall_and_per_behavior(report)))
 
 
 def print_lines(lines: Sequence[str], console: Console | None = None) -> None:

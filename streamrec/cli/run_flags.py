@@ -50,6 +50,19 @@ def evaluate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _number(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup,
+    flag: str,
+    kind: type[int] | type[float],
+    default: float | None,
+    help: str,
+    metavar: str = "N",
+    **bounds: float,
+) -> None:
+    """A numeric flag whose bounds are checked as it is parsed (``validators.number``)."""
+    p.add_argument(flag, metavar=metavar, type=number(kind, **bounds), default=default, help=help)
+
+
 def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     """``produce``: which sessions, how fast, how many times."""
     g = p.add_argument_group("replay")
@@ -58,38 +71,17 @@ def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
         action="store_true",
         help="replay every session, not only the held-out ones",
     )
-    g.add_argument(
-        "--sessions",
-        metavar="N",
-        type=number(int, min=0),
-        default=0,
-        help="replay at most this many sessions; 0 = all (default)",
-    )
-    g.add_argument(
-        "--rate", type=number(float, min=0), default=0.0, metavar="N", help=AS_FAST_AS_POSSIBLE
-    )
-    g.add_argument(
-        "--concurrency",
-        metavar="N",
-        type=number(int, min=1),
-        default=200,
-        help="sessions open at once, interleaved (default: %(default)s)",
-    )
-    g.add_argument(
-        "--limit",
-        metavar="N",
-        type=number(int, min=0),
-        default=0,
-        help="stop after this many events; 0 = no limit (default)",
-    )
-    g.add_argument(
-        "--rounds",
-        metavar="N",
-        type=number(int, min=0),
-        default=1,
-        help="replay the sessions this many times, each round as new session ids; "
-        "0 = until SIGTERM (default: %(default)s)",
-    )
+    _number(g, "--sessions", int, 0, "replay at most this many sessions; 0 = all (default)", min=0)
+    _number(g, "--rate", float, 0.0, AS_FAST_AS_POSSIBLE, min=0)
+    _number(
+        g, "--concurrency", int, 200, "sessions open at once, interleaved (default: %(default)s)",
+        min=1,
+    )  # fmt: skip
+    _number(g, "--limit", int, 0, "stop after this many events; 0 = no limit (default)", min=0)
+    _number(
+        g, "--rounds", int, 1, "replay the sessions this many times, each round as new session "
+        "ids; 0 = until SIGTERM (default: %(default)s)", min=0,
+    )  # fmt: skip
     g.add_argument("--no-progress", action="store_true", help="no progress display")
 
 
@@ -100,19 +92,12 @@ def services_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
         choices=["up", "down", "status"],
         help="start the servers, stop them, or show whether they run",
     )
-    port = number(int, min=1, max=65535)
-    p.add_argument(
-        "--kafka-port",
-        type=port,
-        metavar="PORT",
-        help="broker port (default: the port of --kafka-bootstrap)",
-    )
-    p.add_argument(
-        "--redis-port",
-        type=port,
-        metavar="PORT",
-        help="Valkey port (default: the port of --redis-url)",
-    )
+    for server, setting in (("kafka", "--kafka-bootstrap"), ("redis", "--redis-url")):
+        _number(
+            p, f"--{server}-port", int, None,
+            f"{'broker' if server == 'kafka' else 'Valkey'} port (default: the port of {setting})",
+            metavar="PORT", min=1, max=65535,
+        )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print status as JSON")
 
 
@@ -121,33 +106,13 @@ def report_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _consumers(p: argparse.ArgumentParser, default: int) -> None:
-    p.add_argument(
-        "--consumers",
-        metavar="N",
-        type=number(int, min=1),
-        default=default,
-        help="consumer processes (default: %(default)s)",
-    )
-
-
 def demo_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     """``demo``: how much to replay, how fast, with how many consumers."""
+    _number(p, "--sessions", int, 2000, "held-out sessions to replay (default: %(default)s)", min=1)
+    _number(p, "--consumers", int, 2, "consumer processes (default: %(default)s)", min=1)
+    _number(p, "--rate", float, 0.0, AS_FAST_AS_POSSIBLE, min=0)
     p.add_argument(
-        "--sessions",
-        metavar="N",
-        type=number(int, min=1),
-        default=2000,
-        help="held-out sessions to replay (default: %(default)s)",
-    )
-    _consumers(p, default=2)
-    p.add_argument(
-        "--rate", type=number(float, min=0), default=0.0, metavar="N", help=AS_FAST_AS_POSSIBLE
-    )
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help="last stdout line is one JSON object with the summary",
+        "--json", action="store_true", help="last stdout line is one JSON object with the summary"
     )
 
 
@@ -168,21 +133,11 @@ def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         + ",".join(f"{r:g}" for r in DEFAULT_LOAD_STEPS)
         + ")",
     )
-    p.add_argument(
-        "--rate",
-        metavar="N",
-        type=number(float, above=0),
-        default=1000.0,
-        help="events/s for the fixed profile (default: %(default)g)",
-    )
-    p.add_argument(
-        "--step-seconds",
-        metavar="SECONDS",
-        type=number(float, above=0),
-        default=20.0,
-        help="seconds per step (default: %(default)g)",
-    )
-    _consumers(p, default=1)
+    _number(p, "--rate", float, 1000.0, "events/s for the fixed profile (default: %(default)g)",
+            above=0)  # fmt: skip
+    _number(p, "--step-seconds", float, 20.0, "seconds per step (default: %(default)g)",
+            metavar="SECONDS", above=0)  # fmt: skip
+    _number(p, "--consumers", int, 1, "consumer processes (default: %(default)s)", min=1)
     p.add_argument(
         "--out-dir",
         type=Path,
@@ -190,7 +145,5 @@ def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         help=f"where loadtest.json and loadtest.png go (default: {defaults.artifacts}/loadtest)",
     )
     p.add_argument(
-        "--json",
-        action="store_true",
-        help="last stdout line is the report as one JSON object",
+        "--json", action="store_true", help="last stdout line is the report as one JSON object"
     )

@@ -56,14 +56,11 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from streamrec.model.evaluation.workflow import evaluate_named
 
     report = evaluate_named(settings, model_path=args.model, baseline=args.baseline)
-    if args.json:
-        print(json.dumps(report))
-        return EXIT_OK
     dropped = report["dropped_unknown_clicks"]
-    print(
+    heading = (
         f"{report['scorer']} on {report['source']}, split={report['split']}: "
         f"{report['n_examples']:,} predictions in {report['n_sessions']:,} sessions"
         + (f" ({dropped:,} clicks on items outside the catalog removed first)" if dropped else "")
     )
-    render.print_lines(render.metric_table(render.overall_and_per_behavior(report)))
+    render.metrics_report(report, heading, args.json)
     return EXIT_OK

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
@@ -132,13 +131,10 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
 
     client = wait_for_redis(settings, on_wait=render.notice)
     totals = read_totals(client, Names(settings.namespace)).report()
-    if args.json:
-        print(json.dumps(totals))
-        return EXIT_OK
     ev = totals["events"]
-    print(
+    heading = (
         f"events: {ev['applied']:,} applied, {ev['unknown_item']:,} unknown item, "
         f"{ev['duplicate']:,} duplicate, {ev['gap']:,} gap, {ev['invalid']:,} invalid"
     )
-    render.print_lines(render.metric_table(render.overall_and_per_behavior(totals)))
+    render.metrics_report(totals, heading, args.json)
     return EXIT_OK

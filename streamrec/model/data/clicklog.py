@@ -253,29 +253,28 @@ def _header(
     return found
 
 
-def _fields(path: Path, line: int, row: list[str], need: int) -> list[str]:
-    if len(row) < need:
-        raise ValueError(f"{path}:{line}: expected {need} fields, got {len(row)}")
-    return row
+def _rows(
+    path: Path, reader: Iterator[list[str]], need: int, first_line: int = 2
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of every non-empty row, each with at least ``need`` fields."""
+    for line, row in enumerate(reader, start=first_line):
+        if not row:
+            continue
+        if len(row) < need:
+            raise ValueError(f"{path}:{line}: expected {need} fields, got {len(row)}")
+        yield line, row
 
 
 def _session_rec_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
     reader = csv.reader(handle, delimiter="\t")
     cols = _header(path, reader, {"s": ("SessionId",), "i": ("ItemId",), "t": ("Time",)})
-    need = max(cols.values()) + 1
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        row = _fields(path, line, row, need)
+    for line, row in _rows(path, reader, max(cols.values()) + 1):
         t = _float(path, line, row[cols["t"]], "time")
         yield row[cols["s"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
 
 
 def _yoochoose_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
-    for line, row in enumerate(csv.reader(handle, delimiter=","), start=1):
-        if not row:
-            continue
-        row = _fields(path, line, row, 3)
+    for line, row in _rows(path, csv.reader(handle, delimiter=","), 3, first_line=1):
         t = _iso(path, line, row[1])
         yield row[0], ((0, t, ""),), line, _int(path, line, row[2], "item id"), t
 
@@ -286,11 +285,7 @@ def _diginetica_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> 
         "s": ("sessionId", "session_id"), "i": ("itemId", "item_id"),
         "f": ("timeframe",), "d": ("eventdate",),
     })  # fmt: skip
-    need = max(cols.values()) + 1
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        row = _fields(path, line, row, need)
+    for line, row in _rows(path, reader, max(cols.values()) + 1):
         t = _iso(path, line, row[cols["d"]])
         t += _float(path, line, row[cols["f"]], "timeframe") / 1e3
         yield row[cols["s"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
@@ -301,11 +296,7 @@ def _retailrocket_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -
     cols = _header(path, reader, {
         "t": ("timestamp",), "v": ("visitorid",), "e": ("event",), "i": ("itemid",),
     })  # fmt: skip
-    need = max(cols.values()) + 1
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        row = _fields(path, line, row, need)
+    for line, row in _rows(path, reader, max(cols.values()) + 1):
         if row[cols["e"]] not in fmt.retailrocket_events:
             continue
         t = _float(path, line, row[cols["t"]], "timestamp") / 1e3
@@ -318,11 +309,7 @@ def _csv_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterato
     wanted.update({f"t{k}": (c,) for k, c in enumerate(fmt.time_columns)})
     cols = _header(path, reader, wanted)
     time_cols = [cols[f"t{k}"] for k in range(len(fmt.time_columns))]
-    need = max(cols.values()) + 1
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        row = _fields(path, line, row, need)
+    for line, row in _rows(path, reader, max(cols.values()) + 1):
         order = tuple(_order_value(row[c]) for c in time_cols)
         t = _unix_time(row[time_cols[0]]) if time_cols else math.nan
         yield row[cols["s"]], order, line, _int(path, line, row[cols["i"]], "item id"), t
