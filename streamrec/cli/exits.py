@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamrec.clients import UnreachableError
 from streamrec.config import ConfigError
-from streamrec.pipeline.servers import ServiceError
+from streamrec.pipeline.servers import ServiceUnreachable
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work failed: undelivered events, a consumer crashed, a step broke
@@ -36,15 +36,13 @@ class UsageError(Exception):
 def exit_status(exc: BaseException) -> int | None:
     """The exit status ``exc`` ends ``streamrec`` with, or None for a bug (show the traceback).
 
-    A ``ServiceError`` means "not reachable" when a started server did not answer in time;
-    otherwise (a port in use, a server that exited at start-up) the work failed.
+    A started server that did not answer in time is unreachable; other ``ServiceError``s (a
+    port in use, a server that exited at start-up) mean the work failed.
     """
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
-    if isinstance(exc, UnreachableError | ConnectionError):
+    if isinstance(exc, UnreachableError | ConnectionError | ServiceUnreachable):
         return EXIT_UNREACHABLE
-    if isinstance(exc, ServiceError):
-        return EXIT_UNREACHABLE if "not answering" in str(exc) else EXIT_FAILED
     # CheckpointError and the click-log loader's errors are ValueErrors about what was given
     if isinstance(exc, UsageError | ConfigError | ValueError):
         return EXIT_USAGE

@@ -35,6 +35,10 @@ class ServiceError(RuntimeError):
     """A server could not be started, reached or stopped; one readable line."""
 
 
+class ServiceUnreachable(ServiceError):
+    """A started server did not answer in time."""
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as s:
@@ -168,7 +172,9 @@ class EmbeddedServices:
                     del pending[name]
             time.sleep(0.05)
         if pending:
-            raise ServiceError(f"embedded {', '.join(pending)} not answering after {timeout:.0f}s")
+            raise ServiceUnreachable(
+                f"embedded {', '.join(pending)} not answering after {timeout:.0f}s"
+            )
 
     def _running_pid(self, name: str) -> int | None:
         try:

@@ -180,3 +180,23 @@ def test_an_unexpected_error_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(HANDLERS, "generate", bug)
     with pytest.raises(TypeError, match="a bug"):
         main(["generate"])
+
+
+def test_demo_refuses_a_missing_explicit_model_before_starting_anything(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nonexistent.pt"
+    status, _, err = run_main(capsys, "demo", "--model", str(missing))
+    assert status == EXIT_USAGE
+    assert err.startswith(f"streamrec: error: no checkpoint at {missing}")
+    assert "starting embedded" not in err
+
+
+def test_a_file_that_is_not_a_checkpoint_is_named_as_such(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    readme = Path(__file__).resolve().parents[3] / "README.md"
+    status, _, err = run_main(capsys, "consume", "--model", str(readme))
+    assert status == EXIT_USAGE
+    assert "is not a StreamRec checkpoint" in err and "weights_only" not in err
+    assert err.count("\n") == 1

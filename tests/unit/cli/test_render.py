@@ -10,7 +10,7 @@ from streamrec.cli.commands.pipeline import demo_summary, timings_line
 from streamrec.cli.exits import EXIT_FAILED, EXIT_UNREACHABLE, exit_status
 from streamrec.cli.render import metric_table, overall_and_per_behavior
 from streamrec.pipeline.loadtest import LoadTestReport, StepResult, describe_saturation
-from streamrec.pipeline.servers import ServiceError
+from streamrec.pipeline.servers import ServiceError, ServiceUnreachable
 
 
 def metrics(hit10: float, n: int) -> dict[str, Any]:
@@ -93,4 +93,5 @@ def test_saturation_line(keeps_up: tuple[bool, ...], line: str) -> None:
 def test_service_errors_are_unreachable_only_when_nothing_answered(
     message: str, status: int
 ) -> None:
-    assert exit_status(ServiceError(message)) == status
+    error = ServiceUnreachable if "not answering" in message else ServiceError
+    assert exit_status(error(message)) == status
