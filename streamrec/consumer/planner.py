@@ -24,7 +24,8 @@ from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 TopK = tuple[list[int], list[float]]  # items (dense ids) and their scores, best first
 
 
-@dataclass(frozen=True)
+# slots, not frozen: several are built per event on the consumer's hot path
+@dataclass(slots=True)
 class BatchEvent:
     """A decoded event of the batch with its item's dense id."""
 
@@ -32,7 +33,7 @@ class BatchEvent:
     dense_item: int | None  # None: not in the served catalog
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PlannedEvent:
     """What the batch expects of one event."""
 

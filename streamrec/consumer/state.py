@@ -29,7 +29,7 @@ class SessionState:
         return self.last_seq + 1
 
 
-@dataclass
+@dataclass(slots=True)
 class EventWrite:
     """One conditional write: the state after ``seq`` and the evaluation of ``seq``."""
 

@@ -51,7 +51,7 @@ class Scorer(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreRequest:
     """Score session ``key`` whose window (dense ids, oldest first, 1..max_len of them) is
     ``window``, i.e. its clicks up to and including the one being scored."""

@@ -93,7 +93,8 @@ class IncrementalScorer:
 
     def score_requests(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
         """The ``StreamingScorer`` contract: windows of dense ids (model ids are dense + 1)."""
-        return self.score([ScoreRequest(r.key, tuple(i + 1 for i in r.window)) for r in requests])
+        shift = (1).__add__  # model ids are dense ids + 1 (0 is padding)
+        return self.score([ScoreRequest(r.key, tuple(map(shift, r.window))) for r in requests])
 
     @torch.no_grad()
     def score(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
