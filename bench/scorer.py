@@ -30,12 +30,12 @@ import numpy as np
 import torch
 
 from streamrec.config import Settings
-from streamrec.model.checkpoint import load_checkpoint
 from streamrec.model.data.examples import left_pad_window, session_split
 from streamrec.model.data.loading import load_corpus
 from streamrec.model.evaluation.evaluate import score_windows
 from streamrec.model.networks.incremental import IncrementalScorer, ScoreRequest
 from streamrec.model.networks.lstm import SessionLSTMRecommender
+from streamrec.model.zoo.lstm_attn import load_network
 from streamrec.producer.replay import interleave
 from streamrec.producer.sources import replay_sessions
 
@@ -148,7 +148,7 @@ def main() -> None:
             ap.error(f"no checkpoint at {path}")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    model, meta = load_checkpoint(args.model, device=device)
+    model, meta = load_network(args.model, device=device)
     if not model.zero_start:
         ap.error(f"{args.model} is a window_start='padding' model; pass it as --padding-model")
     settings = Settings(seed=meta.seed)
@@ -179,7 +179,7 @@ def main() -> None:
 
 def padding_drift(path: Path, device: torch.device) -> dict[str, float]:
     """How far a one-step cache drifts from a padding model's logits, whole sessions."""
-    model, meta = load_checkpoint(path, device=device)
+    model, meta = load_network(path, device=device)
     settings = Settings(seed=meta.seed)
     corpus = load_corpus(settings)
     _, held_out = session_split(len(corpus.sessions), settings.seed)

@@ -17,6 +17,8 @@ ENV_PREFIX = "STREAMREC_"
 # "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "none": all
 # of it (another log validates or is scored)
 SPLITS = ("session", "example", "time", "none")
+# the model zoo (streamrec.model.zoo registers each; lstm-attn is the seed's model)
+ARCHITECTURES = ("lstm-attn", "markov", "popularity")
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("incremental", "full")
@@ -58,6 +60,7 @@ class Settings:
     validation_csv: str = ""  # split "none": a later log for the per-epoch figures
     train_csv: str = ""  # evaluate: fit baselines on this log, score the --from-csv one
     # training
+    architecture: str = "lstm-attn"
     epochs: int = 20
     max_train_sessions: int = 0  # > 0: train on the first N training sessions only (quick models)
     batch_size: int = 256
@@ -121,6 +124,7 @@ class Settings:
             "scoring": SCORING_MODES,
             "log_level": LOG_LEVELS,
             "log_format": LOG_FORMATS,
+            "architecture": ARCHITECTURES,
             "kafka_security_protocol": ("SASL_SSL", "SASL_PLAINTEXT"),
         }
         for name, allowed in choices.items():

@@ -17,6 +17,7 @@ from typing import Any
 
 from streamrec.cli.validators import number
 from streamrec.config import (
+    ARCHITECTURES,
     DEVICES,
     ENV_PREFIX,
     LOG_FORMATS,
@@ -149,7 +150,15 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         flag="--time-columns",
         metavar="COLUMNS",
     ),
-    SettingFlag("epochs", "epochs", TRAINING),
+    SettingFlag(
+        "architecture",
+        "the model to train: 'lstm-attn' (the seed's LSTM with attention pooling), 'markov' "
+        "(first-order transition counts backed off to popularity), 'popularity'; every one "
+        "is served by `streamrec consume`",
+        TRAINING,
+        choices=ARCHITECTURES,
+    ),
+    SettingFlag("epochs", "epochs (neural models)", TRAINING),
     SettingFlag("batch_size", "batch size", TRAINING),
     SettingFlag(
         "window_start",

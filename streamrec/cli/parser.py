@@ -71,8 +71,9 @@ COMMANDS: dict[str, Command] = {
         run_flags.generate_flags,
     ),
     "train": Command(
-        "train the session LSTM with the seed's recipe",
-        "Train the session LSTM (Adam 1e-3, StepLR 8/0.5, clip 5.0, batch 256) and write a "
+        "train a session model (the seed's LSTM by default)",
+        "Train --architecture (default lstm-attn: the seed's LSTM with its recipe, Adam 1e-3, "
+        "StepLR 8/0.5, clip 5.0, batch 256; count models are fitted in one pass) and write a "
         "checkpoint, a JSON history and a PNG of the training curves beside it.",
         (
             *SPLIT_DATA,
@@ -81,6 +82,7 @@ COMMANDS: dict[str, Command] = {
             "batch_size",
             "window_start",
             "validation_csv",
+            "architecture",
             "max_train_sessions",
             "validation_sample",
             "device",

@@ -53,7 +53,7 @@ class ServedModel:
     ) -> None:
         self.scorer, self.meta = load_streaming_scorer(model_path, scoring, cache_bytes, device)
         self.max_len = self.meta.max_len
-        self.catalog = Catalog(self.meta.config.n_items, self.meta.item_ids)
+        self.catalog = Catalog(self.meta.n_items, self.meta.item_ids)
 
     @property
     def mode(self) -> str:

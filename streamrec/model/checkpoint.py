@@ -1,8 +1,11 @@
 """Checkpoints are data, not code: tensors plus plain metadata, loaded with ``weights_only=True``.
 
-A checkpoint holds the weights, the model config, the catalog size, how it was trained
-(split, seed, data source, recipe), its final metrics, the package version and, for click
-logs, the dense-id -> original-id catalog. Loading checks all of it before building a model.
+A checkpoint holds the model's architecture name, its hyper-parameters, its state (tensors
+and plain values: network weights, or a count model's tables), the catalog size, how it was
+trained (split, seed, data source, recipe), its final metrics, the package version and, for
+click logs, the dense-id -> original-id catalog. Loading checks all of it before a model is
+built (``model.zoo.load_model``). Format 1 files (before architectures were recorded) hold
+the seed's LSTM and load as ``lstm-attn``.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from typing import Any
 import torch
 
 from streamrec import __version__
-from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 
 FORMAT = "streamrec-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class CheckpointError(ValueError):
@@ -28,9 +31,11 @@ class CheckpointError(ValueError):
 
 @dataclass
 class CheckpointMeta:
-    """Everything about a model except its weights."""
+    """Everything about a model except its state."""
 
-    config: ModelConfig
+    architecture: str
+    config: dict[str, Any]  # the architecture's hyper-parameters
+    n_items: int
     split: str
     seed: int
     source: str
@@ -43,17 +48,19 @@ class CheckpointMeta:
     @property
     def model_version(self) -> str:
         """Short label for recommendations and metrics."""
-        return f"lstm-{self.split}-s{self.seed}-v{self.version}"
+        return f"{self.architecture}-{self.split}-s{self.seed}-v{self.version}"
 
 
-def save_checkpoint(path: Path, model: SessionLSTMRecommender, meta: CheckpointMeta) -> None:
-    """Write ``model`` and ``meta`` atomically to ``path``."""
+def save_checkpoint(path: Path, state: dict[str, Any], meta: CheckpointMeta) -> None:
+    """Write ``state`` (tensors and plain values) and ``meta`` atomically to ``path``."""
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "config": meta.config.to_dict(),
-        "n_items": meta.config.n_items,
+        "architecture": meta.architecture,
+        "state": {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v
+                  for k, v in state.items()},
+        "config": meta.config,
+        "n_items": meta.n_items,
         "split": meta.split,
         "seed": meta.seed,
         "source": meta.source,
@@ -62,7 +69,7 @@ def save_checkpoint(path: Path, model: SessionLSTMRecommender, meta: CheckpointM
         "recipe": meta.recipe,
         "item_ids": meta.item_ids,
         "version": meta.version,
-    }
+    }  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
@@ -75,10 +82,10 @@ def _require(payload: dict[str, Any], key: str, kind: type | tuple[type, ...]) -
     return payload[key]
 
 
-def load_checkpoint(
-    path: Path, expect_n_items: int | None = None, device: str | torch.device = "cpu"
-) -> tuple[SessionLSTMRecommender, CheckpointMeta]:
-    """Load a checkpoint safely and check it; returns the model in eval mode and its metadata.
+def read_checkpoint(
+    path: Path, expect_n_items: int | None = None
+) -> tuple[dict[str, Any], CheckpointMeta]:
+    """Load a checkpoint file safely and check its metadata; returns (state, meta).
 
     ``expect_n_items``: the catalog size of the run that will use it; a mismatch is refused.
     """
@@ -103,17 +110,14 @@ def load_checkpoint(
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a StreamRec checkpoint (no StreamRec format tag)")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint format {payload.get('format_version')!r}")
-    raw_config = _require(payload, "config", dict)
-    try:
-        config = ModelConfig(**raw_config)
-        config.validate()
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path} has an invalid model config: {exc}") from None
+    version = payload.get("format_version")
+    if version not in READABLE_VERSIONS:
+        raise CheckpointError(f"{path} has checkpoint format {version!r}; this StreamRec reads 1-2")
+    if version == 1:  # the seed's LSTM, before architectures were recorded
+        payload = {**payload, "architecture": "lstm-attn", "state": payload.get("state_dict")}
     n_items = _require(payload, "n_items", int)
-    if n_items != config.n_items:
-        raise CheckpointError(f"{path}: catalog size {n_items} disagrees with its config")
+    if n_items < 1:
+        raise CheckpointError(f"{path}: catalog size {n_items} must be >= 1")
     if expect_n_items is not None and n_items != expect_n_items:
         raise CheckpointError(
             f"{path} was trained on a catalog of {n_items} items, this run has {expect_n_items}"
@@ -121,13 +125,10 @@ def load_checkpoint(
     item_ids = payload.get("item_ids")
     if item_ids is not None and (not isinstance(item_ids, list) or len(item_ids) != n_items):
         raise CheckpointError(f"{path}: item catalog does not match its catalog size")
-    model = SessionLSTMRecommender(config)
-    try:
-        model.load_state_dict(_require(payload, "state_dict", dict))
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit the stored config ({exc})") from None
     meta = CheckpointMeta(
-        config=config,
+        architecture=_require(payload, "architecture", str),
+        config=_require(payload, "config", dict),
+        n_items=n_items,
         split=_require(payload, "split", str),
         seed=_require(payload, "seed", int),
         source=_require(payload, "source", str),
@@ -137,4 +138,4 @@ def load_checkpoint(
         item_ids=item_ids,
         version=_require(payload, "version", str),
     )
-    return model.to(device).eval(), meta
+    return _require(payload, "state", dict), meta

@@ -24,9 +24,9 @@ from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.contract.names import Names
-from streamrec.model.checkpoint import load_checkpoint
 from streamrec.model.data.examples import build_examples
-from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
+from streamrec.model.evaluation.evaluate import evaluate
+from streamrec.model.zoo import load_model
 from streamrec.pipeline.models import ensure_model
 from streamrec.pipeline.processes import (
     ConsumerProcess,
@@ -49,10 +49,10 @@ class DemoError(RuntimeError):
 
 def offline_report(model_path: Path, sessions: ReplaySessions) -> dict[str, Any]:
     """Offline evaluation of the model on exactly the replayed sessions."""
-    model, _ = load_checkpoint(model_path, expect_n_items=sessions.corpus.n_items)
+    model, _ = load_model(model_path, expect_n_items=sessions.corpus.n_items)
     replayed = [sessions.corpus.sessions[i] for i in sessions.indices]
     labels = [sessions.corpus.behaviors[i] for i in sessions.indices]
-    return evaluate(ModelScorer(model), build_examples(replayed), labels).report()
+    return evaluate(model.scorer(), build_examples(replayed), labels).report()
 
 
 @dataclass

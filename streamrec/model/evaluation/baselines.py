@@ -26,8 +26,13 @@ def _last_items(batch: PrefixBatch) -> np.ndarray:
 class PopularityScorer:
     """Most frequent training targets, the same list for everyone."""
 
-    def __init__(self, train: PrefixExamples, n_items: int) -> None:
-        self.counts = torch.from_numpy(np.bincount(train.targets, minlength=n_items)).double()
+    def __init__(self, counts: np.ndarray) -> None:
+        self.counts = torch.from_numpy(np.asarray(counts, dtype=np.float64))
+
+    @classmethod
+    def fit(cls, train: PrefixExamples, n_items: int) -> PopularityScorer:
+        """Count the training targets."""
+        return cls(np.bincount(train.targets, minlength=n_items))
 
     def score(self, batch: PrefixBatch) -> torch.Tensor:
         """Global target counts for every row."""
@@ -41,8 +46,8 @@ class CategoryPopularityScorer:
     equal counts are broken by global popularity (a deterministic, data-driven order).
     """
 
-    def __init__(self, train: PrefixExamples, n_items: int, item_category: np.ndarray) -> None:
-        counts = np.bincount(train.targets, minlength=n_items).astype(np.float64)
+    def __init__(self, counts: np.ndarray, item_category: np.ndarray) -> None:
+        counts = np.asarray(counts, dtype=np.float64)
         self.item_category = torch.from_numpy(item_category)
         # counts + fraction < 1 keeps count order and breaks ties within a category.
         self.item_score = torch.from_numpy(counts + counts / (counts.max() + 1.0) * 0.5 + 1.0)
@@ -61,15 +66,22 @@ class MarkovScorer:
     scorer's order (category-popularity on generated data, popularity otherwise).
     """
 
-    def __init__(self, train: PrefixExamples, n_items: int, fallback: Scorer) -> None:
-        pairs = _last_items(train) * n_items + train.targets
-        keys, counts = np.unique(pairs, return_counts=True)
+    def __init__(
+        self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_items: int, fallback: Scorer
+    ) -> None:
         self.n_items = n_items
-        self.rows = keys // n_items
-        self.cols = keys % n_items
-        self.counts = counts.astype(np.float64)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.cols = np.asarray(cols, dtype=np.int64)
+        self.counts = np.asarray(counts, dtype=np.float64)
         self.row_start = np.searchsorted(self.rows, np.arange(n_items + 1))
         self.fallback = fallback
+
+    @classmethod
+    def fit(cls, train: PrefixExamples, n_items: int, fallback: Scorer) -> MarkovScorer:
+        """Count last item -> next item transitions in the training examples."""
+        pairs = _last_items(train) * n_items + train.targets
+        keys, counts = np.unique(pairs, return_counts=True)
+        return cls(keys // n_items, keys % n_items, counts, n_items, fallback)
 
     def score(self, batch: PrefixBatch) -> torch.Tensor:
         """Transition counts lifted above the fallback's scores."""
@@ -126,18 +138,27 @@ def make_baseline(name: str, corpus: SessionCorpus, train: PrefixExamples) -> Sc
     """Build baseline ``name`` from the training examples of ``corpus``."""
     category = corpus.item_category
     if name == "popularity":
-        return PopularityScorer(train, corpus.n_items)
+        return PopularityScorer.fit(train, corpus.n_items)
     if name == "category-popularity":
         if category is None:
             raise ValueError("category-popularity needs item categories (generated data)")
-        return CategoryPopularityScorer(train, corpus.n_items, category)
+        return CategoryPopularityScorer(target_counts(train, corpus.n_items), category)
     if name == "markov":
-        fallback: Scorer = (
-            CategoryPopularityScorer(train, corpus.n_items, category)
-            if category is not None
-            else PopularityScorer(train, corpus.n_items)
-        )
-        return MarkovScorer(train, corpus.n_items, fallback)
+        return MarkovScorer.fit(train, corpus.n_items, popularity_fallback(train, corpus))
     if name == "oracle":
         return OracleScorer(corpus)
     raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
+
+
+def target_counts(train: PrefixExamples, n_items: int) -> np.ndarray:
+    """How often each item is a training target."""
+    return np.bincount(train.targets, minlength=n_items)
+
+
+def popularity_fallback(train: PrefixExamples, corpus: SessionCorpus) -> Scorer:
+    """What a Markov chain backs off to: category-popularity where items have categories
+    (generated data), popularity otherwise."""
+    counts = target_counts(train, corpus.n_items)
+    if corpus.item_category is not None:
+        return CategoryPopularityScorer(counts, corpus.item_category)
+    return PopularityScorer(counts)

@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 
 from streamrec.config import ConfigError, Settings
-from streamrec.model.checkpoint import CheckpointError, load_checkpoint
+from streamrec.model.checkpoint import CheckpointError
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.loading import prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
-from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
+from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.runtime import configure_torch
 from streamrec.model.scoring import Scorer
+from streamrec.model.zoo import load_model
 
 
 def evaluate_named(
@@ -35,20 +36,20 @@ def evaluate_named(
     started = time.perf_counter()
     scorer: Scorer
     if model_path is not None:
-        model, meta = load_checkpoint(model_path)
+        model, meta = load_model(model_path)
         if meta.item_ids is not None and not settings.csv_path and corpus is None:
             raise ConfigError(
                 f"{model_path} was trained on a click log ({meta.source}); evaluate it on a "
                 "log with --from-csv"
             )
         data = prepare_data(settings, corpus, item_ids=meta.item_ids)
-        if data.corpus.n_items != meta.config.n_items:
+        if data.corpus.n_items != meta.n_items:
             raise CheckpointError(
-                f"{model_path} was trained on a catalog of {meta.config.n_items} items, "
+                f"{model_path} was trained on a catalog of {meta.n_items} items, "
                 f"this run has {data.corpus.n_items}"
             )
-        scorer = ModelScorer(model)
-        name = f"model:{model_path}"
+        scorer = model.scorer()
+        name = f"model:{model_path} ({meta.architecture})"
         if meta.split != settings.split or meta.seed != settings.seed:
             name += f" (trained with split={meta.split}, seed={meta.seed})"
     elif baseline is not None:

@@ -1,0 +1,41 @@
+"""The model zoo: every architecture StreamRec trains, evaluates and serves, by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from streamrec.model.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint
+from streamrec.model.zoo.base import Architecture, SessionModel
+from streamrec.model.zoo.counts import MARKOV, POPULARITY
+from streamrec.model.zoo.lstm_attn import LSTM_ATTN
+
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY)}
+
+
+def architecture(name: str) -> Architecture:
+    """The zoo entry called ``name`` (``ValueError`` naming the choices otherwise)."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def load_model(
+    path: Path, expect_n_items: int | None = None, device: str | torch.device = "cpu"
+) -> tuple[SessionModel, CheckpointMeta]:
+    """The model stored at ``path`` (any architecture), checked, and its metadata."""
+    state, meta = read_checkpoint(path, expect_n_items)
+    if meta.architecture not in ARCHITECTURES:
+        raise CheckpointError(
+            f"{path} holds a {meta.architecture!r} model, which this StreamRec does not know"
+        )
+    try:
+        model = ARCHITECTURES[meta.architecture].load(
+            meta.config, state, meta.n_items, torch.device(device)
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(
+            f"{path}: its {meta.architecture} state does not load ({exc})"
+        ) from None
+    return model, meta

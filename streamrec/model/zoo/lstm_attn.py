@@ -1,0 +1,147 @@
+"""``lstm-attn``: the seed's session LSTM with attention pooling, trained with its recipe."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from streamrec.model.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint
+from streamrec.model.evaluation.evaluate import ModelScorer
+from streamrec.model.networks.incremental import IncrementalScorer
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
+from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.training.trainer import EpochRecord, TrainConfig, Trainer
+from streamrec.model.zoo.base import Architecture, TrainingRun, TrainOutcome
+
+log = logging.getLogger("streamrec.model")
+
+
+class LSTMAttnModel:
+    """A trained ``SessionLSTMRecommender`` behind the zoo's ``SessionModel`` interface."""
+
+    architecture = "lstm-attn"
+
+    def __init__(self, network: SessionLSTMRecommender, device: torch.device) -> None:
+        self.network = network.to(device).eval()
+        self.device = device
+
+    @property
+    def n_items(self) -> int:
+        """Catalog size."""
+        return self.network.n_items
+
+    def config(self) -> dict[str, Any]:
+        """The network's ``ModelConfig``."""
+        return dict(self.network.config.to_dict())
+
+    def state(self) -> dict[str, Any]:
+        """The network's weights."""
+        return dict(self.network.state_dict())
+
+    def n_parameters(self) -> int:
+        """Trainable weights."""
+        return count_parameters(self.network)
+
+    def scorer(self) -> Scorer:
+        """The network's forward pass (length-grouped where that is faster)."""
+        return ModelScorer(self.network, self.device)
+
+    def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
+        """One LSTM step per click from cached state (zero-start models), else recomputation:
+        a 'padding' model's state at each click depends on the padding length."""
+        if scoring == "incremental" and self.network.zero_start:
+            return IncrementalScorer(self.network, max_len, cache_bytes, self.device)
+        if scoring == "incremental":
+            log.warning(
+                "this model was trained with window_start='padding': its state at each click "
+                "depends on the padding, so every window is recomputed (train with "
+                "--window-start zero for incremental scoring)"
+            )
+        return WindowRecomputer(self.scorer(), max_len)
+
+
+def train(run: TrainingRun) -> TrainOutcome:
+    """The seed's recipe (Adam, StepLR 8/0.5, clip 5.0, cross-entropy), epoch by epoch."""
+    settings, data = run.settings, run.data
+    torch.manual_seed(settings.seed)
+    network = SessionLSTMRecommender(
+        ModelConfig(n_items=data.corpus.n_items, window_start=settings.window_start)
+    )
+    recipe = TrainConfig(
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        seed=settings.seed,
+    )
+    trainer = Trainer(network, recipe, run.device)
+    board = run.board
+    task = board.add(f"epoch 1/{recipe.epochs}")
+
+    def on_batch(done: int, total: int, loss: float) -> None:
+        board.update(task, done, total, info=f"batches, loss {loss:.3f}")
+
+    def on_epoch(record: EpochRecord) -> None:
+        nonlocal task
+        board.note(epoch_line(record, has_validation=len(data.val) > 0))
+        board.done(task)
+        if record.epoch < recipe.epochs:
+            task = board.add(f"epoch {record.epoch + 1}/{recipe.epochs}")
+
+    history = trainer.fit(data.train, data.val, data.corpus.behaviors, on_batch, on_epoch)
+    return TrainOutcome(
+        LSTMAttnModel(network.cpu(), torch.device("cpu")), history, recipe.to_dict()
+    )
+
+
+def epoch_line(record: EpochRecord, has_validation: bool) -> str:
+    """One line per epoch: losses, validation figures, times."""
+    validation = (
+        f"val loss {record.val_loss:.4f}  Hit@10 {record.hit_at_10:.4f}  "
+        f"Hit@20 {record.hit_at_20:.4f}  MRR@20 {record.mrr_at_20:.4f}"
+        if has_validation
+        else "no validation data (--split none: give --validation-csv for figures)"
+    )
+    return (
+        f"epoch {record.epoch:2d}: train loss {record.train_loss:.4f}  {validation}  "
+        f"({record.train_seconds:.1f}s train, {record.eval_seconds:.1f}s eval)"
+    )
+
+
+def load(
+    config: dict[str, Any], state: dict[str, Any], n_items: int, device: torch.device
+) -> LSTMAttnModel:
+    """Rebuild the network from its config and weights."""
+    model_config = ModelConfig(**config)
+    model_config.validate()
+    if model_config.n_items != n_items:
+        raise ValueError(f"catalog size {n_items} disagrees with its config")
+    network = SessionLSTMRecommender(model_config)
+    network.load_state_dict(state)
+    return LSTMAttnModel(network, device)
+
+
+LSTM_ATTN = Architecture(
+    name="lstm-attn",
+    summary="the seed's LSTM with attention pooling (case study; attention as in NARM, "
+    "Li et al. 2017)",
+    train=train,
+    load=load,
+)
+
+
+def load_network(
+    path: Path, device: str | torch.device = "cpu", expect_n_items: int | None = None
+) -> tuple[SessionLSTMRecommender, CheckpointMeta]:
+    """The LSTM network of an ``lstm-attn`` checkpoint (for benchmarks and tests that need
+    the network itself); other architectures are refused."""
+    state, meta = read_checkpoint(path, expect_n_items)
+    if meta.architecture != LSTM_ATTN.name:
+        raise CheckpointError(f"{path} holds a {meta.architecture} model, not {LSTM_ATTN.name}")
+    try:
+        model = load(meta.config, state, meta.n_items, torch.device(device))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: its weights do not load ({exc})") from None
+    return model.network, meta
