@@ -112,7 +112,8 @@ def test_garbage_in_the_stream_changes_nothing_for_valid_events(
     procs = start_consumers(settings, generated_model.path, 2, tmp_path)
     garbage = [
         b"{not json", b"\xff\xfe\x00", b"[]", b'{"v":1}', b'{"v":1,"session_id":"x","seq":-1,'
-        b'"item_id":1,"ts":1}', b'{"v":1,"session_id":"x","seq":0,"item_id":99999999,"ts":1}',
+        b'"item_id":1,"ts":1}',
+        b'{"v":1,"session_id":"x","seq":0,"item_id":1,"ts":1,"behavior":"robot"}',
         b'{"v":1,"session_id":"x","seq":0,"item_id":1,"ts":1,"extra":true}', b"x" * 70_000,
     ]  # fmt: skip
     try:

@@ -62,7 +62,9 @@ def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: P
                 if events["applied"] >= sent or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
-            assert events == {"applied": sent, "duplicate": 0, "gap": 0, "invalid": 0}
+            assert events == {
+                "applied": sent, "unknown_item": 0, "duplicate": 0, "gap": 0, "invalid": 0
+            }  # fmt: skip
         finally:
             consumer.send_signal(signal.SIGTERM)
             assert consumer.wait(60) == 0, (tmp_path / "consumer.log").read_text()[-2000:]
