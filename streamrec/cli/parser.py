@@ -90,6 +90,27 @@ COMMANDS: dict[str, Command] = {
         ),
         run_flags.train_flags,
     ),
+    "compare": Command(
+        "train and evaluate several models on the same data and protocol",
+        "Train each --models architecture on the same data (a click log with --from-csv, "
+        "scored on --test-csv; or generated sessions and the held-out side of --split), "
+        "evaluate all on the same held-out prefixes with full ranking, and write "
+        "compare.json, compare.md (a Markdown table) and compare.png: Hit@10, Hit@20, "
+        "MRR@20, coverage@20 (the share of the catalog ever recommended), parameters, "
+        "training seconds, scoring events/s.",
+        (
+            *SPLIT_DATA,
+            *CLICK_LOG,
+            "epochs",
+            "batch_size",
+            "window_start",
+            "max_train_sessions",
+            "validation_sample",
+            "device",
+            "threads",
+        ),
+        run_flags.compare_flags,
+    ),
     "evaluate": Command(
         "evaluate a checkpoint or a baseline offline",
         "Full-ranking Hit@10, Hit@20 and MRR@20 (ties count against the target) on the "

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streamrec.cli.validators import number, number_list
-from streamrec.config import Settings
+from streamrec.cli.validators import name_list, number, number_list
+from streamrec.config import ARCHITECTURES, Settings
 from streamrec.model.evaluation.baselines import BASELINES
 
 DEFAULT_LOAD_STEPS = (1000.0, 2000.0, 5000.0, 10000.0, 20000.0)
@@ -48,6 +48,33 @@ def evaluate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     what.add_argument("--model", type=Path, metavar="PATH", help="checkpoint to evaluate")
     what.add_argument("--baseline", choices=BASELINES, help="baseline to evaluate")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def compare_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    """``compare``: which models, the test log, where the results go."""
+    choices = (*ARCHITECTURES, "oracle")
+    p.add_argument(
+        "--models",
+        metavar="NAME,...",
+        type=name_list(choices),
+        default=list(ARCHITECTURES),
+        help=f"comma-separated models from {', '.join(choices)} (oracle: generated data "
+        f"only) (default: {','.join(ARCHITECTURES)})",
+    )
+    p.add_argument(
+        "--test-csv",
+        metavar="PATH",
+        help="a later log to score, in --format (then the whole --from-csv log trains: "
+        "--split none); default: the held-out side of --split",
+    )
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="PATH",
+        help="checkpoints, compare.json, compare.md and compare.png (default: "
+        f"{defaults.artifacts}/compare)",
+    )
+    p.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
 
 
 def _number(

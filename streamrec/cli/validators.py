@@ -65,3 +65,21 @@ def number_list(item: Callable[[str], N]) -> Callable[[str], list[N]]:
 
     parse.__name__ = "list"
     return parse
+
+
+def name_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """An argparse ``type`` for comma-separated names, each one of ``choices``, no repeats."""
+
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in choices]
+        if not names or unknown:
+            raise argparse.ArgumentTypeError(
+                f"expected names from {', '.join(choices)}, got {', '.join(unknown) or text!r}"
+            )
+        if len(set(names)) != len(names):
+            raise argparse.ArgumentTypeError(f"a name is given twice in {text!r}")
+        return names
+
+    parse.__name__ = "names"
+    return parse

@@ -98,14 +98,14 @@ class BatchProcessor:
             return False
         t = self.metrics.time_stage("read", t)
         plan = plan_batch(events, states, self.scorer.max_len)
-        top_items, top_scores = self._score(plan)
+        top_items, top_scores, top_ties = self._score(plan)
         scoring_s = time.perf_counter() - t
         self.metrics.score_batch.observe(scoring_s)
         t = self.metrics.time_stage("score", t)
         self.metrics.export_scorer_cache(
             self.scorer.cache_counters(), self.scorer.cached_sessions()
         )
-        writes = build_writes(plan, top_items, top_scores)
+        writes = build_writes(plan, top_items, top_scores, top_ties)
 
         # Recommendations go out and are acknowledged before the state is written: a crash
         # between the two redelivers events that are then applied and recommended again
@@ -128,11 +128,11 @@ class BatchProcessor:
         log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
         return True
 
-    def _score(self, plan: BatchPlan) -> tuple[list[list[int]], list[list[float]]]:
+    def _score(self, plan: BatchPlan) -> tuple[list[list[int]], list[list[float]], list[int]]:
         if not plan.windows:
-            return [], []
-        items, scores = self.scorer.top_k(plan.sessions, plan.windows)
-        return items.tolist(), scores.tolist()
+            return [], [], []
+        items, scores, ties = self.scorer.top_k(plan.sessions, plan.windows)
+        return items.tolist(), scores.tolist(), ties.tolist()
 
     def _record_outcomes(
         self,

@@ -21,7 +21,8 @@ from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.contract.events import ClickEvent
 from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 
-TopK = tuple[list[int], list[float]]  # items (dense ids) and their scores, best first
+# items (dense ids) and their scores, best first, and how many items outside tie with the last
+TopK = tuple[list[int], list[float], int]
 
 
 # slots, not frozen: several are built per event on the consumer's hot path
@@ -92,7 +93,7 @@ def plan_batch(
         prev_slot = last_slot.get(sid)
         prev_topk: TopK | None = None
         if prev_slot is None and state.topk_items:
-            prev_topk = (state.topk_items, state.topk_scores)
+            prev_topk = (state.topk_items, state.topk_scores, state.topk_ties)
         # a new list each time: earlier rows keep their own window
         after = [*window.get(sid, state.items), item.dense_item][-max_len:]
         window[sid] = after
@@ -110,15 +111,19 @@ def evaluate(seq: int, previous: TopK | None, dense_item: int) -> RankingTotals 
     session's first click, or when no top-K is known)."""
     if seq <= 0 or previous is None:
         return None
-    return RankingTotals.from_rank(rank_in_top_k(*previous, dense_item))
+    items, scores, ties = previous
+    return RankingTotals.from_rank(rank_in_top_k(items, scores, dense_item, ties))
 
 
 def build_writes(
     plan: BatchPlan,
     top_items: Sequence[list[int]],
     top_scores: Sequence[list[float]],
+    top_ties: Sequence[int] | None = None,
 ) -> list[EventWrite]:
-    """One conditional write per batch event, given the top-K of every scored row."""
+    """One conditional write per batch event, given the top-K of every scored row (and per
+    row how many items outside its top-K tie with its last score; none when omitted)."""
+    ties = top_ties if top_ties is not None else [0] * len(top_items)
     writes: list[EventWrite] = []
     for p in plan.events:
         event = p.event
@@ -138,7 +143,7 @@ def build_writes(
             )
             continue
         previous = (
-            (top_items[p.prev_slot], top_scores[p.prev_slot])
+            (top_items[p.prev_slot], top_scores[p.prev_slot], ties[p.prev_slot])
             if p.prev_slot is not None
             else p.prev_topk
         )
@@ -151,6 +156,7 @@ def build_writes(
                 topk_scores=top_scores[p.slot],
                 behavior=event.behavior,
                 evaluation=evaluate(event.seq, previous, p.dense_item),
+                topk_ties=ties[p.slot],
             )
         )
     return writes

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from streamrec.model.evaluation.ranking import TOP_K
+from streamrec.model.evaluation.ranking import TOP_K, tail_ties
 from streamrec.model.scoring import CacheCounters, ScoreRequest
 from streamrec.model.streaming import load_streaming_scorer
 
@@ -75,8 +75,9 @@ class ServedModel:
 
     def top_k(
         self, sessions: Sequence[str], windows: Sequence[Sequence[int]], k: int = TOP_K
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(items, scores), each (len(windows), k), best first, dense ids.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(items, scores, tail ties): items and scores (len(windows), k), best first, dense
+        ids; per window, how many items outside its top-K tie with its K-th score.
 
         ``windows[i]`` is session ``sessions[i]``'s window of dense ids, oldest first, after
         the click being scored (1..max_len ids). A session may appear several times, in click
@@ -85,5 +86,7 @@ class ServedModel:
         requests = [
             ScoreRequest(key, tuple(window)) for key, window in zip(sessions, windows, strict=True)
         ]
-        scores, items = self.scorer.score_requests(requests).topk(k, dim=1)
-        return items.cpu().numpy(), scores.cpu().numpy()
+        logits = self.scorer.score_requests(requests)
+        scores, items = logits.topk(k, dim=1)
+        ties = tail_ties(logits, scores)
+        return items.cpu().numpy(), scores.cpu().numpy(), ties.cpu().numpy()

@@ -22,6 +22,7 @@ class SessionState:
     last_seq: int = -1
     topk_items: list[int] = field(default_factory=list)
     topk_scores: list[float] = field(default_factory=list)
+    topk_ties: int = 0  # items outside the top-K tied with its last score
 
     @property
     def next_seq(self) -> int:
@@ -42,3 +43,4 @@ class EventWrite:
     evaluation: RankingTotals | None  # None: nothing to evaluate (seq 0) or not scored
     scored: bool = True  # False: a duplicate or gap at read time, only counted
     unknown_item: bool = False  # advance the seq only: the item is outside the catalog
+    topk_ties: int = 0  # items outside the top-K tied with its last score

@@ -1,7 +1,8 @@
 """Per-session state in Redis, written effectively-once by a Lua script (one call per shard).
 
 A session's hash holds its last ``max_len`` items, the last applied ``seq``, the top-K stored
-after it (items and scores, JSON) and its behaviour label. The script applies an event only if
+after it (items and scores, JSON, and how many items outside it tie with its last score) and
+its behaviour label. The script applies an event only if
 ``seq == last_seq + 1``; in the same atomic call it adds the events' online-evaluation
 results to their shard's totals hash (same hash slot, see ``contract.names``; summed by
 ``consumer.totals``). Duplicates and gaps are counted there too and change nothing else. So
@@ -35,7 +36,8 @@ MAX_BACKOFF_S = 5.0
 # command encoding cheap): seq, items json, top-k items json, top-k scores json, behavior,
 # mode ('e': apply and add the evaluation, 'a': apply, 'u': an item outside the catalog:
 # advance the seq only, 'c': count only: the consumer did not score it, so it must not apply
-# even if it became applicable since the read), hit@10 (0/1), hit@20 (0/1), reciprocal rank @20.
+# even if it became applicable since the read), hit@10 (0/1), hit@20 (0/1), reciprocal rank @20,
+# and how many items outside the top-K tie with its last score (for exact online ranks).
 # Returns 1 (applied), 0 (duplicate), -1 (gap) or 2 (unknown item, seq advanced) per event.
 # Totals are added once per call.
 FIELD_SEPARATOR = "\x1f"
@@ -79,7 +81,7 @@ for i = 1, #KEYS - 1 do
   else
     local behavior = f[5]
     redis.call('HSET', key, 'seq', seq, 'items', f[2], 'topk', f[3], 'scores', f[4],
-               'behavior', behavior)
+               'behavior', behavior, 'ties', f[10])
     redis.call('PEXPIRE', key, ttl)
     bump('applied', 1)
     if f[6] == 'e' then
@@ -126,10 +128,10 @@ class SessionStore:
         """State of each session (empty state for unknown ones), in one round trip."""
         pipe = self.client.pipeline(transaction=False)
         for sid in session_ids:
-            pipe.hmget(self.names.session_key(sid), "items", "seq", "topk", "scores")
+            pipe.hmget(self.names.session_key(sid), "items", "seq", "topk", "scores", "ties")
         states: dict[str, SessionState] = {}
         for sid, row in zip(session_ids, pipe.execute()):
-            items, seq, topk, scores = row
+            items, seq, topk, scores, ties = row
             if seq is None:
                 states[sid] = SessionState()
             else:
@@ -138,6 +140,7 @@ class SessionStore:
                     last_seq=int(seq),
                     topk_items=json.loads(topk),
                     topk_scores=json.loads(scores),
+                    topk_ties=int(ties or 0),
                 )
         return states
 
@@ -169,6 +172,7 @@ class SessionStore:
                     str(ev.hits_10) if ev is not None else "0",
                     str(ev.hits_20) if ev is not None else "0",
                     repr(ev.rr_sum_20) if ev is not None else "0",
+                    str(w.topk_ties),
                 )
                 args.append(FIELD_SEPARATOR.join(fields))
             self._script(keys=keys, args=args, client=pipe)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from streamrec.clients import ensure_topics
+from streamrec.config import ARCHITECTURES
 from streamrec.contract.messages import decode_recommendation
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.workflow import evaluate_named
@@ -23,7 +24,7 @@ from tests.integration.helpers import (
     read_topic,
     wait_for_totals,
 )
-from tests.models import TinyModel
+from tests.models import TinyModel, train_tiny_model
 
 pytestmark = pytest.mark.integration
 METRICS = ("hit_at_10", "hit_at_20", "mrr_at_20")
@@ -146,3 +147,11 @@ def test_a_log_with_new_items_never_stalls_and_online_equals_offline(
     assert online["n_examples"] == offline["n_examples"] > 1000
     for key in METRICS:
         assert online[key] == pytest.approx(offline[key], abs=0.002), key
+
+
+@pytest.mark.parametrize("name", [a for a in ARCHITECTURES if a != "lstm-attn"])
+def test_every_architecture_serves_online_what_it_scores_offline(
+    name: str, servers: Endpoints, tmp_path: Path
+) -> None:
+    model = train_tiny_model(tmp_path / f"{name}.pt", architecture=name)
+    replay_and_check(model, servers, tmp_path, sessions=300, consumers=1)

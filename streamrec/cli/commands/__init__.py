@@ -18,6 +18,7 @@ HANDLERS: dict[str, Handler] = {
     "generate": offline.generate,
     "train": offline.train,
     "evaluate": offline.evaluate,
+    "compare": offline.compare,
     "produce": stream.produce,
     "consume": stream.consume,
     "services": services.services,

@@ -64,3 +64,27 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     )
     render.metrics_report(report, heading, args.json)
     return EXIT_OK
+
+
+def compare(args: argparse.Namespace, settings: Settings) -> int:
+    """Train and evaluate several models on the same data; table, JSON and PNG."""
+    from rich.console import Console
+
+    from streamrec.model.evaluation.compare import (
+        compare_models,
+        comparison_json,
+        markdown_table,
+        write_outputs,
+    )
+
+    if args.test_csv:
+        settings = settings.with_overrides({"validation_csv": args.test_csv, "split": "none"})
+    out_dir = args.out_dir or settings.artifacts / "compare"
+    console = Console(stderr=True, soft_wrap=True)
+    rows, data = compare_models(settings, args.models, out_dir, console)
+    json_path, md_path, png_path = write_outputs(rows, data, out_dir)
+    console.print(markdown_table(rows), markup=False, highlight=False)
+    console.print(f"results: {json_path}, {md_path}, {png_path}", markup=False, highlight=False)
+    if args.json:
+        print(json.dumps(comparison_json(rows, data)))
+    return EXIT_OK

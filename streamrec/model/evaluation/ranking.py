@@ -27,16 +27,28 @@ def ranks_from_scores(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tens
     return (scores >= target_scores).sum(dim=1)
 
 
-def rank_in_top_k(items: Sequence[int], scores: Sequence[float], target: int) -> int:
+def rank_in_top_k(
+    items: Sequence[int], scores: Sequence[float], target: int, tail_ties: int = 0
+) -> int:
     """Rank of ``target`` given a stored top-K list (items with their scores, best first).
 
-    Ties count against the target as in ``ranks_from_scores``; a target absent from the list
-    gets ``MISS_RANK``.
+    Ties count against the target as in ``ranks_from_scores``: ``tail_ties`` is how many items
+    outside the list score exactly the list's last score (count models tie a lot), so a target
+    tied with that score ranks behind them too, as it does offline. A target absent from the
+    list gets ``MISS_RANK``.
     """
     for item, score in zip(items, scores):
         if item == target:
-            return sum(1 for s in scores if s >= score)
+            rank = sum(1 for s in scores if s >= score)
+            return rank + tail_ties if score <= scores[-1] else rank
     return MISS_RANK
+
+
+def tail_ties(scores: torch.Tensor, top_scores: torch.Tensor) -> torch.Tensor:
+    """Per row, how many items outside the top-K score exactly the K-th score.
+    (B, N) scores and their (B, K) top-K -> (B,)."""
+    last = top_scores[:, -1:]
+    return (scores == last).sum(dim=1) - (top_scores == last).sum(dim=1)
 
 
 @dataclass

@@ -46,7 +46,7 @@ def test_first_click_is_not_evaluated() -> None:
     _, writes = plan_and_write([click("a", 0, 5)], {"a": SessionState()})
     assert writes[0].evaluation is None
     # even if a top-K were somehow known for it
-    assert evaluate(0, ([5], [1.0]), 5) is None
+    assert evaluate(0, ([5], [1.0], 0), 5) is None
 
 
 def test_later_event_of_the_batch_is_evaluated_against_the_earlier_ones_top_k() -> None:
@@ -59,7 +59,7 @@ def test_later_event_of_the_batch_is_evaluated_against_the_earlier_ones_top_k() 
 def test_first_event_of_the_batch_is_evaluated_against_the_stored_top_k() -> None:
     stored = SessionState(items=[3], last_seq=0, topk_items=[9, 8, 7], topk_scores=[1, 1, 0])
     plan, writes = plan_and_write([click("a", 1, 8)], {"a": stored})
-    assert plan.events[0].prev_topk == ([9, 8, 7], [1, 1, 0])
+    assert plan.events[0].prev_topk == ([9, 8, 7], [1, 1, 0], 0)
     assert writes[0].evaluation == RankingTotals.from_rank(2)  # tie counts against it
     assert plan.windows == [[3, 8]]
 

@@ -10,6 +10,7 @@ from streamrec.model.evaluation.ranking import (
     RankingTotals,
     rank_in_top_k,
     ranks_from_scores,
+    tail_ties,
 )
 
 
@@ -59,3 +60,16 @@ def test_grouped_totals_per_label() -> None:
 def test_single_rank_totals_equal_the_vectorised_ones() -> None:
     for rank in range(1, 30):
         assert RankingTotals.from_rank(rank) == RankingTotals.from_ranks([rank])
+
+
+def test_online_rank_counts_ties_beyond_the_stored_top_k() -> None:
+    # 25 items: a top-5 list whose last score (1.0) is shared by 3 more items outside it
+    scores = torch.tensor([[9.0, 8.0, 7.0, 1.0, 1.0, 1.0, 1.0, 1.0] + [0.0] * 17])
+    top_scores, top_items = scores.topk(5, dim=1)
+    ties = int(tail_ties(scores, top_scores)[0])
+    assert ties == 3
+    items, values = top_items[0].tolist(), top_scores[0].tolist()
+    for target in range(8):
+        offline = int(ranks_from_scores(scores, torch.tensor([target]))[0])
+        online = rank_in_top_k(items, values, target, ties)
+        assert online == (offline if target in items else MISS_RANK), target

@@ -1,0 +1,160 @@
+"""``streamrec compare``: several models trained and evaluated on the same data and protocol.
+
+Each listed architecture is trained with ``train_model`` (its checkpoint, history and curves
+land in the output folder) and scored on the same held-out prefixes; on generated data the
+``oracle`` (the Bayes-optimal scorer, from the generator's hidden state) can be listed too.
+Per model: Hit@10, Hit@20, MRR@20, coverage@20 (the share of the catalog that appears in
+some top-20), learned parameters, training seconds and offline scoring events per second.
+Results go to ``compare.json``, ``compare.md`` and ``compare.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from streamrec.config import Settings
+from streamrec.model.data.loading import PreparedData, prepare_data
+from streamrec.model.evaluation.baselines import make_baseline
+from streamrec.model.evaluation.evaluate import evaluate
+from streamrec.model.evaluation.ranking import TOP_K
+from streamrec.model.scoring import Scorer
+from streamrec.model.training.workflow import train_model
+from streamrec.model.zoo import load_model
+
+ORACLE = "oracle"
+
+
+@dataclass
+class ComparisonRow:
+    """One model's figures."""
+
+    model: str
+    hit_at_10: float
+    hit_at_20: float
+    mrr_at_20: float
+    coverage_at_20: float
+    n_examples: int
+    train_seconds: float
+    params: int
+    scoring_events_per_s: float
+
+
+def compare_models(
+    settings: Settings, names: list[str], out_dir: Path, console: Console
+) -> tuple[list[ComparisonRow], PreparedData]:
+    """Train and evaluate each of ``names`` on ``settings``' data; rows in the given order."""
+    data = prepare_data(settings)
+    if not len(data.val):
+        raise ValueError("nothing to compare on: the split holds nothing out (give a test log)")
+    rows = []
+    for name in names:
+        console.print(f"== {name}")
+        if name == ORACLE:
+            scorer: Scorer = make_baseline(ORACLE, data.corpus, data.train)
+            train_s, params = 0.0, 0
+        else:
+            started = time.perf_counter()
+            out = out_dir / f"{name}.pt"
+            result = train_model(settings.with_overrides({"architecture": name}), out, console)
+            train_s = time.perf_counter() - started
+            model, _ = load_model(out)
+            scorer, params = model.scorer(), result.n_parameters
+        rows.append(_score(name, scorer, data, train_s, params))
+        console.print(
+            f"   Hit@10 {rows[-1].hit_at_10:.4f}  Hit@20 {rows[-1].hit_at_20:.4f}  "
+            f"MRR@20 {rows[-1].mrr_at_20:.4f}  coverage@20 {rows[-1].coverage_at_20:.3f}"
+        )
+    return rows, data
+
+
+def _score(
+    name: str, scorer: Scorer, data: PreparedData, train_s: float, params: int
+) -> ComparisonRow:
+    recommended = torch.zeros(data.corpus.n_items, dtype=torch.bool)
+
+    def note_top_k(scores: torch.Tensor, _targets: torch.Tensor) -> None:
+        recommended[scores.topk(TOP_K, dim=1).indices.flatten().cpu()] = True
+
+    started = time.perf_counter()
+    totals = evaluate(scorer, data.val, data.corpus.behaviors, on_batch=note_top_k)
+    seconds = time.perf_counter() - started
+    figures = totals.total.metrics()
+    return ComparisonRow(
+        model=name,
+        hit_at_10=figures["hit_at_10"],
+        hit_at_20=figures["hit_at_20"],
+        mrr_at_20=figures["mrr_at_20"],
+        coverage_at_20=float(recommended.float().mean()),
+        n_examples=int(figures["n_examples"]),
+        train_seconds=round(train_s, 2),
+        params=params,
+        scoring_events_per_s=round(len(data.val) / seconds, 1) if seconds > 0 else 0.0,
+    )
+
+
+def comparison_json(rows: list[ComparisonRow], data: PreparedData) -> dict[str, Any]:
+    """The ``--json`` object: the rows and what they were measured on."""
+    return {
+        "rows": [asdict(r) for r in rows],
+        "source": data.corpus.source,
+        "n_items": data.corpus.n_items,
+        "n_train_examples": len(data.train),
+    }
+
+
+def markdown_table(rows: list[ComparisonRow]) -> str:
+    """The rows as a Markdown table, best Hit@20 in bold."""
+    best = max(r.hit_at_20 for r in rows)
+    lines = [
+        "| model | Hit@10 | Hit@20 | MRR@20 | coverage@20 | parameters | train s | scoring ev/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        hit20 = f"**{r.hit_at_20:.4f}**" if r.hit_at_20 == best else f"{r.hit_at_20:.4f}"
+        lines.append(
+            f"| {r.model} | {r.hit_at_10:.4f} | {hit20} | {r.mrr_at_20:.4f} | "
+            f"{r.coverage_at_20:.3f} | {r.params:,} | {r.train_seconds:.1f} | "
+            f"{r.scoring_events_per_s:,.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(
+    rows: list[ComparisonRow], data: PreparedData, out_dir: Path
+) -> tuple[Path, Path, Path]:
+    """``compare.json``, ``compare.md`` and ``compare.png`` in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path, png_path = (out_dir / f"compare.{ext}" for ext in ("json", "md", "png"))
+    json_path.write_text(json.dumps(comparison_json(rows, data), indent=2))
+    md_path.write_text(f"Models on {data.corpus.source}\n\n" + markdown_table(rows))
+    _plot(rows, data.corpus.source, png_path)
+    return json_path, md_path, png_path
+
+
+def _plot(rows: list[ComparisonRow], source: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = (("hit_at_10", "Hit@10"), ("hit_at_20", "Hit@20"), ("mrr_at_20", "MRR@20"))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(rows) + 2), 4.2))
+    width = 0.8 / len(metrics)
+    for k, (key, label) in enumerate(metrics):
+        xs = [i + (k - 1) * width for i in range(len(rows))]
+        ax.bar(xs, [getattr(r, key) for r in rows], width, label=label)
+    ax.set_xticks(range(len(rows)), [r.model for r in rows])
+    ax.set_ylabel("held-out metric (full ranking)")
+    ax.set_title(f"StreamRec compare: {source}", fontsize=10)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,58 @@
+"""``streamrec compare``: the same data and protocol for every model; table, JSON and PNG."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from streamrec.config import Settings
+from streamrec.model.evaluation.compare import compare_models, markdown_table, write_outputs
+from tests.unit.cli.helpers import run_main
+
+KEYS = {"model", "hit_at_10", "hit_at_20", "mrr_at_20", "coverage_at_20", "n_examples",
+        "train_seconds", "params"}  # fmt: skip
+
+
+def test_models_share_data_and_the_oracle_bounds_them(tmp_path: Path) -> None:
+    settings = Settings(users=400, threads=1)
+    rows, data = compare_models(
+        settings, ["popularity", "markov", "oracle"], tmp_path, Console(quiet=True)
+    )
+    assert [r.model for r in rows] == ["popularity", "markov", "oracle"]
+    assert len({r.n_examples for r in rows}) == 1 and rows[0].n_examples == len(data.val)
+    oracle = rows[-1]
+    assert all(r.hit_at_10 <= oracle.hit_at_10 for r in rows)
+    assert rows[0].coverage_at_20 == pytest.approx(20 / data.corpus.n_items)  # one list for all
+    assert rows[1].coverage_at_20 > rows[0].coverage_at_20
+    assert rows[1].params > rows[0].params == data.corpus.n_items
+    assert (tmp_path / "markov.pt").is_file() and not (tmp_path / "oracle.pt").exists()
+    json_path, md_path, png_path = write_outputs(rows, data, tmp_path)
+    assert png_path.read_bytes()[:4] == b"\x89PNG"
+    assert markdown_table(rows) in md_path.read_text()
+    assert [r["model"] for r in json.loads(json_path.read_text())["rows"]] == [
+        "popularity", "markov", "oracle",
+    ]  # fmt: skip
+
+
+def test_compare_command_prints_the_rows_as_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, err = run_main(
+        capsys, "compare", "--models", "markov,popularity", "--users", "300", "--threads", "1",
+        "--out-dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert [r["model"] for r in report["rows"]] == ["markov", "popularity"]
+    assert all(row.keys() >= KEYS for row in report["rows"])
+    assert "| markov |" in err
+
+
+def test_unknown_model_names_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        run_main(capsys, "compare", "--models", "markov,bert")
+    assert raised.value.code == 2
+    assert "expected names from" in capsys.readouterr().err
