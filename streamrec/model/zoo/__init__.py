@@ -12,9 +12,7 @@ from streamrec.model.zoo.counts import MARKOV, POPULARITY
 from streamrec.model.zoo.lstm_attn import LSTM_ATTN
 from streamrec.model.zoo.vsknn import VSKNN
 
-ARCHITECTURES: dict[str, Architecture] = {
-    a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY, VSKNN)
-}
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY, VSKNN)}
 
 
 def architecture(name: str) -> Architecture:

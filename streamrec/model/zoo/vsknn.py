@@ -11,7 +11,7 @@ prefix of ``L`` clicks (the scored window: its last ``max_len`` clicks at most):
 2. similarity of a candidate: the sum, over the distinct items it shares with the prefix, of
    the weight of the item's last click in the prefix (``weighting`` of its 1-based position
    ``i`` out of ``L``), divided by the number of distinct prefix items;
-3. neighbours: the ``k`` most similar candidates (ties: the more recent first);
+3. neighbours: the ``k`` most similar candidates (ties, to 1e-12: the more recent first);
 4. score of an item: the sum over the neighbours containing it of similarity x
    ``weighting_score`` of the neighbour's match step (1 for a neighbour holding the last
    click, 2 for the click before, ...), times ``1 + idf_weighting x idf(item)`` where
@@ -193,7 +193,8 @@ class VSKNNModel:
         if cfg.sample_size and len(candidates) > cfg.sample_size:
             keep = slice(len(candidates) - cfg.sample_size, None)
             candidates, similarity, step = candidates[keep], similarity[keep], step[keep]
-        best = np.lexsort((-candidates, -similarity))[: cfg.k]
+        # rounded so that sums equal but for their order tie, and the more recent wins
+        best = np.lexsort((-candidates, -np.round(similarity, 12)))[: cfg.k]
         best = best[similarity[best] > 0]
         return candidates[best], similarity[best] * step_decay(cfg.weighting_score, step[best])
 
