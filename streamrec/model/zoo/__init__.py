@@ -10,8 +10,9 @@ from streamrec.model.checkpoint import CheckpointError, CheckpointMeta, read_che
 from streamrec.model.zoo.base import Architecture, SessionModel
 from streamrec.model.zoo.counts import MARKOV, POPULARITY
 from streamrec.model.zoo.lstm_attn import LSTM_ATTN
+from streamrec.model.zoo.vsknn import VSKNN
 
-ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY)}
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY, VSKNN)}
 
 
 def architecture(name: str) -> Architecture:
