@@ -153,8 +153,9 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "architecture",
         "the model to train: 'lstm-attn' (the seed's LSTM with attention pooling), 'markov' "
-        "(first-order transition counts backed off to popularity), 'popularity'; every one "
-        "is served by `streamrec consume`",
+        "(first-order transition counts backed off to popularity), 'popularity', 'gru4rec' "
+        "(GRU4Rec, trained with its authors' RSC15 setting); every one is served by "
+        "`streamrec consume`",
         TRAINING,
         choices=ARCHITECTURES,
     ),

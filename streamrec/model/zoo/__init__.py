@@ -9,9 +9,12 @@ import torch
 from streamrec.model.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint
 from streamrec.model.zoo.base import Architecture, SessionModel
 from streamrec.model.zoo.counts import MARKOV, POPULARITY
+from streamrec.model.zoo.gru4rec import GRU4REC
 from streamrec.model.zoo.lstm_attn import LSTM_ATTN
 
-ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY)}
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY, GRU4REC)
+}
 
 
 def architecture(name: str) -> Architecture:
