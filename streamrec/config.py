@@ -18,7 +18,7 @@ ENV_PREFIX = "STREAMREC_"
 # of it (another log validates or is scored)
 SPLITS = ("session", "example", "time", "none")
 # the model zoo (streamrec.model.zoo registers each; lstm-attn is the seed's model)
-ARCHITECTURES = ("lstm-attn", "markov", "popularity", "vsknn")
+ARCHITECTURES = ("lstm-attn", "gru4rec", "vsknn", "markov", "popularity")
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("incremental", "full")
@@ -61,10 +61,12 @@ class Settings:
     train_csv: str = ""  # evaluate: fit baselines on this log, score the --from-csv one
     # training
     architecture: str = "lstm-attn"
-    epochs: int = 20
+    # 0: the architecture's own default (lstm-attn: the seed's 20 / 256 / 1e-3; gru4rec: its
+    # authors' RSC15 setting)
+    epochs: int = 0
     max_train_sessions: int = 0  # > 0: train on the first N training sessions only (quick models)
-    batch_size: int = 256
-    learning_rate: float = 1e-3
+    batch_size: int = 0
+    learning_rate: float = 0.0
     device: str = "auto"
     # more than 2 threads oversubscribes small machines whose cores other processes share
     threads: int = 0  # 0: one per core, capped at 2
@@ -116,7 +118,7 @@ class Settings:
 
     def validate(self) -> Settings:
         """Return self, or raise ``ConfigError`` naming the first bad value."""
-        positive = ("users", "max_len", "epochs", "batch_size")
+        positive = ("users", "max_len")
         choices = {
             "split": SPLITS,
             "window_start": WINDOW_STARTS,
@@ -139,6 +141,7 @@ class Settings:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         for name in (
             "max_train_sessions", "threads", "validation_sample", "min_session_length",
+            "epochs", "batch_size",
             "min_item_support",
         ):  # fmt: skip
             if getattr(self, name) < 0:
@@ -176,8 +179,10 @@ class Settings:
             raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
             raise ConfigError("group must not be empty")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not 0 <= self.learning_rate < float("inf"):
+            raise ConfigError(
+                f"learning_rate must be >= 0 (0: the default), got {self.learning_rate}"
+            )
         return self
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

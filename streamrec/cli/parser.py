@@ -83,6 +83,7 @@ COMMANDS: dict[str, Command] = {
             "window_start",
             "validation_csv",
             "architecture",
+            "learning_rate",
             "max_train_sessions",
             "validation_sample",
             "device",

@@ -7,8 +7,8 @@ and in which order, is ``consumer.batch``; when offsets are committed is ``consu
 from __future__ import annotations
 
 import logging
-import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer
@@ -42,8 +42,10 @@ class ClickConsumer:
         store: SessionStore,
         scorer: ServedModel,
         metrics: ConsumerMetrics,
+        stop: Callable[[], bool],
     ) -> None:
         self.settings = settings
+        self.stop_requested = stop
         self.names = Names(settings.namespace)
         self.consumer = consumer
         self.scorer = scorer
@@ -62,17 +64,11 @@ class ClickConsumer:
         )
 
     def _is_stopping(self) -> bool:
-        return self.stopping
-
-    def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT: finish the current batch, commit, leave the group, exit 0."""
-
-        def request_stop(signum: int, _frame: object) -> None:
-            log.info("received %s: draining and committing", signal.Signals(signum).name)
+        """Asked to stop (SIGTERM/SIGINT): finish the batch, commit, leave the group."""
+        if not self.stopping and self.stop_requested():
+            log.info("asked to stop: draining and committing")
             self.stopping = True
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        return self.stopping
 
     def run(self) -> None:
         """Consume until asked to stop; then commit, flush the outputs and leave the group."""
@@ -87,7 +83,7 @@ class ClickConsumer:
         )
         next_lag = 0.0
         try:
-            while not self.stopping:
+            while not self._is_stopping():
                 messages = self._poll_batch()
                 if messages and self.batches.process(messages):
                     self._mark_processed(messages)

@@ -6,6 +6,7 @@ This is the one place that builds the consumer's Kafka and Redis clients.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, Producer
@@ -54,8 +55,9 @@ def producer_config(settings: Settings) -> dict[str, Any]:
     )
 
 
-def run_consumer(settings: Settings) -> None:
-    """Check servers and model, start the metrics endpoint, then consume until stopped."""
+def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -> None:
+    """Check servers and model, start the metrics endpoint, then consume until ``stop()``
+    (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group)."""
     device = configure_torch(settings.threads, settings.device)
     scorer = ServedModel(
         settings.model_path, device, settings.scoring, settings.scorer_cache_mb << 20
@@ -63,6 +65,9 @@ def run_consumer(settings: Settings) -> None:
     log.info("scoring: %s", scorer.mode)
     if scorer.max_len != settings.max_len:
         log.info("using the checkpoint's window max_len=%d", scorer.max_len)
+    if stop():
+        log.info("stopped during start-up; nothing consumed")
+        return
     redis_conn = wait_for_redis(settings)
     ensure_topics(settings)
     metrics = ConsumerMetrics()
@@ -80,6 +85,6 @@ def run_consumer(settings: Settings) -> None:
         store,
         scorer,
         metrics,
+        stop,
     )
-    consumer.install_signal_handlers()
     consumer.run()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from streamrec.pipeline.servers import free_port
+from tests.backends import Endpoints
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
@@ -164,3 +165,35 @@ def test_bad_configuration_fails_fast_with_one_line(
     result = cli("consume", "--help", env=bad_env)
     assert result.returncode == 2
     assert result.stderr.strip() == "streamrec: error: poll_batch must be >= 1, got 0"
+
+
+def test_a_consumer_stopped_during_start_up_exits_cleanly(
+    generated_model: TinyModel, servers: Endpoints
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "streamrec", "consume", "--model", str(generated_model.path),
+         "--kafka-bootstrap", servers.kafka_bootstrap, "--redis-url", servers.redis_url,
+         "--namespace", f"early-stop-{os.getpid()}", "--metrics-port", "0", "--threads", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        # stop it as soon as it handles SIGTERM: while torch imports or the model loads (the
+        # chaos test's case); before that, the interpreter's default would end it with -15
+        deadline = time.monotonic() + 60
+        while not _catches_sigterm(consumer.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert consumer.stdout is not None and _catches_sigterm(consumer.pid)
+        consumer.send_signal(signal.SIGTERM)
+        assert consumer.wait(120) == 0, consumer.stdout.read()[-2000:]
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a SIGTERM handler installed (``SigCgt`` in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False

@@ -6,43 +6,13 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 from rich.console import Console
 
 from streamrec.cli import render
 from streamrec.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from streamrec.config import Settings
-
-QUICK_MODEL_NAME = "quick-model.pt"  # where `streamrec demo` puts the model it trains
-
-
-@dataclass
-class StopRequest:
-    """Set by SIGTERM (a normal stop) or SIGINT (an interruption) while a loop runs."""
-
-    signum: int | None = None
-
-    def __call__(self) -> bool:
-        return self.signum is not None
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[StopRequest]:
-    """Catch SIGTERM and SIGINT for a loop that ends cleanly; the old handlers come back."""
-    request = StopRequest()
-
-    def handler(signum: int, _frame: object) -> None:
-        request.signum = signum
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield request
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
+from streamrec.stopping import stop_on_signals
 
 
 def produce(args: argparse.Namespace, settings: Settings) -> int:
@@ -99,7 +69,9 @@ def missing_model(settings: Settings) -> str:
     message = (
         f"no checkpoint at {path}; train one with `streamrec train --out {path}` (the full recipe)"
     )
-    quick = settings.artifacts / QUICK_MODEL_NAME
+    from streamrec.pipeline.models import quick_model_path
+
+    quick = quick_model_path(settings)
     if quick.is_file() and quick != path:
         message += f", or serve the quick model the demo trained: --model {quick}"
     return message
@@ -107,19 +79,20 @@ def missing_model(settings: Settings) -> str:
 
 def consume(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one consumer-group member until SIGTERM."""
-    import logging
-
-    from streamrec.consumer.main import run_consumer
-
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
-    )
     if not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
-    # run_consumer still takes the host as an argument here; it is to read settings.metrics_host
-    run_consumer(settings)
+    # first: a SIGTERM while torch imports or the model loads then ends the process cleanly
+    with stop_on_signals() as stop:
+        import logging
+
+        from streamrec.consumer.main import run_consumer
+
+        logging.basicConfig(
+            level=settings.log_level,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
+        )
+        run_consumer(settings, stop)
     return EXIT_OK
 
 

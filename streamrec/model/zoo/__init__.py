@@ -9,10 +9,13 @@ import torch
 from streamrec.model.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint
 from streamrec.model.zoo.base import Architecture, SessionModel
 from streamrec.model.zoo.counts import MARKOV, POPULARITY
+from streamrec.model.zoo.gru4rec import GRU4REC
 from streamrec.model.zoo.lstm_attn import LSTM_ATTN
 from streamrec.model.zoo.vsknn import VSKNN
 
-ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (LSTM_ATTN, MARKOV, POPULARITY, VSKNN)}
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a for a in (LSTM_ATTN, GRU4REC, VSKNN, MARKOV, POPULARITY)
+}
 
 
 def architecture(name: str) -> Architecture:

@@ -71,9 +71,9 @@ def train(run: TrainingRun) -> TrainOutcome:
         ModelConfig(n_items=data.corpus.n_items, window_start=settings.window_start)
     )
     recipe = TrainConfig(
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        learning_rate=settings.learning_rate,
+        epochs=settings.epochs or TrainConfig.epochs,
+        batch_size=settings.batch_size or TrainConfig.batch_size,
+        learning_rate=settings.learning_rate or TrainConfig.learning_rate,
         seed=settings.seed,
     )
     trainer = Trainer(network, recipe, run.device)

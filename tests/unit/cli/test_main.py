@@ -44,7 +44,7 @@ def test_help(sub: str, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "--epochs", "0"], "must be >= 1"),
+        (["train", "--epochs", "-1"], "must be >= 0"),
         (["train", "--users", "many"], "expected a whole number"),
         (["train", "--split", "random"], "invalid choice"),
         (["evaluate"], "one of the arguments --model --baseline is required"),
@@ -66,7 +66,7 @@ def test_bad_environment_variable_fails_with_one_line() -> None:
     env = dict(os.environ, STREAMREC_EPOCHS="-3")
     result = run_cli("train", "--help", env=env)
     assert result.returncode == 2
-    assert result.stderr.strip() == "streamrec: error: epochs must be >= 1, got -3"
+    assert result.stderr.strip() == "streamrec: error: epochs must be >= 0, got -3"
 
 
 def test_generate_writes_jsonl(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,9 +122,9 @@ def test_exit_2_for_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_exit_2_for_bad_settings(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run_main(capsys, "train", "--epochs", "0")
+    status, _, err = run_main(capsys, "train", "--epochs", "-1")
     assert status == EXIT_USAGE
-    assert err == "streamrec: error: epochs must be >= 1, got 0\n"
+    assert err == "streamrec: error: epochs must be >= 0, got -1\n"
 
 
 def test_exit_2_for_a_missing_checkpoint(
