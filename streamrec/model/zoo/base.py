@@ -87,3 +87,61 @@ class Architecture:
     summary: str  # one line for --help and the README, naming the source paper
     train: Callable[[TrainingRun], TrainOutcome]
     load: Loader  # (config, state, n_items, device) -> model
+
+
+class NetworkModel:
+    """What every neural ``SessionModel`` shares: its network on a device, the network's
+    config and weights as the checkpoint's, its size. Subclasses add the architecture name
+    and how it scores."""
+
+    def __init__(self, network: Any, device: torch.device) -> None:
+        self.network = network.to(device).eval()
+        self.device = device
+
+    @property
+    def n_items(self) -> int:
+        """Catalog size."""
+        return int(self.network.n_items)
+
+    def config(self) -> dict[str, Any]:
+        """The network's hyper-parameters."""
+        return dict(self.network.config.to_dict())
+
+    def state(self) -> dict[str, Any]:
+        """The network's weights."""
+        return dict(self.network.state_dict())
+
+    def n_parameters(self) -> int:
+        """Trainable weights."""
+        return sum(p.numel() for p in self.network.parameters() if p.requires_grad)
+
+
+class NetworkConfig(Protocol):
+    """A network's hyper-parameters: they know the catalog size and check themselves."""
+
+    @property
+    def n_items(self) -> int:
+        """Catalog size."""
+        ...
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` on impossible values."""
+        ...
+
+
+def rebuild_network(
+    config_type: Callable[..., NetworkConfig],
+    network_type: Callable[[Any], torch.nn.Module],
+    config: dict[str, Any],
+    state: dict[str, Any],
+    n_items: int,
+) -> torch.nn.Module:
+    """A network rebuilt from a checkpoint's config and weights, checked against the catalog
+    size (``ValueError``/``RuntimeError`` when they disagree)."""
+    network_config = config_type(**config)
+    network_config.validate()
+    if network_config.n_items != n_items:
+        raise ValueError(f"catalog size {n_items} disagrees with its config")
+    network = network_type(network_config)
+    network.load_state_dict(state)
+    return network

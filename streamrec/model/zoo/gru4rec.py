@@ -20,38 +20,25 @@ from streamrec.model.networks.gru4rec_streaming import Gru4RecStreamingScorer
 from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.gru4rec import Gru4RecTrainer
 from streamrec.model.training.trainer import EpochRecord
-from streamrec.model.zoo.base import Architecture, TrainingRun, TrainOutcome
+from streamrec.model.zoo.base import (
+    Architecture,
+    NetworkModel,
+    TrainingRun,
+    TrainOutcome,
+    rebuild_network,
+)
 from streamrec.model.zoo.lstm_attn import epoch_line
 
 # Settings field -> Gru4RecConfig field it overrides when set (0: the published value)
 OVERRIDES = {"epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate"}
 
 
-class Gru4RecModel:
-    """A trained ``Gru4RecNetwork`` behind the zoo's ``SessionModel`` interface."""
+class Gru4RecModel(NetworkModel):
+    """A trained ``Gru4RecNetwork`` behind the zoo's ``SessionModel`` interface (its config
+    holds the network and training hyper-parameters)."""
 
     architecture = "gru4rec"
-
-    def __init__(self, network: Gru4RecNetwork, device: torch.device) -> None:
-        self.network = network.to(device).eval()
-        self.device = device
-
-    @property
-    def n_items(self) -> int:
-        """Catalog size."""
-        return self.network.n_items
-
-    def config(self) -> dict[str, Any]:
-        """The ``Gru4RecConfig`` (network and training hyper-parameters)."""
-        return self.network.config.to_dict()
-
-    def state(self) -> dict[str, Any]:
-        """The network's weights."""
-        return dict(self.network.state_dict())
-
-    def n_parameters(self) -> int:
-        """Trainable weights."""
-        return sum(p.numel() for p in self.network.parameters() if p.requires_grad)
+    network: Gru4RecNetwork
 
     def scorer(self) -> Scorer:
         """The GRU over each prefix's window (its last ``max_len`` clicks)."""
@@ -125,12 +112,8 @@ def load(
     config: dict[str, Any], state: dict[str, Any], n_items: int, device: torch.device
 ) -> Gru4RecModel:
     """Rebuild the network from its config and weights."""
-    model_config = Gru4RecConfig(**config)
-    model_config.validate()
-    if model_config.n_items != n_items:
-        raise ValueError(f"catalog size {n_items} disagrees with its config")
-    network = Gru4RecNetwork(model_config)
-    network.load_state_dict(state)
+    network = rebuild_network(Gru4RecConfig, Gru4RecNetwork, config, state, n_items)
+    assert isinstance(network, Gru4RecNetwork)
     return Gru4RecModel(network, device)
 
 

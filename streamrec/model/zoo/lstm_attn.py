@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,39 +12,25 @@ import torch
 from streamrec.model.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint
 from streamrec.model.evaluation.evaluate import ModelScorer
 from streamrec.model.networks.incremental import IncrementalScorer
-from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender, count_parameters
+from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.trainer import EpochRecord, TrainConfig, Trainer
-from streamrec.model.zoo.base import Architecture, TrainingRun, TrainOutcome
+from streamrec.model.zoo.base import (
+    Architecture,
+    NetworkModel,
+    TrainingRun,
+    TrainOutcome,
+    rebuild_network,
+)
 
 log = logging.getLogger("streamrec.model")
 
 
-class LSTMAttnModel:
+class LSTMAttnModel(NetworkModel):
     """A trained ``SessionLSTMRecommender`` behind the zoo's ``SessionModel`` interface."""
 
     architecture = "lstm-attn"
-
-    def __init__(self, network: SessionLSTMRecommender, device: torch.device) -> None:
-        self.network = network.to(device).eval()
-        self.device = device
-
-    @property
-    def n_items(self) -> int:
-        """Catalog size."""
-        return self.network.n_items
-
-    def config(self) -> dict[str, Any]:
-        """The network's ``ModelConfig``."""
-        return dict(self.network.config.to_dict())
-
-    def state(self) -> dict[str, Any]:
-        """The network's weights."""
-        return dict(self.network.state_dict())
-
-    def n_parameters(self) -> int:
-        """Trainable weights."""
-        return count_parameters(self.network)
+    network: SessionLSTMRecommender
 
     def scorer(self) -> Scorer:
         """The network's forward pass (length-grouped where that is faster)."""
@@ -98,8 +85,9 @@ def train(run: TrainingRun) -> TrainOutcome:
 
 def epoch_line(record: EpochRecord, has_validation: bool) -> str:
     """One line per epoch: losses, validation figures, times."""
+    loss = "" if math.isnan(record.val_loss) else f"val loss {record.val_loss:.4f}  "
     validation = (
-        f"val loss {record.val_loss:.4f}  Hit@10 {record.hit_at_10:.4f}  "
+        f"{loss}Hit@10 {record.hit_at_10:.4f}  "
         f"Hit@20 {record.hit_at_20:.4f}  MRR@20 {record.mrr_at_20:.4f}"
         if has_validation
         else "no validation data (--split none: give --validation-csv for figures)"
@@ -114,12 +102,8 @@ def load(
     config: dict[str, Any], state: dict[str, Any], n_items: int, device: torch.device
 ) -> LSTMAttnModel:
     """Rebuild the network from its config and weights."""
-    model_config = ModelConfig(**config)
-    model_config.validate()
-    if model_config.n_items != n_items:
-        raise ValueError(f"catalog size {n_items} disagrees with its config")
-    network = SessionLSTMRecommender(model_config)
-    network.load_state_dict(state)
+    network = rebuild_network(ModelConfig, SessionLSTMRecommender, config, state, n_items)
+    assert isinstance(network, SessionLSTMRecommender)
     return LSTMAttnModel(network, device)
 
 
