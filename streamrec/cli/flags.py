@@ -164,7 +164,7 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "epochs",
         "epochs (neural models); 0 = the architecture's own: 20 for lstm-attn (the seed's "
-        "recipe), 10 for gru4rec (its authors' RSC15 setting), 5 for narm",
+        "recipe), 10 for gru4rec (its authors' RSC15 setting), 20 for narm",
         TRAINING,
     ),
     SettingFlag(
