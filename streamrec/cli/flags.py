@@ -155,7 +155,8 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "the model to train: 'lstm-attn' (the seed's LSTM with attention pooling), 'markov' "
         "(first-order transition counts backed off to popularity), 'popularity', 'vsknn' "
         "(session kNN with position-decayed similarity, V-SKNN), 'gru4rec' (GRU4Rec, trained "
-        "with its authors' RSC15 setting); every one is served by "
+        "with its authors' RSC15 setting), 'narm' (NARM: GRU with attentive local encoder, Li "
+        "et al. 2017); every one is served by "
         "`streamrec consume`",
         TRAINING,
         choices=ARCHITECTURES,
@@ -163,16 +164,18 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "epochs",
         "epochs (neural models); 0 = the architecture's own: 20 for lstm-attn (the seed's "
-        "recipe), 10 for gru4rec (its authors' RSC15 setting)",
+        "recipe), 10 for gru4rec (its authors' RSC15 setting), 20 for narm",
         TRAINING,
     ),
     SettingFlag(
-        "batch_size", "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec", TRAINING
+        "batch_size",
+        "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec, 512 narm",
+        TRAINING,
     ),
     SettingFlag(
         "learning_rate",
         "learning rate; 0 = the architecture's own: 1e-3 lstm-attn (Adam), 0.2 gru4rec "
-        "(Adagrad with momentum)",
+        "(Adagrad with momentum), 1e-3 narm (Adam)",
         TRAINING,
     ),
     SettingFlag(
