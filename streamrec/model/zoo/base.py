@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import torch
 
@@ -145,3 +145,34 @@ def rebuild_network(
     network = network_type(network_config)
     network.load_state_dict(state)
     return network
+
+
+C = TypeVar("C", bound=NetworkConfig)
+# Settings fields a neural architecture's own defaults give way to when they are set (non-zero)
+RECIPE_OVERRIDES = ("epochs", "batch_size", "learning_rate")
+
+
+def configure(config_type: Callable[..., C], settings: Settings, n_items: int) -> C:
+    """An architecture's default hyper-parameters for ``n_items`` items and the run's seed,
+    with ``--epochs``, ``--batch-size`` and ``--learning-rate`` where they are set."""
+    changes: dict[str, Any] = {"n_items": n_items, "seed": settings.seed}
+    changes.update({k: getattr(settings, k) for k in RECIPE_OVERRIDES if getattr(settings, k)})
+    config = config_type(**changes)
+    config.validate()
+    return config
+
+
+def network_loader(
+    config_type: Callable[..., NetworkConfig],
+    network_type: Callable[[Any], torch.nn.Module],
+    model_type: Callable[[Any, torch.device], SessionModel],
+) -> Loader:
+    """An architecture's ``load``: rebuild its network from a checkpoint and wrap it."""
+
+    def load(
+        config: dict[str, Any], state: dict[str, Any], n_items: int, device: torch.device
+    ) -> SessionModel:
+        network = rebuild_network(config_type, network_type, config, state, n_items)
+        return model_type(network, device)
+
+    return load

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -20,6 +19,7 @@ from streamrec.model.zoo.base import (
     NetworkModel,
     TrainingRun,
     TrainOutcome,
+    network_loader,
     rebuild_network,
 )
 
@@ -98,13 +98,7 @@ def epoch_line(record: EpochRecord, has_validation: bool) -> str:
     )
 
 
-def load(
-    config: dict[str, Any], state: dict[str, Any], n_items: int, device: torch.device
-) -> LSTMAttnModel:
-    """Rebuild the network from its config and weights."""
-    network = rebuild_network(ModelConfig, SessionLSTMRecommender, config, state, n_items)
-    assert isinstance(network, SessionLSTMRecommender)
-    return LSTMAttnModel(network, device)
+load = network_loader(ModelConfig, SessionLSTMRecommender, LSTMAttnModel)
 
 
 LSTM_ATTN = Architecture(
@@ -125,7 +119,9 @@ def load_network(
     if meta.architecture != LSTM_ATTN.name:
         raise CheckpointError(f"{path} holds a {meta.architecture} model, not {LSTM_ATTN.name}")
     try:
-        model = load(meta.config, state, meta.n_items, torch.device(device))
+        network = rebuild_network(ModelConfig, SessionLSTMRecommender, meta.config, state,
+                                  meta.n_items)  # fmt: skip
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: its weights do not load ({exc})") from None
-    return model.network, meta
+    assert isinstance(network, SessionLSTMRecommender)
+    return network.to(device).eval(), meta

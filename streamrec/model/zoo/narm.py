@@ -12,7 +12,6 @@ architecture's own).
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import numpy as np
@@ -21,44 +20,28 @@ from torch.nn import functional as F
 
 from streamrec.config import Settings
 from streamrec.model.data.examples import PrefixExamples
-from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.networks.narm import NarmConfig, NarmNetwork, NarmScorer
 from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
-from streamrec.model.training.trainer import EpochRecord, count_batches, length_bucketed_batches
-from streamrec.model.zoo.base import Architecture, TrainingRun, TrainOutcome
-from streamrec.model.zoo.lstm_attn import epoch_line
+from streamrec.model.training.trainer import count_batches, length_bucketed_batches
+from streamrec.model.zoo.base import (
+    Architecture,
+    NetworkModel,
+    TrainingRun,
+    TrainOutcome,
+    configure,
+    network_loader,
+)
+from streamrec.model.zoo.epochs import fit_epochs
 
 log = logging.getLogger("streamrec.model")
 
-# Settings field -> NarmConfig field it overrides when set (0: the paper's value)
-OVERRIDES = {"epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate"}
 
-
-class NarmModel:
-    """A trained ``NarmNetwork`` behind the zoo's ``SessionModel`` interface."""
+class NarmModel(NetworkModel):
+    """A trained ``NarmNetwork`` behind the zoo's ``SessionModel`` interface (its config holds
+    the network and training hyper-parameters)."""
 
     architecture = "narm"
-
-    def __init__(self, network: NarmNetwork, device: torch.device) -> None:
-        self.network = network.to(device).eval()
-        self.device = device
-
-    @property
-    def n_items(self) -> int:
-        """Catalog size."""
-        return self.network.n_items
-
-    def config(self) -> dict[str, Any]:
-        """The ``NarmConfig`` (network and training hyper-parameters)."""
-        return self.network.config.to_dict()
-
-    def state(self) -> dict[str, Any]:
-        """The network's weights."""
-        return dict(self.network.state_dict())
-
-    def n_parameters(self) -> int:
-        """Trainable weights."""
-        return sum(p.numel() for p in self.network.parameters() if p.requires_grad)
+    network: NarmNetwork
 
     def scorer(self) -> Scorer:
         """The GRU and both encoders over each prefix's window (its last ``max_len`` clicks)."""
@@ -74,14 +57,8 @@ class NarmModel:
 
 
 def config_for(settings: Settings, n_items: int) -> NarmConfig:
-    """The paper's defaults, with the settings that are set (non-zero)."""
-    changes: dict[str, Any] = {"n_items": n_items, "seed": settings.seed}
-    for setting, field in OVERRIDES.items():
-        if getattr(settings, setting):
-            changes[field] = getattr(settings, setting)
-    config = NarmConfig(**changes)
-    config.validate()
-    return config
+    """The published defaults, with the settings that are set (non-zero)."""
+    return configure(NarmConfig, settings, n_items)
 
 
 def train_epoch(
@@ -113,57 +90,21 @@ def train_epoch(
     return float(np.mean(losses)) if losses else float("nan")
 
 
-def validate(
-    network: NarmNetwork, val: PrefixExamples, labels: list[str | None], device: torch.device
-) -> tuple[float, dict[str, float], dict[str, dict[str, float]]]:
-    """Validation loss, figures and per-behaviour figures on ``val``."""
-    loss_sum = 0.0
-
-    def add_loss(scores: torch.Tensor, targets: torch.Tensor) -> None:
-        nonlocal loss_sum
-        loss_sum += float(F.cross_entropy(scores, targets, reduction="sum"))
-
-    totals = evaluate(NarmScorer(network, device), val, labels, on_batch=add_loss)
-    figures = dict(totals.total.metrics())
-    per_behavior = {k: dict(v.metrics()) for k, v in totals.groups.items()}
-    return loss_sum / max(len(val), 1), figures, per_behavior
-
-
 def train(run: TrainingRun) -> TrainOutcome:
     """Adam on full-catalog cross-entropy, validated on ``data.val`` after every epoch."""
-    data, board = run.data, run.board
+    data = run.data
     config = config_for(run.settings, data.corpus.n_items)
     torch.manual_seed(config.seed)
     network = NarmNetwork(config).to(run.device)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     rng = np.random.default_rng(config.seed)
     total = count_batches(data.train.lengths, config.batch_size)
-    has_val = len(data.val) > 0
-    history: list[EpochRecord] = []
-    nan = float("nan")
-    for epoch in range(1, config.epochs + 1):
-        task = board.add(f"epoch {epoch}/{config.epochs}", total=total)
-
-        def on_batch(done: int, loss: float, task: int = task) -> None:
-            board.update(task, done, total, info=f"batches, loss {loss:.3f}")
-
-        started = time.perf_counter()
-        train_loss = train_epoch(network, optimizer, data.train, config, rng, run.device, on_batch)
-        trained = time.perf_counter()
-        val_loss, figures = nan, {"hit_at_10": nan, "hit_at_20": nan, "mrr_at_20": nan}
-        per_behavior: dict[str, dict[str, float]] = {}
-        if has_val:
-            labels = list(data.corpus.behaviors)
-            val_loss, figures, per_behavior = validate(network, data.val, labels, run.device)
-        record = EpochRecord(
-            epoch=epoch, train_loss=train_loss, val_loss=val_loss,
-            hit_at_10=figures["hit_at_10"], hit_at_20=figures["hit_at_20"],
-            mrr_at_20=figures["mrr_at_20"], train_seconds=trained - started,
-            eval_seconds=time.perf_counter() - trained, per_behavior=per_behavior,
-        )  # fmt: skip
-        history.append(record)
-        board.note(epoch_line(record, has_validation=has_val))
-        board.done(task)
+    history = fit_epochs(
+        run, config.epochs, total, "batches",
+        lambda progress: train_epoch(network, optimizer, data.train, config, rng, run.device,
+                                     progress),
+        lambda: NarmScorer(network, run.device),
+    )  # fmt: skip
     recipe = {
         "recipe": "NARM: every prefix, full-catalog cross-entropy, Adam (Li et al. 2017)",
         **config.to_dict(),
@@ -171,17 +112,7 @@ def train(run: TrainingRun) -> TrainOutcome:
     return TrainOutcome(NarmModel(network.cpu(), torch.device("cpu")), history, recipe)
 
 
-def load(
-    config: dict[str, Any], state: dict[str, Any], n_items: int, device: torch.device
-) -> NarmModel:
-    """Rebuild the network from its config and weights."""
-    model_config = NarmConfig(**config)
-    model_config.validate()
-    if model_config.n_items != n_items:
-        raise ValueError(f"catalog size {n_items} disagrees with its config")
-    network = NarmNetwork(model_config)
-    network.load_state_dict(state)
-    return NarmModel(network, device)
+load = network_loader(NarmConfig, NarmNetwork, NarmModel)
 
 
 NARM = Architecture(
