@@ -155,24 +155,26 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "the model to train: 'lstm-attn' (the seed's LSTM with attention pooling), 'markov' "
         "(first-order transition counts backed off to popularity), 'popularity', 'vsknn' "
         "(session kNN with position-decayed similarity, V-SKNN), 'gru4rec' (GRU4Rec, trained "
-        "with its authors' RSC15 setting); every one is served by "
-        "`streamrec consume`",
+        "with its authors' RSC15 setting), 'sasrec' (SASRec causal self-attention); every one "
+        "is served by `streamrec consume`",
         TRAINING,
         choices=ARCHITECTURES,
     ),
     SettingFlag(
         "epochs",
         "epochs (neural models); 0 = the architecture's own: 20 for lstm-attn (the seed's "
-        "recipe), 10 for gru4rec (its authors' RSC15 setting)",
+        "recipe), 10 for gru4rec (its authors' RSC15 setting), 8 for sasrec",
         TRAINING,
     ),
     SettingFlag(
-        "batch_size", "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec", TRAINING
+        "batch_size",
+        "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec, 128 sasrec",
+        TRAINING,
     ),
     SettingFlag(
         "learning_rate",
         "learning rate; 0 = the architecture's own: 1e-3 lstm-attn (Adam), 0.2 gru4rec "
-        "(Adagrad with momentum)",
+        "(Adagrad with momentum), 1e-3 sasrec (Adam)",
         TRAINING,
     ),
     SettingFlag(
