@@ -163,18 +163,18 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "epochs",
         "epochs (neural models); 0 = the architecture's own: 20 for lstm-attn (the seed's "
-        "recipe), 10 for gru4rec (its authors' RSC15 setting), 8 for sasrec",
+        "recipe), 10 for gru4rec (its authors' RSC15 setting), 10 for sasrec",
         TRAINING,
     ),
     SettingFlag(
         "batch_size",
-        "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec, 128 sasrec",
+        "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec, 64 sasrec",
         TRAINING,
     ),
     SettingFlag(
         "learning_rate",
         "learning rate; 0 = the architecture's own: 1e-3 lstm-attn (Adam), 0.2 gru4rec "
-        "(Adagrad with momentum), 1e-3 sasrec (Adam)",
+        "(Adagrad with momentum), 2e-3 sasrec (Adam)",
         TRAINING,
     ),
     SettingFlag(

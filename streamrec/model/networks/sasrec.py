@@ -38,9 +38,9 @@ class SasRecConfig:
     blocks: int = 2
     heads: int = 1
     dropout: float = 0.2
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    epochs: int = 8
+    learning_rate: float = 2e-3
+    batch_size: int = 64
+    epochs: int = 10
     weight_decay: float = 0.0
     seed: int = 42
 

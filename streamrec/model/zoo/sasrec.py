@@ -9,8 +9,9 @@ cross-entropy (the paper's binary cross-entropy with one sampled negative is che
 large catalogs; a few thousand items make the full softmax affordable and stronger). Adam
 with the paper's betas (0.9, 0.98).
 
-Defaults (``SasRecConfig``): hidden 64, 2 blocks, 1 head, dropout 0.2, batch 128, learning
-rate 1e-3, 8 epochs (about a minute per epoch on two CPU cores for YOOCHOOSE-100k).
+Defaults (``SasRecConfig``): hidden 64, 2 blocks, 1 head, dropout 0.2 (the paper's), batch
+64, learning rate 2e-3, 10 epochs: on YOOCHOOSE-100k (about 14k training windows) an epoch
+takes about 4 s on two idle CPU cores and validation levels off after about 10 epochs.
 ``--epochs``, ``--batch-size`` and ``--learning-rate`` override them when set.
 """
 
