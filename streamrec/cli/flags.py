@@ -156,7 +156,7 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "(first-order transition counts backed off to popularity), 'popularity', 'vsknn' "
         "(session kNN with position-decayed similarity, V-SKNN), 'gru4rec' (GRU4Rec, trained "
         "with its authors' RSC15 setting), 'narm' (NARM: GRU with attentive local encoder, Li "
-        "et al. 2017); every one is served by "
+        "et al. 2017), 'sasrec' (SASRec causal self-attention); every one is served by "
         "`streamrec consume`",
         TRAINING,
         choices=ARCHITECTURES,
@@ -164,18 +164,18 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "epochs",
         "epochs (neural models); 0 = the architecture's own: 20 for lstm-attn (the seed's "
-        "recipe), 10 for gru4rec (its authors' RSC15 setting), 20 for narm",
+        "recipe), 10 for gru4rec (its authors' RSC15 setting), 20 for narm, 10 for sasrec",
         TRAINING,
     ),
     SettingFlag(
         "batch_size",
-        "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec, 512 narm",
+        "batch size; 0 = the architecture's own: 256 lstm-attn, 32 gru4rec, 512 narm, 64 sasrec",
         TRAINING,
     ),
     SettingFlag(
         "learning_rate",
         "learning rate; 0 = the architecture's own: 1e-3 lstm-attn (Adam), 0.2 gru4rec "
-        "(Adagrad with momentum), 1e-3 narm (Adam)",
+        "(Adagrad with momentum), 1e-3 narm (Adam), 2e-3 sasrec (Adam)",
         TRAINING,
     ),
     SettingFlag(

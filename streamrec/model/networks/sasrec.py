@@ -1,0 +1,185 @@
+"""SASRec (Kang & McAuley, ICDM 2018): a causal self-attention encoder over a session's
+clicks whose output at a click scores every item by a dot product with the item embeddings
+(input and output embeddings tied, as in the paper).
+
+The network follows the paper: item embeddings scaled by sqrt(hidden) plus learned
+positional embeddings, ``blocks`` self-attention blocks (causal multi-head attention and a
+point-wise two-layer feed-forward network, each behind a layer norm with a residual
+connection and dropout; pre-norm as in the authors' code) and a final layer norm.
+
+Alignment. Windows reach the network left-padded (model ids, 0 = padding). Positions are
+counted from each window's first real click, padding keys are masked out of the attention
+and padding inputs are zeroed, so a click's output depends only on the real clicks up to it
+and on nothing else: not on padding, not on later clicks. Training on every position of a
+window therefore sees exactly what offline scoring of each prefix's window computes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from streamrec.model.scoring import PrefixBatch
+
+
+@dataclass(frozen=True)
+class SasRecConfig:
+    """Hyper-parameters of the network and of its training."""
+
+    n_items: int
+    max_len: int = 25
+    hidden: int = 64
+    blocks: int = 2
+    heads: int = 1
+    dropout: float = 0.2
+    learning_rate: float = 2e-3
+    batch_size: int = 64
+    epochs: int = 10
+    weight_decay: float = 0.0
+    seed: int = 42
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` on a setting the method does not define."""
+        problems = []
+        if self.n_items < 1 or self.max_len < 1:
+            problems.append("n_items and max_len must be positive")
+        if self.hidden < 1 or self.blocks < 1 or self.heads < 1:
+            problems.append("hidden, blocks and heads must be positive")
+        elif self.hidden % self.heads:
+            problems.append("hidden must be a multiple of heads")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append("dropout must be in [0, 1)")
+        if self.learning_rate <= 0 or self.weight_decay < 0:
+            problems.append("learning_rate must be positive and weight_decay non-negative")
+        if self.batch_size < 1 or self.epochs < 1:
+            problems.append("batch_size and epochs must be positive")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, as a checkpoint stores them."""
+        return asdict(self)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head scaled dot-product attention under a boolean mask (True = may attend)."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(hidden, hidden)
+        self.key = nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, hidden)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(
+        self, queries: torch.Tensor, keys: torch.Tensor, allowed: torch.Tensor
+    ) -> torch.Tensor:
+        """Attend from ``queries`` (B, T, H) over ``keys`` (B, T, H); ``allowed`` (B, T, T)."""
+        rows, steps, hidden = queries.shape
+        size = hidden // self.heads
+
+        def split(x: torch.Tensor) -> torch.Tensor:
+            return x.view(rows, steps, self.heads, size).transpose(1, 2)
+
+        q, k, v = split(self.query(queries)), split(self.key(keys)), split(self.value(keys))
+        logits = q @ k.transpose(-1, -2) / math.sqrt(size)
+        logits = logits.masked_fill(~allowed[:, None], float("-inf"))
+        weights = self.drop(torch.softmax(logits, dim=-1))
+        mixed = (weights @ v).transpose(1, 2).reshape(rows, steps, hidden)
+        return self.out(mixed)
+
+
+class SasRecBlock(nn.Module):
+    """One self-attention block: attention, then the point-wise feed-forward network."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.attn_norm = nn.LayerNorm(hidden)
+        self.attention = CausalSelfAttention(hidden, heads, dropout)
+        self.ffn_norm = nn.LayerNorm(hidden)
+        self.ffn = nn.Sequential(
+            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden)
+        )
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """The block's output (B, T, H); queries are normalised, keys are not (as the
+        authors' code does)."""
+        x = x + self.drop(self.attention(self.attn_norm(x), x, allowed))
+        return x + self.drop(self.ffn(self.ffn_norm(x)))
+
+
+class SasRecNetwork(nn.Module):
+    """Item and positional embeddings, the attention blocks and the final layer norm."""
+
+    def __init__(self, config: SasRecConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.n_items = config.n_items
+        self.items = nn.Embedding(config.n_items + 1, config.hidden, padding_idx=0)  # model ids
+        self.positions = nn.Embedding(config.max_len, config.hidden)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(
+            SasRecBlock(config.hidden, config.heads, config.dropout) for _ in range(config.blocks)
+        )
+        self.final_norm = nn.LayerNorm(config.hidden)
+        generator = torch.Generator().manual_seed(config.seed)
+        with torch.no_grad():
+            for table in (self.items.weight, self.positions.weight):
+                table.normal_(0.0, config.hidden**-0.5, generator=generator)
+            self.items.weight[0].zero_()
+
+    def encode(self, windows: torch.Tensor) -> torch.Tensor:
+        """Hidden vectors (B, T, H) of left-padded windows (B, T) of model ids; padding rows
+        hold values that no real position depends on."""
+        windows = windows[:, -self.config.max_len :]
+        steps = windows.shape[1]
+        real = windows > 0
+        first = steps - real.sum(dim=1, keepdim=True)  # index of each window's first click
+        slots = torch.arange(steps, device=windows.device)[None, :]
+        position = (slots - first).clamp(min=0)
+        x = self.items(windows) * math.sqrt(self.config.hidden) + self.positions(position)
+        x = self.drop(x) * real[..., None]
+        causal = torch.ones(steps, steps, dtype=torch.bool, device=windows.device).tril()
+        allowed = causal[None] & real[:, None, :]
+        allowed = allowed | torch.eye(steps, dtype=torch.bool, device=windows.device)[None]
+        for block in self.blocks:
+            x = block(x, allowed) * real[..., None]
+        return self.final_norm(x)
+
+    def score_all(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Scores (..., n_items) of every item (dense ids) for hidden vectors (..., H)."""
+        return hidden @ self.items.weight[1:].T
+
+
+class SasRecScorer:
+    """Offline ``Scorer``: the network in eval mode, the output at each window's last click."""
+
+    def __init__(self, network: SasRecNetwork, device: torch.device | str = "cpu") -> None:
+        self.network = network.to(device).eval()
+        self.device = torch.device(device)
+
+    @torch.no_grad()
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
+        """Scores (B, n_items) for the batch's windows."""
+        windows = torch.from_numpy(np.asarray(batch.windows, dtype=np.int64)).to(self.device)
+        return self.network.score_all(self.network.encode(windows)[:, -1])
+
+
+def sequence_loss(
+    network: SasRecNetwork, windows: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Mean full-catalog cross-entropy over the positions whose target (dense id) is not
+    negative."""
+    hidden = network.encode(windows)
+    keep = targets >= 0
+    return F.cross_entropy(network.score_all(hidden[keep]), targets[keep])
