@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import torch
@@ -124,6 +124,28 @@ class WindowBatch:
         lengths = np.fromiter((min(len(w), max_len) for w in windows), np.int64, len(windows))
         unknown = np.full(len(windows), NO_SOURCE, dtype=np.int64)
         return cls(padded, lengths, unknown, unknown.copy())
+
+
+class WindowScoring(Protocol):
+    """A network that scores left-padded windows of model ids: (B, T) -> (B, n_items)."""
+
+    def window_scores(self, windows: torch.Tensor) -> torch.Tensor:
+        """Full-catalog scores of each window's next click."""
+        ...
+
+
+class NetworkScorer:
+    """An offline ``Scorer`` for any network with ``window_scores``, in eval mode, no grad."""
+
+    def __init__(self, network: torch.nn.Module, device: torch.device | str = "cpu") -> None:
+        self.network = network.to(device).eval()
+        self.device = torch.device(device)
+
+    @torch.no_grad()
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
+        """Scores (B, n_items) for the batch's windows."""
+        windows = torch.from_numpy(np.asarray(batch.windows, dtype=np.int64)).to(self.device)
+        return cast(WindowScoring, self.network).window_scores(windows)
 
 
 class WindowRecomputer:

@@ -21,12 +21,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from streamrec.model.scoring import PrefixBatch
 
 LOSSES = ("cross-entropy", "bpr-max")
 
@@ -184,19 +181,9 @@ class Gru4RecNetwork(nn.Module):
             state = torch.where(active[:, None], stepped, state)
         return state
 
-
-class Gru4RecScorer:
-    """Offline ``Scorer``: the network in eval mode over each prefix's window."""
-
-    def __init__(self, network: Gru4RecNetwork, device: torch.device | str = "cpu") -> None:
-        self.network = network.to(device).eval()
-        self.device = torch.device(device)
-
-    @torch.no_grad()
-    def score(self, batch: PrefixBatch) -> torch.Tensor:
-        """Scores (B, n_items) for the batch's windows."""
-        windows = torch.from_numpy(np.asarray(batch.windows, dtype=np.int64)).to(self.device)
-        return self.network.score_all(self.network.window_states(windows))
+    def window_scores(self, windows: torch.Tensor) -> torch.Tensor:
+        """Scores (B, n_items) of left-padded windows of model ids (``NetworkScorer``)."""
+        return self.score_all(self.window_states(windows))
 
 
 def tied_scores(

@@ -20,12 +20,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
-from streamrec.model.scoring import PrefixBatch
 
 
 @dataclass(frozen=True)
@@ -119,16 +116,6 @@ class NarmNetwork(nn.Module):
         context = self.drop_context(self.session_representation(windows))
         return self.bilinear(context) @ self.item_emb.weight[1:].T
 
-
-class NarmScorer:
-    """Offline ``Scorer``: the network in eval mode over each prefix's window."""
-
-    def __init__(self, network: NarmNetwork, device: torch.device | str = "cpu") -> None:
-        self.network = network.to(device).eval()
-        self.device = torch.device(device)
-
-    @torch.no_grad()
-    def score(self, batch: PrefixBatch) -> torch.Tensor:
-        """Scores (B, n_items) for the batch's windows."""
-        windows = torch.from_numpy(np.asarray(batch.windows, dtype=np.int64)).to(self.device)
-        return self.network(windows)
+    def window_scores(self, windows: torch.Tensor) -> torch.Tensor:
+        """Scores (B, n_items) of left-padded windows of model ids (``NetworkScorer``)."""
+        return self(windows)

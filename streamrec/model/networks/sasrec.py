@@ -20,12 +20,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from streamrec.model.scoring import PrefixBatch
 
 
 @dataclass(frozen=True)
@@ -160,19 +157,9 @@ class SasRecNetwork(nn.Module):
         """Scores (..., n_items) of every item (dense ids) for hidden vectors (..., H)."""
         return hidden @ self.items.weight[1:].T
 
-
-class SasRecScorer:
-    """Offline ``Scorer``: the network in eval mode, the output at each window's last click."""
-
-    def __init__(self, network: SasRecNetwork, device: torch.device | str = "cpu") -> None:
-        self.network = network.to(device).eval()
-        self.device = torch.device(device)
-
-    @torch.no_grad()
-    def score(self, batch: PrefixBatch) -> torch.Tensor:
-        """Scores (B, n_items) for the batch's windows."""
-        windows = torch.from_numpy(np.asarray(batch.windows, dtype=np.int64)).to(self.device)
-        return self.network.score_all(self.network.encode(windows)[:, -1])
+    def window_scores(self, windows: torch.Tensor) -> torch.Tensor:
+        """Scores (B, n_items) at each left-padded window's last click (``NetworkScorer``)."""
+        return self.score_all(self.encode(windows)[:, -1])
 
 
 def sequence_loss(

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 
 from streamrec.config import Settings
-from streamrec.model.networks.gru4rec import Gru4RecConfig, Gru4RecNetwork, Gru4RecScorer
+from streamrec.model.networks.gru4rec import Gru4RecConfig, Gru4RecNetwork
 from streamrec.model.networks.gru4rec_streaming import Gru4RecStreamingScorer
-from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.gru4rec import Gru4RecTrainer
 from streamrec.model.zoo.base import (
     Architecture,
@@ -35,7 +35,7 @@ class Gru4RecModel(NetworkModel):
 
     def scorer(self) -> Scorer:
         """The GRU over each prefix's window (its last ``max_len`` clicks)."""
-        return Gru4RecScorer(self.network, self.device)
+        return NetworkScorer(self.network, self.device)
 
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
         """One GRU step per click from the cached state ('incremental'), else recomputation."""
@@ -59,7 +59,7 @@ def train(run: TrainingRun) -> TrainOutcome:
     trainer = Gru4RecTrainer(network, [data.corpus.sessions[i] for i in train_sessions])
     history = fit_epochs(
         run, config.epochs, trainer.steps_per_epoch, "clicks", trainer.epoch,
-        lambda: Gru4RecScorer(network, run.device), validation_loss=False,
+        lambda: NetworkScorer(network, run.device), validation_loss=False,
     )  # fmt: skip
     recipe = {
         "recipe": "GRU4Rec session-parallel training (Hidasi et al. 2016/2018)",

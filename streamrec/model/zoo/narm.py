@@ -20,8 +20,8 @@ from torch.nn import functional as F
 
 from streamrec.config import Settings
 from streamrec.model.data.examples import PrefixExamples
-from streamrec.model.networks.narm import NarmConfig, NarmNetwork, NarmScorer
-from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.networks.narm import NarmConfig, NarmNetwork
+from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.trainer import count_batches, length_bucketed_batches
 from streamrec.model.zoo.base import (
     Architecture,
@@ -45,7 +45,7 @@ class NarmModel(NetworkModel):
 
     def scorer(self) -> Scorer:
         """The GRU and both encoders over each prefix's window (its last ``max_len`` clicks)."""
-        return NarmScorer(self.network, self.device)
+        return NetworkScorer(self.network, self.device)
 
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
         """Window recomputation, exact by construction. NARM's attention reads every hidden
@@ -103,7 +103,7 @@ def train(run: TrainingRun) -> TrainOutcome:
         run, config.epochs, total, "batches",
         lambda progress: train_epoch(network, optimizer, data.train, config, rng, run.device,
                                      progress),
-        lambda: NarmScorer(network, run.device),
+        lambda: NetworkScorer(network, run.device),
     )  # fmt: skip
     recipe = {
         "recipe": "NARM: every prefix, full-catalog cross-entropy, Adam (Li et al. 2017)",

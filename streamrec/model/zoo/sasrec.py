@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from streamrec.config import Settings
-from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, SasRecScorer, sequence_loss
-from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, sequence_loss
+from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.zoo.base import (
     Architecture,
     NetworkModel,
@@ -48,7 +48,7 @@ class SasRecModel(NetworkModel):
 
     def scorer(self) -> Scorer:
         """The encoder over each prefix's window, read at its last click."""
-        return SasRecScorer(self.network, self.device)
+        return NetworkScorer(self.network, self.device)
 
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
         """Window recomputation (exact by construction) in either scoring mode."""
@@ -151,7 +151,7 @@ def train(run: TrainingRun) -> TrainOutcome:
     trainer = SasRecTrainer(network, [data.corpus.sessions[i] for i in train_sessions], run.device)
     history = fit_epochs(
         run, config.epochs, trainer.steps_per_epoch, "batches", trainer.epoch,
-        lambda: SasRecScorer(network, run.device), validation_loss=False,
+        lambda: NetworkScorer(network, run.device), validation_loss=False,
     )  # fmt: skip
     recipe = {
         "recipe": "SASRec, every position trained, full-catalog cross-entropy, Adam "

@@ -10,9 +10,9 @@ from torch.nn import functional as F
 
 from streamrec.config import Settings
 from streamrec.model.data.loading import prepare_data
-from streamrec.model.networks.gru4rec import Gru4RecConfig, Gru4RecNetwork, Gru4RecScorer
+from streamrec.model.networks.gru4rec import Gru4RecConfig, Gru4RecNetwork
 from streamrec.model.networks.gru4rec_streaming import Gru4RecStreamingScorer
-from streamrec.model.scoring import ScoreRequest, WindowRecomputer
+from streamrec.model.scoring import NetworkScorer, ScoreRequest, WindowRecomputer
 from streamrec.model.training.gru4rec import (
     Gru4RecTrainer,
     PopularitySampler,
@@ -124,7 +124,7 @@ def test_incremental_streaming_equals_recomputation() -> None:
     stream = [key for key, clicks in sessions.items() for _ in clicks]
     rng.shuffle(stream)
     incremental = Gru4RecStreamingScorer(network, max_len, budget_bytes=1 << 20)
-    full = WindowRecomputer(Gru4RecScorer(network), max_len)
+    full = WindowRecomputer(NetworkScorer(network), max_len)
     seen = dict.fromkeys(sessions, 0)
     requests = []
     for key in stream:

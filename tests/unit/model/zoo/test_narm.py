@@ -10,8 +10,8 @@ import torch
 from streamrec.config import Settings
 from streamrec.model.data.examples import left_pad_window
 from streamrec.model.data.loading import prepare_data
-from streamrec.model.networks.narm import NarmConfig, NarmNetwork, NarmScorer
-from streamrec.model.scoring import ScoreRequest, WindowBatch
+from streamrec.model.networks.narm import NarmConfig, NarmNetwork
+from streamrec.model.scoring import NetworkScorer, ScoreRequest, WindowBatch
 from streamrec.model.training.workflow import train_model
 from streamrec.model.zoo import load_model
 from streamrec.model.zoo.narm import NarmModel, config_for
@@ -58,7 +58,7 @@ def test_paper_defaults_unless_settings_moved() -> None:
 
 def test_scores_do_not_depend_on_left_padding() -> None:
     network = _network()
-    scorer = NarmScorer(network)
+    scorer = NetworkScorer(network)
     sessions = [[4], [1, 2, 3], [7, 7, 8, 9, 2, 5], list(range(25))]
     for max_len in (8, 25, 40):
         batch = WindowBatch.from_windows(sessions, max_len)

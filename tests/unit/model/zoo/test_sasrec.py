@@ -9,8 +9,8 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.data.loading import prepare_data
-from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, SasRecScorer
-from streamrec.model.scoring import ScoreRequest, WindowBatch
+from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork
+from streamrec.model.scoring import NetworkScorer, ScoreRequest, WindowBatch
 from streamrec.model.training.workflow import train_model
 from streamrec.model.zoo import load_model
 from streamrec.model.zoo.sasrec import (
@@ -90,7 +90,7 @@ def test_a_future_click_never_changes_an_earlier_output() -> None:
 def test_padding_does_not_change_a_window_s_scores() -> None:
     network = small_network()
     clicks = [4, 11, 2, 29]
-    scorer = SasRecScorer(network)
+    scorer = NetworkScorer(network)
     wide = scorer.score(WindowBatch.from_windows([clicks], 8))
     narrow = scorer.score(WindowBatch.from_windows([clicks], 4))
     assert torch.allclose(wide, narrow, atol=1e-5)
