@@ -9,7 +9,7 @@ shortens the padding: no per-session state can be carried from one click to the 
 
 ``zero``: the LSTM starts from the zero state at the window's first click (padding steps are
 skipped; attention already ignores them). The state after a click then depends only on the
-clicks, so a consumer can carry it forward one step per click (``model.incremental``) and get
+clicks, so a consumer can carry it forward one step per click (``networks.incremental``) and get
 exactly the model's function. Full windows (25 clicks) are computed identically by both.
 
 The fast path (``forward_bucketed``) runs the LSTM only over the real items of each group of
