@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "streamrec"
 MAX_MODULE_LINES = 400
 SERVER_LIBRARIES = ("confluent_kafka", "redis", "prometheus_client")
-OUTSIDE_REFERENCES = ("../shared", "DESIGN.md", 'parent / "shared"')
+# paths a fresh clone does not have: the development machine's sibling folder and its notes
+SIBLING = "sha" + "red"
+OUTSIDE_REFERENCES = ("../" + SIBLING, "DESIGN" + ".md", f'parent / "{SIBLING}"')
 
 # module prefix -> imports it must never make (prefixes of dotted module names)
 FORBIDDEN: dict[str, tuple[str, ...]] = {

@@ -17,7 +17,7 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.data.loading import PreparedData
-from streamrec.model.scoring import Scorer, StreamingScorer
+from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.trainer import EpochRecord
 from streamrec.progress import ProgressBoard
 
@@ -114,6 +114,15 @@ class NetworkModel:
     def n_parameters(self) -> int:
         """Trainable weights."""
         return sum(p.numel() for p in self.network.parameters() if p.requires_grad)
+
+    def scorer(self) -> Scorer:
+        """The network's ``window_scores`` over each prefix's window (``NetworkScorer``)."""
+        return NetworkScorer(self.network, self.device)
+
+    def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
+        """Window recomputation, exact by construction (architectures that can carry state
+        from click to click override this)."""
+        return WindowRecomputer(self.scorer(), max_len)
 
 
 class NetworkConfig(Protocol):

@@ -13,7 +13,7 @@ import torch
 from streamrec.config import Settings
 from streamrec.model.networks.gru4rec import Gru4RecConfig, Gru4RecNetwork
 from streamrec.model.networks.gru4rec_streaming import Gru4RecStreamingScorer
-from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.scoring import NetworkScorer, StreamingScorer
 from streamrec.model.training.gru4rec import Gru4RecTrainer
 from streamrec.model.zoo.base import (
     Architecture,
@@ -33,15 +33,11 @@ class Gru4RecModel(NetworkModel):
     architecture = "gru4rec"
     network: Gru4RecNetwork
 
-    def scorer(self) -> Scorer:
-        """The GRU over each prefix's window (its last ``max_len`` clicks)."""
-        return NetworkScorer(self.network, self.device)
-
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
         """One GRU step per click from the cached state ('incremental'), else recomputation."""
         if scoring == "incremental":
             return Gru4RecStreamingScorer(self.network, max_len, cache_bytes, self.device)
-        return WindowRecomputer(self.scorer(), max_len)
+        return super().streaming_scorer(max_len, scoring, cache_bytes)
 
 
 def config_for(settings: Settings, n_items: int) -> Gru4RecConfig:

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from streamrec.config import Settings
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.networks.narm import NarmConfig, NarmNetwork
-from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.scoring import NetworkScorer, StreamingScorer
 from streamrec.model.training.trainer import count_batches, length_bucketed_batches
 from streamrec.model.zoo.base import (
     Architecture,
@@ -43,17 +43,13 @@ class NarmModel(NetworkModel):
     architecture = "narm"
     network: NarmNetwork
 
-    def scorer(self) -> Scorer:
-        """The GRU and both encoders over each prefix's window (its last ``max_len`` clicks)."""
-        return NetworkScorer(self.network, self.device)
-
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
         """Window recomputation, exact by construction. NARM's attention reads every hidden
         state of the window again at each click, and a sliding window restarts the GRU, so
         there is no small per-session state to step from ('incremental' is served so too)."""
         if scoring == "incremental":
             log.info("narm recomputes every window (its attention reads the whole window)")
-        return WindowRecomputer(self.scorer(), max_len)
+        return super().streaming_scorer(max_len, scoring, cache_bytes)
 
 
 def config_for(settings: Settings, n_items: int) -> NarmConfig:

@@ -25,7 +25,7 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, sequence_loss
-from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.scoring import NetworkScorer
 from streamrec.model.zoo.base import (
     Architecture,
     NetworkModel,
@@ -45,14 +45,6 @@ class SasRecModel(NetworkModel):
 
     architecture = "sasrec"
     network: SasRecNetwork
-
-    def scorer(self) -> Scorer:
-        """The encoder over each prefix's window, read at its last click."""
-        return NetworkScorer(self.network, self.device)
-
-    def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
-        """Window recomputation (exact by construction) in either scoring mode."""
-        return WindowRecomputer(self.scorer(), max_len)
 
 
 def training_windows(
