@@ -12,17 +12,17 @@ state and the same totals.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import orjson
 import redis
 
 from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.consumer.telemetry import ConsumerMetrics
-from streamrec.contract.messages import json_floats, json_ints
+from streamrec.contract.messages import json_array
 from streamrec.contract.names import Names
 
 log = logging.getLogger("streamrec.consumer")
@@ -31,7 +31,8 @@ FIRST_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
 
 # One call per shard and batch. KEYS[1]: the shard's totals hash; KEYS[1 + i]: the session
-# hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; ARGV[1 + i]:
+# hash of event i (events in stream order; a session may repeat). Every key of a call carries
+# the shard's hash tag, so a call touches one Redis Cluster slot. ARGV[1]: ttl ms; ARGV[1 + i]:
 # event i's fields joined by FIELD_SEPARATOR (one argument per event keeps the client's
 # command encoding cheap): seq, items json, top-k items json, top-k scores json, behavior,
 # mode ('e': apply and add the evaluation, 'a': apply, 'u': an item outside the catalog:
@@ -41,6 +42,9 @@ MAX_BACKOFF_S = 5.0
 # Returns 1 (applied), 0 (duplicate), -1 (gap) or 2 (unknown item, seq advanced) per event.
 # Totals are added once per call.
 FIELD_SEPARATOR = "\x1f"
+# the fields above, as one bytes format (one C-level call per event)
+_PACKED_FIELDS = FIELD_SEPARATOR.join(["%d", "%b", "%b", "%b", "%b", "%b", "%d", "%d", "%a", "%d"])
+_PACKED = _PACKED_FIELDS.encode()
 APPLY_EVENTS_LUA = """
 local ttl = ARGV[1]
 local add, rr, out = {}, {}, {}
@@ -130,16 +134,17 @@ class SessionStore:
         for sid in session_ids:
             pipe.hmget(self.names.session_key(sid), "items", "seq", "topk", "scores", "ties")
         states: dict[str, SessionState] = {}
+        loads = orjson.loads
         for sid, row in zip(session_ids, pipe.execute()):
             items, seq, topk, scores, ties = row
             if seq is None:
                 states[sid] = SessionState()
             else:
                 states[sid] = SessionState(
-                    items=json.loads(items),
+                    items=loads(items),
                     last_seq=int(seq),
-                    topk_items=json.loads(topk),
-                    topk_scores=json.loads(scores),
+                    topk_items=loads(topk),
+                    topk_scores=loads(scores),
                     topk_ties=int(ties or 0),
                 )
         return states
@@ -151,36 +156,49 @@ class SessionStore:
         """
         if not writes:
             return []
-        by_shard: dict[int, list[int]] = {}
+        names = self.names
+        located: dict[str, tuple[int, str]] = {}  # session -> (shard, key), once per batch
+        by_shard: dict[int, tuple[list[int], list[str], list[bytes | int]]] = {}
         for index, w in enumerate(writes):
-            by_shard.setdefault(self.names.shard_of(w.session_id), []).append(index)
+            sid = w.session_id
+            place = located.get(sid)
+            if place is None:
+                shard = names.shard_of(sid)
+                place = located[sid] = (shard, names.session_key_in(shard, sid))
+            call = by_shard.get(place[0])
+            if call is None:
+                call = by_shard[place[0]] = ([], [names.totals_key(place[0])], [self.ttl_ms])
+            call[0].append(index)
+            call[1].append(place[1])
+            call[2].append(self._packed(w))
         pipe = self.client.pipeline(transaction=False)
-        for shard, indices in by_shard.items():
-            keys = [self.names.totals_key(shard)]
-            args: list[str | int] = [self.ttl_ms]
-            for index in indices:
-                w = writes[index]
-                ev = w.evaluation
-                keys.append(self.names.session_key(w.session_id))
-                fields = (
-                    str(w.seq),
-                    json_ints(w.items[-self.max_len :]),
-                    json_ints(w.topk_items),
-                    json_floats(w.topk_scores),
-                    w.behavior or "",
-                    _mode(w),
-                    str(ev.hits_10) if ev is not None else "0",
-                    str(ev.hits_20) if ev is not None else "0",
-                    repr(ev.rr_sum_20) if ev is not None else "0",
-                    str(w.topk_ties),
-                )
-                args.append(FIELD_SEPARATOR.join(fields))
+        for _, keys, args in by_shard.values():
             self._script(keys=keys, args=args, client=pipe)
         results = [0] * len(writes)
-        for indices, outcomes in zip(by_shard.values(), pipe.execute(), strict=True):
+        for (indices, _, _), outcomes in zip(by_shard.values(), pipe.execute(), strict=True):
             for index, outcome in zip(indices, outcomes, strict=True):
                 results[index] = int(outcome)
         return results
+
+    def _packed(self, w: EventWrite) -> bytes:
+        """One event's script argument (see ``APPLY_EVENTS_LUA``)."""
+        if w.encoded_topk is not None:
+            topk, scores = w.encoded_topk
+        else:
+            topk, scores = json_array(w.topk_items), json_array(w.topk_scores)
+        ev = w.evaluation
+        return _PACKED % (
+            w.seq,
+            json_array(w.items[-self.max_len :]),
+            topk,
+            scores,
+            w.behavior.encode() if w.behavior else b"",
+            _mode(w),
+            ev.hits_10 if ev is not None else 0,
+            ev.hits_20 if ev is not None else 0,
+            ev.rr_sum_20 if ev is not None else 0,
+            w.topk_ties,
+        )
 
     def add_invalid(self, count: int) -> int:
         """Count invalid events (not tied to a session); returns the new total."""
@@ -253,10 +271,10 @@ class RetryingSessionStore:
         return self.retry(lambda: self.store.add_invalid(count))
 
 
-def _mode(write: EventWrite) -> str:
+def _mode(write: EventWrite) -> bytes:
     """The script's mode letter for a write (see ``APPLY_EVENTS_LUA``)."""
     if write.unknown_item:
-        return "u"
+        return b"u"
     if not write.scored:
-        return "c"
-    return "e" if write.evaluation is not None else "a"
+        return b"c"
+    return b"e" if write.evaluation is not None else b"a"
