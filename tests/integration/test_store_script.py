@@ -99,8 +99,19 @@ def test_one_write_per_session_ends_as_applying_each_event(servers: Endpoints) -
     expected: dict[str, dict[str, Any]] = {}
     next_seq: dict[str, int] = {}
     counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0, UNKNOWN_ITEM: 0}
-    for _ in range(30):
-        writes = random_writes(rng, next_seq, rng.randrange(1, 40))
+
+    def unknown(sid: str, seq: int) -> EventWrite:
+        return EventWrite(sid, seq, [], [], [], "comparison", None, False, unknown_item=True)
+
+    def scored(sid: str, seq: int) -> EventWrite:
+        return EventWrite(sid, seq, [seq], [seq], [0.5], "explorer", None, topk_ties=1)
+
+    # a new session's first click outside the catalog, alone and followed by scored ones;
+    # a scored session whose next click is unknown (fields kept, seq moved), in one call
+    fixed = [unknown("u0", 0), unknown("u1", 0), scored("u1", 1), scored("u2", 0)]
+    fixed += [unknown("u2", 1), unknown("u2", 2), scored("u2", 3), unknown("u2", 4)]
+    next_seq.update({"u0": 1, "u1": 2, "u2": 5})
+    for writes in [fixed] + [random_writes(rng, next_seq, rng.randrange(1, 40)) for _ in range(30)]:
         want = reference(writes, expected)
         assert store.apply(writes) == want
         for outcome in want:
@@ -128,9 +139,7 @@ def test_every_script_call_touches_one_hash_slot(servers: Endpoints, shards: int
         return script(keys=keys, args=args, client=client)
 
     store._script = recording  # type: ignore[assignment]
-    writes = [
-        EventWrite(f"user-{i}", 0, [i], [1], [0.5], "explorer", None) for i in range(300)
-    ]
+    writes = [EventWrite(f"user-{i}", 0, [i], [1], [0.5], "explorer", None) for i in range(300)]
     assert store.apply(writes) == [APPLIED] * 300
     assert len(calls) == len({names.shard_of(w.session_id) for w in writes}) <= shards
     for keys in calls:
