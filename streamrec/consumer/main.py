@@ -64,8 +64,8 @@ def settle_garbage_collector() -> None:
     """Keep what start-up built (the model, the clients, imported modules: a few hundred
     thousand objects that live as long as the process) out of the cyclic collector's scans,
     and collect the young generation less often (``GC_YOUNG_THRESHOLD``). Measured on the
-    batch path in one process: the collector's share fell from about 18 us per event (full
-    collections rescanning the start-up objects) to under 1 us."""
+    batch path in one process (``bench/batch_path.py``): the collector's share fell from about
+    16 us per event (full collections rescanning the start-up objects) to under 1 us."""
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
