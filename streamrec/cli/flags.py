@@ -222,6 +222,22 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "memory budget in MiB of the incremental scorer's per-session LRU cache",
         CONSUMER,
     ),
+    SettingFlag(
+        "shadow_model",
+        "a second checkpoint (same catalog and window length): scores every event too, its "
+        "online metrics labelled model=shadow; only the primary's recommendations are written",
+        CONSUMER,
+        metavar="PATH",
+        default_note="none",
+    ),
+    SettingFlag(
+        "split_traffic",
+        "serve this share of the sessions (0 < P < 1, by a stable hash of the session id) "
+        "from --shadow-model instead (A/B): arms labelled model=primary and model=secondary; "
+        "0 = off",
+        CONSUMER,
+        metavar="P",
+    ),
     SettingFlag("max_message_bytes", "larger events go to the dead-letter topic", CONSUMER),
     SettingFlag(
         "kafka_bootstrap",

@@ -153,6 +153,8 @@ COMMANDS: dict[str, Command] = {
             "poll_batch",
             "scoring",
             "scorer_cache_mb",
+            "shadow_model",
+            "split_traffic",
             "max_message_bytes",
             *SERVERS,
             "device",
@@ -182,7 +184,7 @@ COMMANDS: dict[str, Command] = {
         "Start embedded servers (unless STREAMREC_KAFKA_BOOTSTRAP/STREAMREC_REDIS_URL or "
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
         "with live progress, then print online vs offline metrics and stop what it started.",
-        (*PIPELINE, "keep_demo_dir"),
+        (*PIPELINE, "shadow_model", "keep_demo_dir"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
     ),

@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 
 from streamrec.config import Settings
+from streamrec.consumer.arms import SecondModel
 from streamrec.consumer.batch import BatchProcessor
 from streamrec.consumer.offsets import OffsetTracker
 from streamrec.consumer.outputs import Outputs
@@ -43,6 +44,7 @@ class ClickConsumer:
         scorer: ServedModel,
         metrics: ConsumerMetrics,
         stop: Callable[[], bool],
+        second: SecondModel | None = None,
     ) -> None:
         self.settings = settings
         self.stop_requested = stop
@@ -61,6 +63,7 @@ class ClickConsumer:
             self.outputs,
             metrics,
             settings.max_message_bytes,
+            second,
         )
 
     def _is_stopping(self) -> bool:

@@ -8,13 +8,16 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import torch
 from confluent_kafka import Consumer, Producer
 from prometheus_client import start_http_server
 
 from streamrec.clients import ensure_topics, kafka_config, wait_for_redis
 from streamrec.config import Settings
+from streamrec.consumer.arms import SecondModel
 from streamrec.consumer.loop import ClickConsumer
 from streamrec.consumer.offsets import report_commit
 from streamrec.consumer.serving import ServedModel
@@ -72,6 +75,28 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+def load_second_model(
+    settings: Settings, device: str | torch.device, primary: ServedModel
+) -> SecondModel | None:
+    """The ``--shadow-model`` checkpoint as a shadow, or as the A/B arm serving
+    ``--split-traffic`` of the sessions; None when none is configured."""
+    if not settings.shadow_model:
+        return None
+    model = ServedModel(
+        Path(settings.shadow_model), device, settings.scoring, settings.scorer_cache_mb << 20
+    )
+    second = SecondModel(model, settings.split_traffic, primary)
+    if second.is_shadow:
+        log.info("shadow model %s scores every event (not served)", model.model_version)
+    else:
+        log.info(
+            "A/B: %.1f%% of the sessions served by %s",
+            100 * settings.split_traffic,
+            model.model_version,
+        )
+    return second
+
+
 def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -> None:
     """Check servers and model, start the metrics endpoint, then consume until ``stop()``
     (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group)."""
@@ -80,6 +105,7 @@ def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -
         settings.model_path, device, settings.scoring, settings.scorer_cache_mb << 20
     )
     log.info("scoring: %s", scorer.mode)
+    second = load_second_model(settings, device, scorer)
     if scorer.max_len != settings.max_len:
         log.info("using the checkpoint's window max_len=%d", scorer.max_len)
     if stop():
@@ -93,7 +119,11 @@ def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -
         start_http_server(port, addr=host, registry=metrics.registry)
         log.info("metrics on http://%s:%d/metrics", host, port)
     store = SessionStore(
-        redis_conn, Names(settings.namespace), scorer.max_len, settings.session_ttl
+        redis_conn,
+        Names(settings.namespace),
+        scorer.max_len,
+        settings.session_ttl,
+        second.label if second is not None else None,
     )
     consumer = ClickConsumer(
         settings,
@@ -103,6 +133,7 @@ def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -
         scorer,
         metrics,
         stop,
+        second,
     )
     settle_garbage_collector()
     consumer.run()

@@ -3,7 +3,9 @@
 Starts embedded servers (unless external ones are configured), makes sure a model exists,
 starts consumer processes, replays held-out sessions, waits until every event is accounted
 for, then compares the online metrics (exact totals from Redis) with offline evaluation of the
-same model on the same sessions, and stops everything it started.
+same model on the same sessions, and stops everything it started. With a shadow model
+(``--shadow-model``) the consumers score every event with it too, and the summary has each
+model's online and offline figures (``models``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
-from streamrec.contract.names import Names
+from streamrec.contract.names import PRIMARY, SHADOW, Names
 from streamrec.model.data.examples import build_examples
 from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.zoo import load_model
@@ -68,11 +70,23 @@ class DemoResult:
     timings_s: dict[str, float]  # setup, training, replay (produce + drain), total
     backend: str
     extra: dict[str, Any] = field(default_factory=dict)
+    shadow_offline: dict[str, Any] | None = None  # the shadow model's offline report
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object."""
         online = self.totals.report()
         pick = ("hit_at_10", "hit_at_20", "mrr_at_20", "n_examples", "per_behavior")
+        models = {}
+        if self.shadow_offline is not None:
+            offline_by_model = {PRIMARY: self.offline, SHADOW: self.shadow_offline}
+            models = {
+                label: {
+                    "online": {k: online["models"][label][k] for k in pick},
+                    "offline": {k: report[k] for k in pick},
+                }
+                for label, report in offline_by_model.items()
+                if label in online["models"]
+            }
         return {
             "events_produced": self.produced,
             "events_scored": self.totals.applied,
@@ -88,6 +102,7 @@ class DemoResult:
             "seconds": round(self.timings_s["total"], 1),
             "timings_s": {k: round(v, 1) for k, v in self.timings_s.items()},
             "backend": self.backend,
+            **({"models": models} if models else {}),
             **self.extra,
         }
 
@@ -111,6 +126,10 @@ def run_demo(
             {"namespace": f"demo-{run_id}", "group": f"demo-{run_id}"}
         )
     try:
+        if settings.split_traffic:
+            raise DemoError("the demo scores a shadow model; run an A/B split with `consume`")
+        if settings.shadow_model and not Path(settings.shadow_model).is_file():
+            raise DemoError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
         model_path, trained = ensure_model(settings, console)
         timings["training"] = time.monotonic() - started if trained else 0.0
         console.print(f"serving {model_path}{' (trained now)' if trained else ''}")
@@ -147,6 +166,8 @@ def run_demo(
             codes = stop_consumers(procs)
             procs = []
         offline = offline_report(model_path, replay)
+        shadow = settings.shadow_model
+        shadow_offline = offline_report(Path(shadow), replay) if shadow else None
         timings["total"] = time.monotonic() - started
         return DemoResult(
             produced=result.sent,
@@ -158,6 +179,7 @@ def run_demo(
             timings_s=timings,
             backend=servers.backend,
             extra={"model": str(model_path), "sessions": len(replay)},
+            shadow_offline=shadow_offline,
         )
     finally:
         if procs:
