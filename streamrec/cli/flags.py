@@ -211,6 +211,15 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     ),
     SettingFlag("poll_batch", "most events per polled batch", CONSUMER),
     SettingFlag(
+        "fetch_wait_ms",
+        "longest the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms); the "
+        "embedded broker holds every fetch this long, so it adds up to this much latency and "
+        "costs 1000/N fetch requests a second per consumer; Apache Kafka answers as soon as "
+        "data is there, so it can be raised there (e.g. 500) for fewer idle requests",
+        CONSUMER,
+        metavar="MS",
+    ),
+    SettingFlag(
         "scoring",
         "'incremental': one LSTM step per click from cached session state (models trained "
         "with --window-start zero; others fall back to full); 'full': recompute every window",

@@ -7,11 +7,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from confluent_kafka import KafkaError, Message, Producer
 
-from streamrec.clients import kafka_config
+from streamrec.clients import click_producer_config
 from streamrec.config import Settings
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.names import Names
@@ -76,19 +77,13 @@ ProgressHook = Callable[[int, int], None]  # (sent, total)
 class ClickProducer:
     """Sends click events keyed by session id and checks every delivery report."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **kafka_overrides: Any) -> None:
+        """``kafka_overrides``: librdkafka settings in place of ``click_producer_config``'s
+        (benchmarks vary ``linger.ms``)."""
         self.settings = settings
         self.topic = Names(settings.namespace).clicks
         self.producer = Producer(
-            kafka_config(
-                settings,
-                **{
-                    "linger.ms": 10,  # fewer produce requests: each costs the broker ~1 ms
-                    "acks": "all",
-                    "message.timeout.ms": 120_000,
-                    "queue.buffering.max.messages": 200_000,
-                },
-            )
+            click_producer_config(settings, **kafka_overrides)
         )
         # lifetime counts of this producer's delivery reports (``replay`` reports per call)
         self.acknowledged = 0
