@@ -12,7 +12,7 @@ offers ``--rate`` events/s for ``--seconds``. Measured per run, from librdkafka 
 No Redis and no model: this isolates what the Kafka settings cost and what latency they add.
 
     python bench/broker_requests.py [--waits 10,25,50,100] [--consumers 1,2,4] [--rate 2000]
-        [--seconds 8] [--partitions 8] [--linger-ms 2] [--json]
+        [--seconds 8] [--partitions 8] [--linger-ms 10] [--json]
 """
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ from typing import Any
 import numpy as np
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from streamrec.clients import click_consumer_config, ensure_topics, output_producer_config
+from streamrec.clients import (
+    CLICK_LINGER_MS,
+    click_consumer_config,
+    ensure_topics,
+    output_producer_config,
+)
 from streamrec.config import MAX_FETCH_WAIT_MS, Settings
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
@@ -189,6 +194,18 @@ def one_run(bench: Any, broker_pid: int, wait_ms: int, n: int, args: argparse.Na
     }
 
 
+def describe(run: dict[str, Any]) -> str:
+    """One run as one line."""
+    lat = run["latency_ms"]
+    return (
+        f"wait {run['fetch_wait_ms']:>4} ms, {run['consumers']} consumer(s): consumers "
+        f"{run['consumer_requests_per_s']} req/s {run['consumer_requests_per_s_by_api']}, "
+        f"click producer {run['click_producer_requests_per_s']} req/s, broker "
+        f"{run['broker_cores']} cores = {run['broker_cpu_ms_per_1k_events']} ms/1k events, "
+        f"Kafka-path latency p50 {lat['p50']} p99 {lat['p99']} ms"
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, validated (one-line errors, exit 2)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -197,7 +214,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, default=2000.0, help="offered events/s")
     ap.add_argument("--seconds", type=float, default=8.0, help="seconds offered per run")
     ap.add_argument("--partitions", type=int, default=8)
-    ap.add_argument("--linger-ms", type=int, default=2, help="the click producer's linger.ms")
+    ap.add_argument(
+        "--linger-ms",
+        type=int,
+        default=CLICK_LINGER_MS,
+        help="the click producer's linger.ms (default: %(default)s, as streamrec)",
+    )
     ap.add_argument("--json", action="store_true", help="last stdout line: all runs as JSON")
     ap.add_argument("--out", type=Path, default=RESULTS / "broker-requests.json")
     args = ap.parse_args(argv)
@@ -218,21 +240,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     """Run every (wait, consumers) pair on one embedded broker; print a table and JSON."""
     args = parse_args()
-    runs = []
+    runs: list[dict[str, Any]] = []
     with embedded_pipeline("brokerreq", partitions=args.partitions) as bench:
         broker_pid = bench.pids["broker"]
         for wait_ms in args.waits:
             for n in args.consumers:
                 run = one_run(bench, broker_pid, wait_ms, n, args, len(runs))
                 runs.append(run)
-                lat = run["latency_ms"]
-                print(f"wait {wait_ms:>4} ms, {n} consumer(s): consumers {run['consumer_requests_per_s']} "
-                      f"req/s {run['consumer_requests_per_s_by_api']}, click producer "
-                      f"{run['click_producer_requests_per_s']} req/s, broker {run['broker_cores']} cores = "
-                      f"{run['broker_cpu_ms_per_1k_events']} ms/1k events, Kafka-path latency "
-                      f"p50 {lat['p50']} p99 {lat['p99']} ms", flush=True)  # fmt: skip
-    out = {"runs": runs, "rate": args.rate, "seconds": args.seconds, "partitions": args.partitions,
-           "linger_ms": args.linger_ms, "loadavg_1m": round(os.getloadavg()[0], 2)}  # fmt: skip
+                print(describe(run), flush=True)
+    out = {
+        "runs": runs,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "partitions": args.partitions,
+        "linger_ms": args.linger_ms,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2))
     if args.json:

@@ -38,21 +38,47 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, validated: a bad value ends in one ``scaleout: error:`` line."""
-    ap = _Parser(prog="scaleout", description=__doc__,
-                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    ap.add_argument("--consumers", type=number_list(number(int, min=1)), default=[1, 2, 4],
-                    metavar="N,N,...", help="consumer counts, rising, with 1 (default: 1,2,4)")  # fmt: skip
-    ap.add_argument("--partitions", type=number(int, min=1), default=8,
-                    help="partitions of the clicks topic (default: %(default)s)")  # fmt: skip
-    ap.add_argument("--rates", type=number_list(number(float, above=0)), default=DEFAULT_RATES,
-                    metavar="R,R,...", help=f"offered events/s, rising (default: {DEFAULT_RATES})")  # fmt: skip
-    ap.add_argument("--step-seconds", type=number(float, above=0), default=6.0,
-                    help="seconds per rate (default: %(default)s)")  # fmt: skip
-    ap.add_argument("--fetch-wait-ms", type=number(int, min=1, max=MAX_FETCH_WAIT_MS),
-                    help="the consumers' fetch wait (default: the setting's)")  # fmt: skip
+    ap = _Parser(
+        prog="scaleout", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--consumers",
+        type=number_list(number(int, min=1)),
+        default=[1, 2, 4],
+        metavar="N,N,...",
+        help="consumer counts, rising, with 1 (default: 1,2,4)",
+    )
+    ap.add_argument(
+        "--partitions",
+        type=number(int, min=1),
+        default=8,
+        help="partitions of the clicks topic (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--rates",
+        type=number_list(number(float, above=0)),
+        default=DEFAULT_RATES,
+        metavar="R,R,...",
+        help=f"offered events/s, rising (default: {DEFAULT_RATES})",
+    )
+    ap.add_argument(
+        "--step-seconds",
+        type=number(float, above=0),
+        default=6.0,
+        help="seconds per rate (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--fetch-wait-ms",
+        type=number(int, min=1, max=MAX_FETCH_WAIT_MS),
+        help="the consumers' fetch wait (default: the setting's)",
+    )
     ap.add_argument("--model", type=Path, help="checkpoint to serve (default: as the load test)")
-    ap.add_argument("--out-dir", type=Path, default=RESULTS,
-                    help="where scaleout.json and scaleout.png go (default: %(default)s)")  # fmt: skip
+    ap.add_argument(
+        "--out-dir",
+        type=Path,
+        default=RESULTS,
+        help="where scaleout.json and scaleout.png go (default: %(default)s)",
+    )
     ap.add_argument("--json", action="store_true", help="print the result as JSON last")
     args = ap.parse_args(argv)
     if isinstance(args.rates, str):

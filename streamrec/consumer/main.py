@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+
 from confluent_kafka import Consumer, Producer
 from prometheus_client import start_http_server
 

@@ -143,8 +143,7 @@ def plot_scaleout(rows: Sequence[ScaleoutRow], path: Path) -> None:
     ax_p99.grid(alpha=0.3)
     efficiency = scaleout_efficiency(rows)
     fig.suptitle(
-        "StreamRec scale-out"
-        + (f": efficiency {efficiency:.2f}" if efficiency is not None else "")
+        "StreamRec scale-out" + (f": efficiency {efficiency:.2f}" if efficiency is not None else "")
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -82,9 +82,7 @@ class ClickProducer:
         (benchmarks vary ``linger.ms``)."""
         self.settings = settings
         self.topic = Names(settings.namespace).clicks
-        self.producer = Producer(
-            click_producer_config(settings, **kafka_overrides)
-        )
+        self.producer = Producer(click_producer_config(settings, **kafka_overrides))
         # lifetime counts of this producer's delivery reports (``replay`` reports per call)
         self.acknowledged = 0
         self.failed = 0
