@@ -21,7 +21,7 @@ SPLITS = ("session", "example", "time", "none")
 ARCHITECTURES = ("lstm-attn", "gru4rec", "narm", "sasrec", "vsknn", "markov", "popularity")
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
-SCORING_MODES = ("incremental", "full")
+SCORING_MODES = ("auto", "incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
@@ -94,7 +94,7 @@ class Settings:
     poll_batch: int = 500
     # "incremental": one LSTM step per click from per-session cached state (zero-start models;
     # padding models are always recomputed); "full": recompute every window
-    scoring: str = "incremental"
+    scoring: str = "auto"  # incremental on CPU, full recomputation on CUDA
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
     poll_timeout: float = 0.05
     max_message_bytes: int = 65_536
