@@ -74,10 +74,11 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     ),
     SettingFlag(
         "csv_path",
-        "read sessions from this click log (see --format)",
+        "read sessions from this click log (see --format); several files of one log "
+        "(consecutive periods) are joined when given as PATH,PATH",
         CLICK_LOG,
         flag="--from-csv",
-        metavar="PATH",
+        metavar="PATH[,PATH]",
         default_note="generate sessions",
     ),
     SettingFlag(

@@ -126,6 +126,29 @@ def read_log(path: Path, fmt: ClickLogFormat | None = None) -> LogSessions:
     return LogSessions(ids, items, starts, f"{fmt.name}:{path.name}")
 
 
+def join_logs(logs: list[LogSessions]) -> LogSessions:
+    """Several files of one log (e.g. consecutive periods) as one log, sessions in file
+    order; ``ValueError`` when a session id appears in two of them (a session split across
+    files would be read as two sessions)."""
+    if len(logs) == 1:
+        return logs[0]
+    seen: dict[str, str] = {}
+    for log in logs:
+        for sid in log.session_ids:
+            if sid in seen:
+                raise ValueError(
+                    f"session {sid!r} appears in both {seen[sid]} and {log.source}: "
+                    "give each session's clicks in one file"
+                )
+            seen[sid] = log.source
+    return LogSessions(
+        [sid for log in logs for sid in log.session_ids],
+        [items for log in logs for items in log.items],
+        [start for log in logs for start in log.start_times],
+        "+".join(log.source for log in logs),
+    )
+
+
 def log_corpus(log: LogSessions, item_ids: list[int] | None = None) -> SessionCorpus:
     """The log as a ``SessionCorpus`` of dense ids.
 
