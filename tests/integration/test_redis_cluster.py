@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkeyCluster]:
-    """Three masters on free loopback ports, slots 0-5460, 5461-10922, 10923-16383."""
+    """Three masters on free loopback ports, slots 0-5460, 5461-10921, 10922-16383."""
     cluster = EmbeddedValkeyCluster.on_free_ports(tmp_path_factory.mktemp("cluster"), masters=3)
     cluster.start(timeout=60)
     try:
