@@ -50,8 +50,9 @@ def per_node_totals(cluster: EmbeddedValkeyCluster, names: Names) -> list[dict[s
         client = cluster.node_client(node)
         sums: dict[str, float] = {}
         for key in client.scan_iter(match=f"{names.key_prefix}{{s*}}:totals", count=1000):
-            for field, value in client.hgetall(key).items():
-                sums[field.decode()] = sums.get(field.decode(), 0.0) + float(value)
+            for raw, value in client.hgetall(key).items():
+                field = raw.decode() if isinstance(raw, bytes) else str(raw)
+                sums[field] = sums.get(field, 0.0) + float(value)
         out.append(sums)
     return out
 
