@@ -10,23 +10,36 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from streamrec.clients import redis_client, wait_for_redis
+from streamrec.clients import ensure_topics, redis_client, wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.state import EventWrite
 from streamrec.consumer.store import APPLY_EVENTS_LUA, SessionStore
-from streamrec.consumer.totals import read_totals
+from streamrec.consumer.totals import OnlineTotals, read_totals
 from streamrec.contract.names import Names
+from streamrec.pipeline.demo import offline_report
+from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.scrape import metric_sum, scrape
 from streamrec.pipeline.valkey_cluster import EmbeddedValkeyCluster, cluster_info
+from streamrec.producer.replay import ClickProducer, ReplayResult
+from streamrec.producer.sources import ReplaySessions, replay_sessions
 from streamrec.redis_scripts import PipelinedScript
 from tests.backends import Endpoints
-from tests.integration.test_pipeline import replay_and_check
+from tests.integration.helpers import (
+    assert_state_matches,
+    isolated_settings,
+    log_tails,
+)
+from tests.integration.test_pipeline import METRICS, replay_and_check
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
@@ -134,3 +147,85 @@ def test_scripts_are_reloaded_on_a_master_that_lost_them(
     totals = read_totals(redis_client(settings), Names("flush"))
     assert (totals.applied, totals.duplicate, totals.gap) == (600, 300, 0)
     assert all(count > 0 for count in session_keys_per_node(valkey_cluster, Names("flush")))
+
+
+def poll_until(condition: Callable[[], bool], message: str, timeout: float = 90.0) -> None:
+    """Wait for ``condition`` with a deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.1)
+
+
+def test_a_master_killed_mid_stream_is_survived_exactly(
+    generated_model: TinyModel, servers: Endpoints, tmp_path: Path
+) -> None:
+    cluster = EmbeddedValkeyCluster.on_free_ports(tmp_path / "own-cluster", masters=3)
+    cluster.start(timeout=60)
+    try:
+        settings, replay, totals = _kill_a_master_mid_stream(
+            cluster, generated_model, servers, tmp_path
+        )
+        # applied exactly once (calls that reached the live masters during the outage were
+        # retried and then counted as duplicates, which change nothing)
+        assert totals.applied == replay.n_events and (totals.gap, totals.invalid) == (0, 0)
+        assert_state_matches(settings, replay)
+    finally:
+        cluster.stop()
+    online, offline = totals.report(), offline_report(generated_model.path, replay)
+    assert online["n_examples"] == offline["n_examples"] > 0
+    for key in METRICS:
+        assert online[key] == pytest.approx(offline[key], abs=0.002), key
+
+
+def _kill_a_master_mid_stream(
+    cluster: EmbeddedValkeyCluster, model: TinyModel, servers: Endpoints, tmp_path: Path
+) -> tuple[Settings, ReplaySessions, OnlineTotals]:
+    """Replay at 600 ev/s into one consumer; SIGKILL a master mid-stream, restart it once
+    the consumer has retried a few times; the totals once every event is applied."""
+    settings = isolated_settings(model.settings, servers, partitions=4, redis_url=cluster.url)
+    ensure_topics(settings)
+    replay = replay_sessions(settings, held_out_only=True, max_sessions=300)
+    consumers = start_consumers(settings, model.path, 1, tmp_path)
+    outcome: dict[str, ReplayResult] = {}
+    try:
+        wait_for_assignment(consumers, 4)
+        url, names = consumers[0].metrics_url, Names(settings.namespace)
+        producer = threading.Thread(
+            target=lambda: outcome.update(
+                r=ClickProducer(settings).replay(replay, rate=600, concurrency=100, seed=5)
+            )
+        )
+        producer.start()
+        poll_until(
+            lambda: read_totals(redis_client(settings), names).applied >= 1000,
+            "the stream never got going",
+        )
+        # a crash of one master: its third of the slots is gone until it restarts
+        assert cluster.stop_node(cluster.nodes[1], sig=signal.SIGKILL)
+        poll_until(
+            lambda: metric_sum([scrape(url)], "streamrec_redis_up") == 0,
+            "outage never reported in streamrec_redis_up",
+        )
+        poll_until(
+            lambda: metric_sum([scrape(url)], "streamrec_redis_errors_total") >= 5,
+            "the consumer did not keep retrying",
+        )
+        assert consumers[0].proc.poll() is None, "consumer died while a master was down"
+        cluster.start_node(cluster.nodes[1])  # same files: its identity, slots and AOF
+        cluster.wait_ok(timeout=90)
+        producer.join(timeout=180)
+        assert outcome["r"].failed == 0
+        poll_until(
+            lambda: read_totals(redis_client(settings), names).applied >= replay.n_events,
+            "not every event was applied after the master came back",
+            timeout=180,
+        )
+        totals = read_totals(redis_client(settings), names)
+        assert metric_sum([scrape(url)], "streamrec_redis_up") == 1
+    finally:
+        codes = stop_consumers(consumers)
+    log = consumers[0].log_path.read_text()
+    assert codes == [0], log_tails([consumers[0].log_path])
+    assert "Redis unavailable" in log and "Redis is back" in log
+    return settings, replay, totals
