@@ -28,6 +28,13 @@ class ReplaySessions:
             return list(dense)
         return [int(self.corpus.item_ids[i]) for i in dense]
 
+    def click_times(self) -> list[list[float]] | None:
+        """Each replayed session's click times (unix seconds), or None without them."""
+        times = self.corpus.click_times
+        if times is None:
+            return None
+        return [times[i] for i in self.indices]
+
     @property
     def n_events(self) -> int:
         """Total clicks to replay."""
