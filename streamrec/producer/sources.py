@@ -9,6 +9,7 @@ from streamrec.model.data.clicklog import log_corpus, time_split
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import session_split
 from streamrec.model.data.loading import load_corpus, read_filtered_log
+from streamrec.traffic.dwell import LogNormalDwell, fit_lognormal, session_gaps
 
 
 @dataclass
@@ -72,3 +73,13 @@ def replay_sessions(
     if max_sessions > 0:
         indices = indices[:max_sessions]
     return ReplaySessions(corpus, indices)
+
+
+def fitted_dwell(settings: Settings, path: str) -> LogNormalDwell:
+    """Log-normal dwell times fitted to the gaps between clicks of the sessions of the log at
+    ``path``, read in the run's log format as it is in the file (no filters)."""
+    log = read_filtered_log(settings, path, filtered=False)
+    try:
+        return fit_lognormal(session_gaps(log.times))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None

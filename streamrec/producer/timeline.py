@@ -8,6 +8,7 @@ give sessions new ids (``id~rN``), so they are new sessions to the consumer.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -43,14 +44,9 @@ def timeline(
     if clock.kind == "flat":
         yield from _flat(sessions, clock, rate, concurrency, seed, rounds, first_round)
         return
+    check_clock(sessions, clock)
     if clock.kind == "replay":
-        times = sessions.click_times()
-        if times is None:
-            raise ValueError(
-                "--clock replay needs a click log with a time on every click (--from-csv); "
-                "generated sessions have no times: use --clock poisson"
-            )
-        schedule = replay_schedule(times, clock.speedup, rounds)
+        schedule = replay_schedule(sessions.click_times() or [], clock.speedup, rounds)
     else:
         lengths = [len(sessions.corpus.sessions[i]) for i in sessions.indices]
         schedule = poisson_schedule(
@@ -63,6 +59,24 @@ def timeline(
             rounds,
         )
     yield from _events(sessions, schedule, first_round)
+
+
+def check_clock(sessions: ReplaySessions, clock: ClockSpec) -> None:
+    """``ValueError`` when ``clock`` cannot time these sessions (the replay clock needs a
+    usable time on every click)."""
+    if clock.kind != "replay":
+        return
+    times = sessions.click_times()
+    if times is None:
+        raise ValueError(
+            "--clock replay needs a click log with times (--from-csv); generated sessions "
+            "have none: use --clock poisson"
+        )
+    if not all(math.isfinite(t) for session in times for t in session):
+        raise ValueError(
+            "--clock replay needs a usable time on every click; this log has clicks without "
+            "one (check --time-columns)"
+        )
 
 
 def _flat(
