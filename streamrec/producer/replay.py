@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,13 +126,13 @@ class ClickProducer:
         per_round = sessions.n_events
         planned = per_round * rounds if rounds > 0 else 0
         total = min(limit, planned) if limit > 0 and planned else (limit or planned)
-        pacer = Pacer(self._wait, seed=seed)
-        started = pacer.start
         acknowledged_before, failed_before = self.acknowledged, self.failed
         sent = sessions_touched = 0
-        shown_at = started
         events = timeline(sessions, clock, rate, concurrency, seed, rounds, first_round)
-        for due, sid, seq, item, behavior in events:
+        first = next(events, None)  # the schedule is built before the clock starts
+        pacer = Pacer(self._wait, seed=seed)
+        started = shown_at = pacer.start
+        for due, sid, seq, item, behavior in itertools.chain([first] if first else [], events):
             if (total and sent >= total) or (should_stop is not None and should_stop()):
                 break
             if due is not None:
