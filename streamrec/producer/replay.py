@@ -68,6 +68,7 @@ class ClickProducer:
         self.acknowledged = 0
         self.failed = 0
         self.last_error: str | None = None
+        self.last_lag: float | None = None  # seconds the last paced event went out late
 
     def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
         if err is None:
@@ -138,7 +139,7 @@ class ClickProducer:
             if due is not None:
                 if not pacer.wait_until(due, should_stop):
                     break
-                pacer.record(due)
+                self.last_lag = pacer.record(due)
             self.send(ClickEvent(sid, seq, item, time.time(), behavior))
             sent += 1
             sessions_touched += seq == 0

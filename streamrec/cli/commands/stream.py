@@ -49,7 +49,9 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
 
         def show(sent: int, _total: int) -> None:
             elapsed = max(time.monotonic() - started, 1e-6)
-            board.update(task, sent, info=f"{sent / elapsed:,.0f} ev/s")
+            lag = producer.last_lag
+            late = "" if lag is None else f", {lag * 1000:,.1f} ms behind schedule"
+            board.update(task, sent, info=f"{sent / elapsed:,.0f} ev/s{late}")
 
         result = producer.replay(
             sessions,
