@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from streamrec.cli.clock_flags import add_clock_flags
 from streamrec.cli.validators import name_list, number, number_list
 from streamrec.config import ARCHITECTURES, Settings
 from streamrec.model.evaluation.baselines import BASELINES
@@ -99,17 +100,13 @@ def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
         help="replay every session, not only the held-out ones",
     )
     _number(g, "--sessions", int, 0, "replay at most this many sessions; 0 = all (default)", min=0)
-    _number(g, "--rate", float, 0.0, AS_FAST_AS_POSSIBLE, min=0)
-    _number(
-        g, "--concurrency", int, 200, "sessions open at once, interleaved (default: %(default)s)",
-        min=1,
-    )  # fmt: skip
     _number(g, "--limit", int, 0, "stop after this many events; 0 = no limit (default)", min=0)
     _number(
         g, "--rounds", int, 1, "replay the sessions this many times, each round as new session "
         "ids; 0 = until SIGTERM (default: %(default)s)", min=0,
     )  # fmt: skip
     g.add_argument("--no-progress", action="store_true", help="no progress display")
+    add_clock_flags(p)
 
 
 def services_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:

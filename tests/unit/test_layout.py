@@ -37,6 +37,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "streamrec.consumer": ("streamrec.producer", "streamrec.pipeline", "streamrec.cli"),
     "streamrec.producer": ("streamrec.consumer", "streamrec.pipeline", "streamrec.cli"),
+    # clocks and rate profiles are pure: the producer sends what they schedule
+    "streamrec.traffic": (
+        "streamrec.model", "streamrec.clients", "streamrec.consumer", "streamrec.producer",
+        "streamrec.pipeline", "streamrec.cli", *SERVER_LIBRARIES, "torch",
+    ),
     "streamrec.pipeline": ("streamrec.cli",),
 }  # fmt: skip
 

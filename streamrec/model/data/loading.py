@@ -148,5 +148,10 @@ def _append(corpus: SessionCorpus, held_out: LogSessions) -> SessionCorpus:
         source=f"{corpus.source} + {mapped.source}",
         item_ids=corpus.item_ids,
         start_times=starts,
+        click_times=(
+            corpus.click_times + mapped.click_times
+            if corpus.click_times is not None and mapped.click_times is not None
+            else None
+        ),
         dropped_unknown_clicks=corpus.dropped_unknown_clicks + mapped.dropped_unknown_clicks,
     )

@@ -205,3 +205,22 @@ def test_the_later_test_period_maps_through_the_development_catalog() -> None:
     )
     # every held-out click is a prediction unless its item is new or it starts a session
     assert 0 < len(data.val) < 13_568 - 3_416
+
+
+def test_every_clicks_time_follows_it_through_filters_and_catalog_mapping(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_text(
+        "SessionId\tItemId\tTime\n"
+        "1\t10\t100.0\n1\t20\t105.5\n1\t10\t130.0\n1\t30\t131.0\n"
+        "2\t20\t50.0\n2\t10\t40.0\n3\t40\t10.0\n"
+    )
+    read = read_log(log, ClickLogFormat("session-rec"))
+    assert read.times == [[100.0, 105.5, 130.0, 131.0], [40.0, 50.0], [10.0]]
+    # items 30 and 40 are seen once: support 2 drops their clicks, and so session 3
+    filtered = filter_log(read, min_session_length=1, min_item_support=2)
+    assert filtered.items == [[10, 20, 10], [10, 20]]
+    assert filtered.times == [[100.0, 105.5, 130.0], [40.0, 50.0]]
+    mapped = log_corpus(read, item_ids=[20, 30])  # a catalog without item 10
+    assert mapped.click_times == [[105.5, 131.0], [50.0]]  # session 3 had none of them
+    assert mapped.dropped_unknown_clicks == 4
+    assert mapped.start_times is not None and mapped.start_times.tolist() == [100.0, 40.0]
