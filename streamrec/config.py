@@ -18,7 +18,16 @@ ENV_PREFIX = "STREAMREC_"
 # of it (another log validates or is scored)
 SPLITS = ("session", "example", "time", "none")
 # the model zoo (streamrec.model.zoo registers each; lstm-attn is the seed's model)
-ARCHITECTURES = ("lstm-attn", "gru4rec", "narm", "sasrec", "vsknn", "markov", "popularity")
+ARCHITECTURES = (
+    "lstm-attn",
+    "gru4rec",
+    "narm",
+    "sasrec",
+    "vsknn",
+    "hybrid",
+    "markov",
+    "popularity",
+)
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("auto", "incremental", "full")
