@@ -133,7 +133,7 @@ COMMANDS: dict[str, Command] = {
         "entropy. Tests the case study's three claims (recency in short sessions, first-and-"
         "last anchoring in comparison sessions, near-uniform attention in deep dives) and "
         "writes explain.json and explain.png. Models without attention over positions "
-        "(gru4rec, vsknn, markov, popularity) end with status 2.",
+        "(gru4rec, vsknn, hybrid, markov, popularity) end with status 2.",
         (*SPLIT_DATA, *CLICK_LOG, "threads"),
         run_flags.explain_flags,
     ),

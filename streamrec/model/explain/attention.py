@@ -11,8 +11,8 @@ each row summing to 1 over the window's clicks.
 - ``sasrec``: the last block's attention at the window's last click (the output that scores
   the next item) over that click and the earlier ones, averaged over heads.
 
-Architectures without attention over positions (gru4rec, vsknn, markov, popularity) are
-refused with ``NoAttention``.
+Architectures without attention over positions (gru4rec, vsknn, hybrid, markov,
+popularity) are refused with ``NoAttention``.
 """
 
 from __future__ import annotations
