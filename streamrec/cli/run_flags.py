@@ -78,6 +78,22 @@ def compare_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     p.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
 
 
+def explain_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    """``explain``: the checkpoint, where the results go, the output form."""
+    p.add_argument(
+        "--model", type=Path, metavar="PATH", required=True,
+        help="checkpoint to explain (lstm-attn, narm or sasrec)",
+    )  # fmt: skip
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="PATH",
+        help=f"where explain.json and explain.png go (default: {defaults.artifacts}/explain)",
+    )
+    p.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+
+
 def _number(
     p: argparse.ArgumentParser | argparse._ArgumentGroup,
     flag: str,
