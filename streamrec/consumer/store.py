@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import redis
-
+from streamrec.clients import REDIS_OUTAGES, RedisClient
 from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.contract.messages import json_floats, json_ints
 from streamrec.contract.names import Names
+from streamrec.redis_scripts import PipelinedScript, ScriptCall
 
 log = logging.getLogger("streamrec.consumer")
 T = TypeVar("T")
@@ -108,12 +108,13 @@ return out
 class SessionStore:
     """Reads batches of session state and applies event writes, one round trip each."""
 
-    def __init__(self, client: redis.Redis, names: Names, max_len: int, ttl_seconds: float):
+    def __init__(self, client: RedisClient, names: Names, max_len: int, ttl_seconds: float):
         self.client = client
         self.names = names
         self.max_len = max_len
         self.ttl_ms = int(ttl_seconds * 1000)
-        self._script = client.register_script(APPLY_EVENTS_LUA)
+        # EVALSHA routed by key on a cluster, NOSCRIPT reloaded on every master
+        self._script = PipelinedScript(client, APPLY_EVENTS_LUA)
 
     def retrying(
         self,
@@ -154,7 +155,7 @@ class SessionStore:
         by_shard: dict[int, list[int]] = {}
         for index, w in enumerate(writes):
             by_shard.setdefault(self.names.shard_of(w.session_id), []).append(index)
-        pipe = self.client.pipeline(transaction=False)
+        calls: list[ScriptCall] = []
         for shard, indices in by_shard.items():
             keys = [self.names.totals_key(shard)]
             args: list[str | int] = [self.ttl_ms]
@@ -175,9 +176,9 @@ class SessionStore:
                     str(w.topk_ties),
                 )
                 args.append(FIELD_SEPARATOR.join(fields))
-            self._script(keys=keys, args=args, client=pipe)
+            calls.append((keys, args))
         results = [0] * len(writes)
-        for indices, outcomes in zip(by_shard.values(), pipe.execute(), strict=True):
+        for indices, outcomes in zip(by_shard.values(), self._script.run(calls), strict=True):
             for index, outcome in zip(indices, outcomes, strict=True):
                 results[index] = int(outcome)
         return results
@@ -212,7 +213,7 @@ class RedisRetry:
         while True:
             try:
                 result = operation()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except REDIS_OUTAGES as exc:  # on a cluster also CLUSTERDOWN, TRYAGAIN
                 self.metrics.redis_errors.inc()
                 if outage_since is None:
                     outage_since = time.monotonic()
