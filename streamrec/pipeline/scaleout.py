@@ -131,6 +131,7 @@ def plot_scaleout(rows: Sequence[ScaleoutRow], path: Path) -> None:
     if one:
         ax_sat.plot(counts, [one[0] * c for c in counts], linestyle=":", color="grey",
                     label="linear from 1 consumer")  # fmt: skip
+    ax_sat.set_xticks(counts)
     ax_sat.set_xlabel("consumers")
     ax_sat.set_ylabel("events/s")
     ax_sat.legend()
@@ -138,6 +139,7 @@ def plot_scaleout(rows: Sequence[ScaleoutRow], path: Path) -> None:
     p99 = [r.p99_ms_at_saturation for r in rows]
     ax_p99.plot(counts, [v if v is not None else float("nan") for v in p99], marker="s",
                 color="tab:red")  # fmt: skip
+    ax_p99.set_xticks(counts)
     ax_p99.set_xlabel("consumers")
     ax_p99.set_ylabel("p99 latency at saturation (ms)")
     ax_p99.grid(alpha=0.3)
