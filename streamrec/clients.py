@@ -110,6 +110,63 @@ def kafka_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return conf
 
 
+# How the pipeline's Kafka clients trade latency for broker requests. On the embedded broker
+# (Tansu) every fetch is held for fetch.wait.max.ms, data or not, so that wait is both the
+# latency a click spends in the broker and, per consumer, 1000 / wait fetch requests a second,
+# whatever the load (docs/architecture.md, "Broker requests and latency").
+CLICK_FETCH_MIN_BYTES = 16_384  # Apache Kafka answers a fetch as soon as this much is there
+CLICK_LINGER_MS = 10  # the click producer: events per produce request vs latency
+OUTPUT_LINGER_MS = 5  # the consumer's outputs are flushed per batch, which sends them at once
+
+
+def click_consumer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka settings of a clicks consumer-group member (``settings.group``).
+
+    Offsets are committed by the consumer itself (after outputs and state), never
+    automatically. ``fetch.wait.max.ms`` is ``settings.fetch_wait_ms``.
+    """
+    conf: dict[str, Any] = {
+        "group.id": settings.group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        # a dead member's partitions move within 6 s (tests/integration/test_chaos.py)
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 1000,
+        "max.poll.interval.ms": 300_000,
+        "fetch.min.bytes": CLICK_FETCH_MIN_BYTES,
+        "fetch.wait.max.ms": settings.fetch_wait_ms,
+    }
+    conf.update(extra)
+    return kafka_config(settings, **conf)
+
+
+def output_producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka settings of the consumer's recommendations and DLQ producer.
+
+    acks=all plus a flush before every commit make outputs at-least-once; only failed
+    deliveries are reported (a Python callback per message was measurable).
+    """
+    conf: dict[str, Any] = {
+        "linger.ms": OUTPUT_LINGER_MS,
+        "acks": "all",
+        "delivery.report.only.error": True,
+    }
+    conf.update(extra)
+    return kafka_config(settings, **conf)
+
+
+def click_producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka settings of the click producer (``streamrec produce``, demo, load test)."""
+    conf: dict[str, Any] = {
+        "linger.ms": CLICK_LINGER_MS,
+        "acks": "all",
+        "message.timeout.ms": 120_000,
+        "queue.buffering.max.messages": 200_000,
+    }
+    conf.update(extra)
+    return kafka_config(settings, **conf)
+
+
 def redis_client(settings: Settings) -> RedisClient:
     """A Redis client; the password comes from ``settings.redis_password`` (never logged).
 

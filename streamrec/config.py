@@ -33,6 +33,7 @@ WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("auto", "incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_FETCH_WAIT_MS = 5000  # longer would stall a consumer's first fetch after a rebalance
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
 # redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -108,6 +109,9 @@ class Settings:
     scoring: str = "auto"  # incremental on CPU, full recomputation on CUDA
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
     poll_timeout: float = 0.05
+    # how long the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms): the
+    # embedded broker holds every fetch this long, so it is latency and request rate at once
+    fetch_wait_ms: int = 10
     max_message_bytes: int = 65_536
     keep_demo_dir: bool = False  # keep the demo's scratch directory (consumer logs) at exit
     # names of the settings given explicitly (environment or flags), not defaults
@@ -174,6 +178,10 @@ class Settings:
             raise ConfigError(
                 "a validation log (--validation-csv) goes with --split none; other splits "
                 "hold out part of the training log"
+            )
+        if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
+            raise ConfigError(
+                f"fetch_wait_ms must be in 1..{MAX_FETCH_WAIT_MS}, got {self.fetch_wait_ms}"
             )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")

@@ -212,6 +212,15 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     ),
     SettingFlag("poll_batch", "most events per polled batch", CONSUMER),
     SettingFlag(
+        "fetch_wait_ms",
+        "longest the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms); the "
+        "embedded broker holds every fetch this long, so it adds up to this much latency and "
+        "costs 1000/N fetch requests a second per consumer; Apache Kafka answers as soon as "
+        "data is there, so it can be raised there (e.g. 500) for fewer idle requests",
+        CONSUMER,
+        metavar="MS",
+    ),
+    SettingFlag(
         "scoring",
         "'auto' (default): incremental on CPU, full on CUDA (faster there, and exact); "
         "'incremental': one recurrent step per click from cached session state where the "

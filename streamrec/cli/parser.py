@@ -34,7 +34,7 @@ CLICK_LOG = (
     "csv_time_columns",
 )
 SERVERS = ("kafka_bootstrap", "redis_url", "namespace", "partitions", "connect_timeout")
-PIPELINE = ("model_path", *GENERATED, *SERVERS)
+PIPELINE = ("model_path", "fetch_wait_ms", *GENERATED, *SERVERS)
 QUICK_MODEL_NOTE = {"model_path": "a quick one is trained when it is missing"}
 
 DESCRIPTION = (
@@ -165,6 +165,7 @@ COMMANDS: dict[str, Command] = {
             "metrics_host",
             "session_ttl",
             "poll_batch",
+            "fetch_wait_ms",
             "scoring",
             "scorer_cache_mb",
             "max_message_bytes",

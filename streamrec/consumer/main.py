@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from confluent_kafka import Consumer, Producer
 from prometheus_client import start_http_server
 
-from streamrec.clients import ensure_topics, kafka_config, wait_for_redis
+from streamrec.clients import (
+    click_consumer_config,
+    ensure_topics,
+    output_producer_config,
+    wait_for_redis,
+)
 from streamrec.config import Settings
 from streamrec.consumer.loop import ClickConsumer
 from streamrec.consumer.offsets import report_commit
@@ -23,36 +27,6 @@ from streamrec.contract.names import Names
 from streamrec.model.runtime import configure_torch
 
 log = logging.getLogger("streamrec.consumer")
-
-
-def consumer_config(settings: Settings) -> dict[str, Any]:
-    """librdkafka settings of the clicks consumer."""
-    return kafka_config(
-        settings,
-        **{
-            "group.id": settings.group,
-            "enable.auto.commit": False,  # ClickConsumer commits after output and state
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 1000,
-            "max.poll.interval.ms": 300_000,
-            # one fetch carries many events: a fetch per event or two was what kept
-            # the embedded broker busiest; at most 10 ms more latency when idle
-            "fetch.min.bytes": 16_384,
-            "fetch.wait.max.ms": 10,
-            "on_commit": report_commit,
-        },
-    )
-
-
-def producer_config(settings: Settings) -> dict[str, Any]:
-    """librdkafka settings of the recommendations and DLQ producer."""
-    return kafka_config(
-        settings,
-        # acks=all + flush before commit: outputs are at-least-once; only failed
-        # deliveries need a report (one Python callback per message was measurable)
-        **{"linger.ms": 5, "acks": "all", "delivery.report.only.error": True},
-    )
 
 
 def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -> None:
@@ -80,8 +54,8 @@ def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -
     )
     consumer = ClickConsumer(
         settings,
-        Consumer(consumer_config(settings)),
-        Producer(producer_config(settings)),
+        Consumer(click_consumer_config(settings, on_commit=report_commit)),
+        Producer(output_producer_config(settings)),
         store,
         scorer,
         metrics,
