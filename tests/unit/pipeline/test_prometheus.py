@@ -76,10 +76,10 @@ def test_prometheus_settings_are_validated(tmp_path: Path) -> None:
     not_executable = tmp_path / "prometheus"
     not_executable.write_text("")
     for value in (str(tmp_path / "missing"), str(not_executable), "no-such-command-here"):
-        with pytest.raises(ConfigError, match="^prometheus_bin must name an executable"):
+        with pytest.raises(ConfigError, match=r"^prometheus_bin must name an executable"):
             Settings(prometheus_bin=value).validate()
     for port in (0, 70000):
-        with pytest.raises(ConfigError, match="^prometheus_port must be in 1..65535"):
+        with pytest.raises(ConfigError, match=r"^prometheus_port must be in 1\.\.65535"):
             Settings(prometheus_port=port).validate()
     env = {"STREAMREC_PROMETHEUS_PORT": "29090", "STREAMREC_PROMETHEUS_BIN": "sh"}
     settings = settings_from_env(env)
