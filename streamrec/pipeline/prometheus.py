@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -67,12 +68,12 @@ def find_prometheus(settings: Settings) -> tuple[str | None, str]:
 
 def scrape_config(
     targets_dir: Path, static_targets: Iterable[str] = (), interval_s: float = SCRAPE_INTERVAL_S
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Prometheus's configuration: the repository's rules, the static consumer targets and
     every ``*.json`` target file in ``targets_dir``."""
     interval = f"{round(interval_s * 1000)}ms"
     static = sorted(set(static_targets))
-    job: dict[str, object] = {
+    job: dict[str, Any] = {
         "job_name": JOB,
         "scrape_interval": interval,
         "scrape_timeout": interval,

@@ -26,11 +26,11 @@ def test_the_embedded_config_uses_the_compose_stacks_rules_file() -> None:
     assert RULES_FILE == PROMETHEUS_DIR / "rules.yml"
     config = scrape_config(Path("/run/targets"), ["127.0.0.1:9400"], interval_s=0.5)
     assert config["rule_files"] == [str(RULES_FILE)]
-    [job] = config["scrape_configs"]  # type: ignore[misc]
+    [job] = config["scrape_configs"]
     assert job["job_name"] == JOB and job["scrape_interval"] == "500ms"
     assert job["file_sd_configs"] == [{"files": ["/run/targets/*.json"], "refresh_interval": "5s"}]
     assert job["static_configs"][0]["targets"] == ["127.0.0.1:9400"]
-    assert "static_configs" not in scrape_config(Path("/t"))["scrape_configs"][0]  # type: ignore[index]
+    assert "static_configs" not in scrape_config(Path("/t"))["scrape_configs"][0]
 
 
 def test_promtool_accepts_the_generated_config_and_target_file(tmp_path: Path) -> None:
