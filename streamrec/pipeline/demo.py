@@ -144,8 +144,9 @@ def run_demo(
                 f"over {settings.partitions} partitions ..."
             )
             procs = start_consumers(settings, model_path, consumers, work)
-            wait_for_assignment(procs, settings.partitions)
             watch = OnlineWatch(procs, prometheus.server, prometheus.note)
+            watch.announce()
+            wait_for_assignment(procs, settings.partitions)
             watch.begin(settings.connect_timeout)
             timings["setup"] = time.monotonic() - started - timings["training"]
 

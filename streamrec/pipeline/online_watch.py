@@ -47,6 +47,7 @@ class WatchResult:
     source: str  # "prometheus" or "scrape"
     samples: list[CounterSample]
     consumer_evaluations: int  # the consumers' own final counter
+    targets_wait_s: float = 0.0  # set-up time spent waiting for Prometheus's first scrapes
     window_s: float = 0.0
     series: list[Window] = field(default_factory=list)
     png: Path | None = None
@@ -55,7 +56,7 @@ class WatchResult:
         """The summary's ``prometheus`` object: the rules' figures, or nulls and the reason."""
         if self.prometheus is None:
             return {"hit_at_10": None, "reason": self.prometheus_note}
-        return self.prometheus.to_json()
+        return {**self.prometheus.to_json(), "targets_wait_s": round(self.targets_wait_s, 2)}
 
     def over_time_json(self) -> dict[str, Any]:
         """The summary's ``over_time`` object: the windows behind the PNG."""
@@ -89,20 +90,31 @@ class OnlineWatch:
         self.client = None if prometheus is None else PromClient(prometheus.url)
         self.sampler: ScrapeSampler | None = None
         self.started = 0.0
+        self.targets_wait_s = 0.0  # how long begin() waited for Prometheus's first scrapes
 
     def _texts(self) -> list[str] | None:
         texts = [c.metrics_text() for c in self.consumers]
         return None if any(t is None for t in texts) else [t for t in texts if t is not None]
 
-    def begin(self, timeout: float) -> None:
-        """Have Prometheus scrape the consumers (file discovery), or start sampling them."""
-        if self.prometheus is not None and self.client is not None:
+    def announce(self) -> None:
+        """List the consumers for Prometheus's file discovery. Call it as soon as they are
+        started: Prometheus hands discovered targets to its scrapers every 5 s, which then
+        overlaps the consumers' own start-up."""
+        if self.prometheus is not None:
             addresses = [metrics_address(c) for c in self.consumers]
             write_targets(self.prometheus.targets_dir, TARGETS_NAME, addresses)
+
+    def begin(self, timeout: float) -> None:
+        """Wait until Prometheus scrapes every consumer (or, without Prometheus, start
+        sampling them); the run's first sample is now."""
+        mark = time.monotonic()
+        if self.prometheus is not None and self.client is not None:
+            self.announce()  # idempotent: the same file again
             try:
-                wait_for_targets(self.client, addresses, timeout)
+                wait_for_targets(self.client, [metrics_address(c) for c in self.consumers], timeout)
             except (TimeoutError, PrometheusQueryError) as exc:
                 self._drop_prometheus(str(exc))
+        self.targets_wait_s = time.monotonic() - mark
         if self.prometheus is None:
             self.sampler = ScrapeSampler(self._texts, SCRAPE_INTERVAL_S)
             self.sampler.start()
@@ -131,4 +143,6 @@ class OnlineWatch:
             )
         except (TimeoutError, PrometheusQueryError) as exc:
             return WatchResult(None, str(exc), "none", [], evaluations)
-        return WatchResult(reading, "", "prometheus", samples, evaluations)
+        return WatchResult(
+            reading, "", "prometheus", samples, evaluations, targets_wait_s=self.targets_wait_s
+        )

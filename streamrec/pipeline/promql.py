@@ -140,4 +140,4 @@ def final_reading(client: PromClient, evaluations: int, timeout: float) -> Prome
 
 
 def _round(value: float | None) -> float | None:
-    return None if value is None or math.isnan(value) else round(value, 4)
+    return None if value is None or math.isnan(value) else round(value, 6)
