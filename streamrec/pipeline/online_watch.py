@@ -141,6 +141,11 @@ class OnlineWatch:
             samples = samples_from_prometheus(
                 self.client, self.started, time.time(), SCRAPE_INTERVAL_S
             )
+            if round(samples[-1].evaluations) != evaluations:
+                raise PrometheusQueryError(
+                    f"Prometheus's range query ends at {samples[-1].evaluations:.0f} online "
+                    f"evaluations, not the consumers' {evaluations}"
+                )
         except (TimeoutError, PrometheusQueryError) as exc:
             return WatchResult(None, str(exc), "none", [], evaluations)
         return WatchResult(

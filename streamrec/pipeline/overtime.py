@@ -121,12 +121,16 @@ def samples_from_prometheus(
 ) -> list[CounterSample]:
     """The summed counters at every ``step_s`` from ``start`` to ``end`` (wall-clock seconds).
 
+    The points are laid out back from ``end`` (Prometheus evaluates a range query at
+    ``start + k * step`` only), so the last one is at ``end`` and holds the final counters.
     A series with no point yet at a time is 0 there: a consumer exports a labelled counter
     only from its first evaluation on."""
-    step = max(step_s, (end - start) / MAX_RANGE_POINTS)
-    series = [
-        dict(client.query_range(expr, start, end, step)) for expr in (EVALUATIONS, HITS_10, RR_20)
-    ]
+    step_ms = max(round(step_s * 1000), math.ceil((end - start) * 1000 / MAX_RANGE_POINTS), 1)
+    end_ms = math.ceil(end * 1000)
+    start_ms = end_ms - step_ms * math.ceil((end_ms - start * 1000) / step_ms)
+    start, end, step = start_ms / 1000, end_ms / 1000, step_ms / 1000
+    exprs = (EVALUATIONS, HITS_10, RR_20)
+    series = [dict(client.query_range(expr, start, end, step)) for expr in exprs]
     times = sorted({t for points in series for t in points})
     out, last = [], [0.0, 0.0, 0.0]
     for t in times:

@@ -60,7 +60,7 @@ class PromClient:
         """``(time, value)`` points of a one-series range query (empty when no data)."""
         data = self._get(
             "/api/v1/query_range",
-            {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"},
+            {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:.3f}"},
         )
         result = data["result"]
         if not result:
