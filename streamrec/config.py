@@ -8,6 +8,7 @@ one-line message (``ConfigError``).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
@@ -96,6 +97,9 @@ class Settings:
     kafka_security_protocol: str = "SASL_SSL"
     namespace: str = ""
     connect_timeout: float = 30.0
+    # the optional embedded Prometheus: its binary (empty: `prometheus` on PATH) and port
+    prometheus_bin: str = ""
+    prometheus_port: int = 19090
     # streaming
     partitions: int = 4
     group: str = "streamrec"
@@ -185,6 +189,13 @@ class Settings:
             )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")
+        if not 1 <= self.prometheus_port <= 65535:
+            raise ConfigError(f"prometheus_port must be in 1..65535, got {self.prometheus_port}")
+        if self.prometheus_bin and shutil.which(self.prometheus_bin) is None:
+            raise ConfigError(
+                f"prometheus_bin must name an executable (a path or a command on PATH), "
+                f"got {self.prometheus_bin!r}"
+            )
         if self.redis_url.startswith(CLUSTER_SCHEMES):
             cluster_nodes(self.redis_url)  # raises ConfigError naming what is wrong
         elif not self.redis_url.startswith(("redis://", "rediss://", "unix://")):

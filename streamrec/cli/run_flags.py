@@ -146,11 +146,23 @@ def report_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def demo_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
-    """``demo``: how much to replay, how fast, with how many consumers."""
+def demo_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    """``demo``: how much to replay, how fast, with how many consumers, where the plot goes."""
     _number(p, "--sessions", int, 2000, "held-out sessions to replay (default: %(default)s)", min=1)
     _number(p, "--consumers", int, 2, "consumer processes (default: %(default)s)", min=1)
     _number(p, "--rate", float, 0.0, AS_FAST_AS_POSSIBLE, min=0)
+    _number(
+        p, "--window-seconds", float, 0.0,
+        "window of the online-metrics-over-time plot in seconds; 0 = about 30 windows over "
+        "the replay (default: %(default)s)",
+        metavar="SECONDS", min=0,
+    )  # fmt: skip
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="PATH",
+        help=f"where online-over-time.png goes (default: {defaults.artifacts}/demo)",
+    )
     p.add_argument(
         "--json", action="store_true", help="last stdout line is one JSON object with the summary"
     )
