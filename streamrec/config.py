@@ -18,13 +18,24 @@ ENV_PREFIX = "STREAMREC_"
 # of it (another log validates or is scored)
 SPLITS = ("session", "example", "time", "none")
 # the model zoo (streamrec.model.zoo registers each; lstm-attn is the seed's model)
-ARCHITECTURES = ("lstm-attn", "gru4rec", "narm", "sasrec", "vsknn", "markov", "popularity")
+ARCHITECTURES = (
+    "lstm-attn",
+    "gru4rec",
+    "narm",
+    "sasrec",
+    "vsknn",
+    "hybrid",
+    "markov",
+    "popularity",
+)
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
-SCORING_MODES = ("incremental", "full")
+SCORING_MODES = ("auto", "incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
+# redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
 
 
 class ConfigError(ValueError):
@@ -94,7 +105,7 @@ class Settings:
     poll_batch: int = 500
     # "incremental": one LSTM step per click from per-session cached state (zero-start models;
     # padding models are always recomputed); "full": recompute every window
-    scoring: str = "incremental"
+    scoring: str = "auto"  # incremental on CPU, full recomputation on CUDA
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
     poll_timeout: float = 0.05
     max_message_bytes: int = 65_536
@@ -110,6 +121,11 @@ class Settings:
             return "'***'" if name in SECRET_FIELDS and value else repr(value)
 
         return "Settings(" + ", ".join(f"{f.name}={show(f.name)}" for f in setting_fields()) + ")"
+
+    @property
+    def redis_cluster(self) -> bool:
+        """Whether ``redis_url`` names a Redis Cluster (``redis+cluster://``)."""
+        return self.redis_url.startswith(CLUSTER_SCHEMES)
 
     @property
     def external_servers(self) -> bool:
@@ -161,9 +177,12 @@ class Settings:
             )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")
-        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        if self.redis_url.startswith(CLUSTER_SCHEMES):
+            cluster_nodes(self.redis_url)  # raises ConfigError naming what is wrong
+        elif not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(
-                f"redis_url must start with redis://, rediss:// or unix://: {self.redis_url!r}"
+                "redis_url must start with redis://, rediss://, unix:// or (a Redis Cluster) "
+                f"redis+cluster:// or rediss+cluster://: {self.redis_url!r}"
             )
         if not self.kafka_bootstrap or " " in self.kafka_bootstrap:
             raise ConfigError(
@@ -190,6 +209,49 @@ class Settings:
         known = {f.name for f in setting_fields()}
         changes = {k: v for k, v in overrides.items() if k in known and v is not None}
         return replace(self, **changes, explicit=self.explicit | changes.keys()).validate()
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """The startup nodes of a Redis Cluster URL, ``redis+cluster://host:port[,host:port...]``
+    (``rediss+cluster://``: TLS), in order; a missing port is 6379; a path may only name
+    database 0 (a cluster has no other). Raises ``ConfigError`` naming what is wrong."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme + "://" not in CLUSTER_SCHEMES:
+        raise ConfigError(f"not a Redis Cluster URL (redis+cluster://host:port,...): {url!r}")
+    hosts, _, path = rest.partition("/")
+    if "?" in rest or "#" in rest:
+        raise ConfigError(f"redis_url: a cluster URL takes no query or fragment: {url!r}")
+    if "@" in hosts:
+        raise ConfigError(
+            f"redis_url: put the password in STREAMREC_REDIS_PASSWORD, not the URL: {url!r}"
+        )
+    if path not in ("", "0"):
+        raise ConfigError(f"redis_url: a Redis Cluster has only database 0, got /{path}: {url!r}")
+    nodes: list[tuple[str, int]] = []
+    for node in hosts.split(","):
+        host, port = _host_port(node.strip(), url)
+        nodes.append((host, port))
+    return nodes
+
+
+def _host_port(node: str, url: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` of one cluster startup node."""
+    if node.startswith("["):
+        host, bracket, tail = node[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            raise ConfigError(f"redis_url: bad node address {node!r} in {url!r}")
+        port_text = tail[1:] if tail else ""
+    else:
+        host, _, port_text = node.partition(":")
+        if ":" in port_text:
+            raise ConfigError(f"redis_url: write an IPv6 node as [addr]:port: {node!r} in {url!r}")
+    if not host or any(c.isspace() for c in host):
+        raise ConfigError(f"redis_url: a cluster node needs a host: {node!r} in {url!r}")
+    if not port_text:
+        return host, 6379
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"redis_url: port must be 1..65535: {node!r} in {url!r}")
+    return host, int(port_text)
 
 
 def setting_fields() -> list[Field[Any]]:

@@ -74,10 +74,11 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     ),
     SettingFlag(
         "csv_path",
-        "read sessions from this click log (see --format)",
+        "read sessions from this click log (see --format); several files of one log "
+        "(consecutive periods) are joined when given as PATH,PATH",
         CLICK_LOG,
         flag="--from-csv",
-        metavar="PATH",
+        metavar="PATH[,PATH]",
         default_note="generate sessions",
     ),
     SettingFlag(
@@ -212,8 +213,10 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag("poll_batch", "most events per polled batch", CONSUMER),
     SettingFlag(
         "scoring",
-        "'incremental': one LSTM step per click from cached session state (models trained "
-        "with --window-start zero; others fall back to full); 'full': recompute every window",
+        "'auto' (default): incremental on CPU, full on CUDA (faster there, and exact); "
+        "'incremental': one recurrent step per click from cached session state where the "
+        "architecture allows it exactly (others fall back to full); 'full': recompute "
+        "every window",
         CONSUMER,
         choices=SCORING_MODES,
     ),

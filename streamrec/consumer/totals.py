@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
+from streamrec.clients import RedisClient
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals
 
@@ -48,7 +47,7 @@ class OnlineTotals:
         return out
 
 
-def read_totals(client: redis.Redis, names: Names) -> OnlineTotals:
+def read_totals(client: RedisClient, names: Names) -> OnlineTotals:
     """Sum every shard's totals (one round trip)."""
     pipe = client.pipeline(transaction=False)
     for key in names.all_totals_keys():
@@ -82,7 +81,7 @@ def read_totals(client: redis.Redis, names: Names) -> OnlineTotals:
 
 
 def wait_until_accounted(
-    client: redis.Redis,
+    client: RedisClient,
     names: Names,
     expected: int,
     timeout: float,

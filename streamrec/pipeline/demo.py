@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
 from rich.console import Console
 
-from streamrec.clients import ensure_topics, wait_for_redis
+from streamrec.clients import RedisClient, ensure_topics, wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
@@ -192,7 +191,7 @@ def _ms(seconds: float | None) -> float | None:
 class _LiveStatus:
     """Live progress: events sent, events accounted for, online Hit@10."""
 
-    def __init__(self, console: Console, total: int, client: redis.Redis, names: Names) -> None:
+    def __init__(self, console: Console, total: int, client: RedisClient, names: Names) -> None:
         self.client = client
         self.names = names
         self.board = ProgressBoard(console)

@@ -1,4 +1,4 @@
-"""Offline commands: ``generate``, ``train``, ``evaluate``."""
+"""Offline commands: ``generate``, ``train``, ``evaluate``, ``compare``, ``explain``."""
 
 from __future__ import annotations
 
@@ -87,4 +87,23 @@ def compare(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"results: {json_path}, {md_path}, {png_path}", markup=False, highlight=False)
     if args.json:
         print(json.dumps(comparison_json(rows, data)))
+    return EXIT_OK
+
+
+def explain(args: argparse.Namespace, settings: Settings) -> int:
+    """Measure a checkpoint's attention by position, behaviour and length; JSON, PNG, table."""
+    from rich.console import Console
+
+    from streamrec.model.explain.report import explanation_json, table_lines, write_outputs
+    from streamrec.model.explain.workflow import explain_model
+    from streamrec.progress import ProgressBoard
+
+    console = Console(stderr=True, soft_wrap=True)
+    with ProgressBoard(console, enabled=not args.no_progress, transient=True) as board:
+        explanation = explain_model(settings, args.model, board)
+    json_path, png_path = write_outputs(explanation, args.out_dir or settings.artifacts / "explain")
+    render.print_lines(table_lines(explanation), console if args.json else None)
+    console.print(f"results: {json_path}, {png_path}", markup=False, highlight=False)
+    if args.json:
+        print(json.dumps(explanation_json(explanation)))
     return EXIT_OK

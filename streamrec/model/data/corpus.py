@@ -21,8 +21,10 @@ class SessionCorpus:
     ``session_ids`` name the sessions (stable across runs for the same source); ``behaviors``
     holds a label per session or None; ``generated`` is set for generated corpora;
     ``item_ids`` maps dense ids back to a click log's own ids (None for generated data);
-    ``start_times`` holds each session's first click time for logs; ``dropped_unknown_clicks``
-    counts a log's clicks on items outside the catalog it was mapped through.
+    ``start_times`` holds each session's first click time for logs, ``click_times`` the time
+    of every click (unix seconds, aligned with ``sessions``; the replay clock keeps a log's
+    own gaps with them); ``dropped_unknown_clicks`` counts a log's clicks on items outside
+    the catalog it was mapped through.
     """
 
     sessions: list[list[int]]
@@ -34,6 +36,7 @@ class SessionCorpus:
     item_ids: np.ndarray | None = None
     start_times: np.ndarray | None = None
     dropped_unknown_clicks: int = 0
+    click_times: list[list[float]] | None = None
 
     @property
     def item_category(self) -> np.ndarray | None:

@@ -108,6 +108,7 @@ class FakeProducer:
     """Stands in for ClickProducer: reports progress, returns a set result."""
 
     result = ReplayResult(sent=500, acknowledged=500, failed=0, seconds=2.0, sessions=321)
+    last_lag: float | None = None
 
     def __init__(self, _settings: Settings) -> None:
         pass

@@ -12,7 +12,11 @@ from streamrec.cli.parser import COMMANDS, build_parser
 from streamrec.config import Settings, setting_fields, settings_from_env
 from tests.unit.cli.helpers import help_text
 
-REQUIRED = {"services": ["up"], "evaluate": ["--baseline", "markov"]}
+REQUIRED = {
+    "services": ["up"],
+    "evaluate": ["--baseline", "markov"],
+    "explain": ["--model", "m.pt"],
+}
 
 
 def parse(args: list[str], environ: dict[str, str] | None = None) -> Settings:
