@@ -5,8 +5,14 @@
 2. kafka ceiling: a bare confluent-kafka consumer reading the same events, no processing;
 3. redis ceiling: the same number of events as pipelined round trips (one HMGET per session
    and one HSET per event, batches of ``--batch`` events), no scripts;
-4. scorer ceiling: the scorer alone on the same prefixes, in batches of ``--batch``.
-Prints pipeline / each ceiling and writes bench/results/pipeline.json.
+4. scorer ceiling: the scorer alone on the same prefixes, in batches of ``--batch``, at
+   ``--threads`` torch threads, in this process.
+The consumer's CPU time (user + system, all its threads, from /proc) over the drain gives its
+events per CPU-second, compared with the scorer alone's events per CPU-second of this process
+(``consumer_events_per_cpu_s_over_scorer``; on a shared machine the wall rates of both lose
+what other processes take, CPU time does not) and per wall second (``..._wall``). Prints
+pipeline / each ceiling, writes bench/results/pipeline.json, and prints the same figures as
+one JSON object on the last line.
 
     python bench/pipeline.py [--events 40000] [--model artifacts/model.pt] [--threads 1]
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +35,7 @@ from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
+from streamrec.pipeline.loadtest import cpu_seconds
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import interleave
 
@@ -81,11 +89,14 @@ def main() -> None:
         consumers = start_consumers(settings, args.model, 1, bench.work)
         wait_for_assignment(consumers, settings.partitions)
         client = redis_client(settings)
+        pid = consumers[0].proc.pid
         first = time.monotonic()
+        cpu_first = cpu_seconds(pid) or 0.0
         start_count = read_totals(client, names).accounted
         while (done := read_totals(client, names).accounted) < n:
-            time.sleep(0.1)
+            time.sleep(0.05)
         pipeline = (done - start_count) / (time.monotonic() - first)
+        consumer_cpu = (cpu_seconds(pid) or 0.0) - cpu_first
         stop_consumers(consumers)
 
         # 2. bare Kafka consumption of the same topic
@@ -117,17 +128,30 @@ def main() -> None:
             prefix.append(item)
             keys.append(sid)
             windows.append(list(prefix[-scorer.max_len :]))
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         for i in range(0, n, args.batch):
             scorer.top_k(keys[i : i + args.batch], windows[i : i + args.batch])
         scorer_rate = n / (time.monotonic() - t0)
+        scorer_cpu = time.process_time() - cpu0
 
+    drained = done - start_count
+    consumer_per_cpu = drained / consumer_cpu if consumer_cpu > 0 else 0.0
+    scorer_per_cpu = n / scorer_cpu if scorer_cpu > 0 else scorer_rate
     result = {
         "events": n, "batch": args.batch, "threads": args.threads, "scoring": scorer.mode,
-        "pipeline_events_per_s": pipeline, "kafka_ceiling_events_per_s": kafka,
-        "redis_ceiling_events_per_s": redis_rate, "scorer_ceiling_events_per_s": scorer_rate,
-        "pipeline_over_kafka": pipeline / kafka, "pipeline_over_redis": pipeline / redis_rate,
+        "load_average_1m": os.getloadavg()[0],
+        "pipeline_events_per_s": pipeline, "scorer_events_per_s": scorer_rate,
         "pipeline_over_scorer": pipeline / scorer_rate,
+        "consumer_cpu_seconds_per_1k_events": 1000 / consumer_per_cpu if consumer_per_cpu else 0,
+        "consumer_cores_while_draining": pipeline / consumer_per_cpu if consumer_per_cpu else 0,
+        "consumer_events_per_cpu_s": consumer_per_cpu,
+        "scorer_events_per_cpu_s": scorer_per_cpu,
+        # per CPU-second on both sides: what other processes take from either does not count
+        "consumer_events_per_cpu_s_over_scorer": consumer_per_cpu / scorer_per_cpu,
+        # over the scorer's events per wall second (the same on a quiet machine)
+        "consumer_events_per_cpu_s_over_scorer_wall": consumer_per_cpu / scorer_rate,
+        "kafka_ceiling_events_per_s": kafka, "redis_ceiling_events_per_s": redis_rate,
+        "pipeline_over_kafka": pipeline / kafka, "pipeline_over_redis": pipeline / redis_rate,
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
@@ -135,7 +159,11 @@ def main() -> None:
           f"{scorer.mode} scoring)")  # fmt: skip
     for name, rate in (("kafka", kafka), ("redis", redis_rate), ("scorer", scorer_rate)):
         print(f"{name:6s} ceiling {rate:9,.0f} ev/s   pipeline / {name} = {pipeline / rate:.3f}")
+    print(f"consumer {consumer_per_cpu:9,.0f} ev per CPU-second = "
+          f"{consumer_per_cpu / scorer_per_cpu:.3f} x the scorer alone per CPU-second "
+          f"({scorer_per_cpu:,.0f}); load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"-> {args.out}")
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

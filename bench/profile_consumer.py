@@ -4,7 +4,9 @@ Starts the embedded servers, pre-fills the clicks topic with ``--events`` held-o
 starts one consumer, attaches ``py-spy record`` to it once it owns the partitions, and stops
 both when every event is accounted for. Writes the collapsed stacks (``.folded``, loadable in
 speedscope or flamegraph.pl) and a summary of inclusive and self time per function (``.txt``,
-also printed).
+also printed), which starts with the share of samples inside the model's scoring
+(``ServedModel.top_k``, what ``bench/scorer.py`` and ``bench/pipeline.py`` time alone) and
+outside it.
 
     python bench/profile_consumer.py [--model artifacts/model.pt] [--events 30000]
         [--scoring incremental|full] [--out bench/results/profile-consumer]
@@ -31,8 +33,12 @@ RESULTS = Path(__file__).parent / "results"
 LINE_NUMBER = re.compile(r":\d+\)$")
 
 
+SCORING_FRAME = "ServedModel.top_k ("
+
+
 def summarise(folded: str, top: int = 25) -> str:
-    """Inclusive and self share of samples per function, from py-spy's collapsed stacks."""
+    """Inclusive and self share of samples per function, from py-spy's collapsed stacks, after
+    the share inside the model's scoring (any stack through ``ServedModel.top_k``)."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
@@ -48,7 +54,14 @@ def summarise(folded: str, top: int = 25) -> str:
         own[frames[-1]] += count
     if total == 0:
         return "no samples"
-    rows = [f"{total} samples (busy time only)", "", "inclusive  function"]
+    scoring = sum(c for f, c in inclusive.items() if f.startswith(SCORING_FRAME))
+    rows = [
+        f"{total} samples (busy time only)",
+        f"inside the model's scoring (ServedModel.top_k): {100 * scoring / total:.1f}%, "
+        f"outside: {100 * (total - scoring) / total:.1f}%",
+        "",
+        "inclusive  function",
+    ]
     rows += [f"{100 * c / total:8.1f}%  {f}" for f, c in inclusive.most_common(top)]
     rows += ["", "self       function"]
     rows += [f"{100 * c / total:8.1f}%  {f}" for f, c in own.most_common(top)]

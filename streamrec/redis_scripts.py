@@ -20,7 +20,7 @@ from redis.exceptions import NoScriptError
 
 from streamrec.clients import RedisClient
 
-ScriptCall = tuple[Sequence[str], Sequence[str | int]]
+ScriptCall = tuple[Sequence[str], Sequence[str | bytes | int]]
 """The KEYS and ARGV of one script call."""
 
 NOSCRIPT_RELOADS = 2  # loads tried before a NOSCRIPT answer is raised

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 from confluent_kafka import KafkaError, Message
 
 from streamrec.consumer.outputs import Outputs
@@ -27,13 +29,26 @@ from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, UNKNOWN_ITEM, Even
 from streamrec.consumer.store import RetryingSessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.contract.events import EventError, decode_event
-from streamrec.contract.messages import SEQ_GAP
+from streamrec.contract.messages import SEQ_GAP, json_rows, message_scores
 from streamrec.model.evaluation.ranking import RankingTotals
 
 log = logging.getLogger("streamrec.consumer")
 OUTCOME_LABELS = (
     (APPLIED, "scored"), (DUPLICATE, "duplicate"), (GAP, "gap"), (UNKNOWN_ITEM, "unknown_item"),
 )  # fmt: skip
+
+
+@dataclass
+class ScoredRows:
+    """The top-K of every scored row of a batch, as the planner needs it (lists) and as it is
+    written (JSON arrays, each kind encoded for all rows in one call)."""
+
+    items: list[list[int]]  # dense ids, best first
+    scores: list[list[float]]
+    ties: list[int]  # per row, items outside its top-K tied with its last score
+    stored: list[tuple[bytes, bytes]]  # per row: dense items and float32 scores (Redis)
+    message_items: list[bytes]  # per row: event-side ids (the recommendation)
+    message_scores: list[bytes]  # per row: scores rounded as messages carry them
 
 
 class BatchProcessor:
@@ -59,6 +74,7 @@ class BatchProcessor:
         events: list[BatchEvent] = []
         sources: list[Message] = []
         invalid = 0
+        to_dense = self.scorer.catalog.to_dense
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -68,14 +84,16 @@ class BatchProcessor:
             try:
                 event = decode_event(msg.value(), self.max_message_bytes)
             except EventError as exc:
-                self._reject(msg, exc.reason, str(exc))
+                self.outputs.dead_letter(msg, exc.reason, str(exc))
                 invalid += 1
                 continue
             # an item outside the catalog is a valid click: it advances its session (planner)
-            events.append(BatchEvent(event, self.scorer.catalog.to_dense(event.item_id)))
+            events.append(BatchEvent(event, to_dense(event.item_id)))
             sources.append(msg)
         self.metrics.batch_size.observe(len(messages))
         self.metrics.time_stage("decode", started)
+        if invalid:
+            self.metrics.events.labels("invalid").inc(invalid)
         if events and not self._apply(events, sources):
             return False
         if invalid and self.store.add_invalid(invalid) is None:
@@ -86,10 +104,6 @@ class BatchProcessor:
         self.metrics.time_stage("flush", flush_started)
         return True
 
-    def _reject(self, msg: Message, reason: str, detail: str) -> None:
-        self.outputs.dead_letter(msg, reason, detail)
-        self.metrics.events.labels("invalid").inc()
-
     def _apply(self, events: list[BatchEvent], sources: list[Message]) -> bool:
         t = time.perf_counter()
         session_ids = list(dict.fromkeys(e.event.session_id for e in events))
@@ -98,25 +112,32 @@ class BatchProcessor:
             return False
         t = self.metrics.time_stage("read", t)
         plan = plan_batch(events, states, self.scorer.max_len)
-        top_items, top_scores, top_ties = self._score(plan)
+        rows = self._score(plan)
         scoring_s = time.perf_counter() - t
         self.metrics.score_batch.observe(scoring_s)
         t = self.metrics.time_stage("score", t)
         self.metrics.export_scorer_cache(
             self.scorer.cache_counters(), self.scorer.cached_sessions()
         )
-        writes = build_writes(plan, top_items, top_scores, top_ties)
+        writes = build_writes(plan, rows.items, rows.scores, rows.ties, rows.stored)
 
         # Recommendations go out and are acknowledged before the state is written: a crash
         # between the two redelivers events that are then applied and recommended again
         # (at-least-once output). The other order would lose them: after a crash the
         # redelivered events would be duplicates, which are not recommended.
         produced_at = time.time()
-        to_external = self.scorer.catalog.to_external
-        for w in writes:
-            if w.scored:
-                items = to_external(w.topk_items)
-                self.outputs.recommend(w.session_id, w.seq, items, w.topk_scores, produced_at)
+        recommend = self.outputs.recommend_encoded
+        for p in plan.events:
+            if p.slot is not None:
+                event = p.event
+                row = p.slot
+                recommend(
+                    event.session_id,
+                    event.seq,
+                    rows.message_items[row],
+                    rows.message_scores[row],
+                    produced_at,
+                )
         if not self.outputs.flush():
             return False
         t = self.metrics.time_stage("emit", t)
@@ -128,11 +149,18 @@ class BatchProcessor:
         log.debug("batch of %d events scored in %.1f ms", len(events), scoring_s * 1000)
         return True
 
-    def _score(self, plan: BatchPlan) -> tuple[list[list[int]], list[list[float]], list[int]]:
+    def _score(self, plan: BatchPlan) -> ScoredRows:
         if not plan.windows:
-            return [], [], []
+            return ScoredRows([], [], [], [], [], [])
         items, scores, ties = self.scorer.top_k(plan.sessions, plan.windows)
-        return items.tolist(), scores.tolist(), ties.tolist()
+        return ScoredRows(
+            items=items.tolist(),
+            scores=scores.tolist(),
+            ties=ties.tolist(),
+            stored=list(zip(json_rows(items), json_rows(scores), strict=True)),
+            message_items=json_rows(self.scorer.catalog.to_external_rows(items)),
+            message_scores=json_rows(message_scores(scores)),
+        )
 
     def _record_outcomes(
         self,
@@ -145,17 +173,21 @@ class BatchProcessor:
         written_at = time.time()
         counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0, UNKNOWN_ITEM: 0}
         evaluations: dict[str | None, RankingTotals] = {}
+        applied_ts: list[float] = []
         for item, msg, write, result in zip(events, sources, writes, results, strict=True):
-            event = item.event
             counts[result] += 1
             if result == APPLIED:
-                self.metrics.latency.observe(max(written_at - event.ts, 0.0))
+                event = item.event
+                applied_ts.append(event.ts)
                 if write.evaluation is not None:
                     totals = evaluations.get(event.behavior, RankingTotals())
                     evaluations[event.behavior] = totals + write.evaluation
             elif result == GAP:
-                detail = f"seq {event.seq} arrived before its predecessors"
+                detail = f"seq {item.event.seq} arrived before its predecessors"
                 self.outputs.dead_letter(msg, SEQ_GAP, detail)
+        if applied_ts:
+            latencies = written_at - np.asarray(applied_ts, dtype=np.float64)
+            self.metrics.latency.observe_many(np.maximum(latencies, 0.0))
         for behavior, totals in evaluations.items():
             self.metrics.record_evaluations(behavior, totals)
         for outcome, label in OUTCOME_LABELS:

@@ -5,6 +5,7 @@ This is the one place that builds the consumer's Kafka and Redis clients.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 
@@ -27,6 +28,22 @@ from streamrec.contract.names import Names
 from streamrec.model.runtime import configure_torch
 
 log = logging.getLogger("streamrec.consumer")
+# Net container allocations between young-generation collections (CPython's default: 700).
+# A batch allocates a few objects per event that live until the batch ends, so at 700 the
+# collector ran about nine times per 500-event batch, rescanning them each time.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_garbage_collector() -> None:
+    """Keep what start-up built (the model, the clients, imported modules: a few hundred
+    thousand objects that live as long as the process) out of the cyclic collector's scans,
+    and collect the young generation less often (``GC_YOUNG_THRESHOLD``). Measured on the
+    batch path in one process (``bench/batch_path.py``): the collector's share fell from about
+    16 us per event (full collections rescanning the start-up objects) to under 1 us."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -> None:
@@ -61,4 +78,5 @@ def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -
         metrics,
         stop,
     )
+    settle_garbage_collector()
     consumer.run()

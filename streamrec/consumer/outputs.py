@@ -19,6 +19,7 @@ from streamrec.contract.messages import (
     dlq_headers,
     dlq_source,
     encode_recommendation,
+    encode_recommendation_json,
 )
 from streamrec.contract.names import Names
 
@@ -42,13 +43,24 @@ class Outputs:
         self.model_version = model_version
         self.metrics = metrics
         self.should_stop = should_stop
+        self._recommendations = names.recommendations
+        self._on_delivery = self._delivered  # one bound method, not one per message
 
     def recommend(
         self, session_id: str, seq: int, items: Sequence[int], scores: Sequence[float], ts: float
     ) -> None:
         """Queue the top-K after ``seq`` (``items`` are event-side ids)."""
         body = encode_recommendation(session_id, seq, items, scores, self.model_version, ts)
-        self._produce(self.names.recommendations, session_id.encode(), body)
+        self._produce(self._recommendations, session_id.encode(), body)
+
+    def recommend_encoded(
+        self, session_id: str, seq: int, items_json: bytes, scores_json: bytes, ts: float
+    ) -> None:
+        """``recommend`` with the items and scores already JSON arrays (a batch's rows)."""
+        body = encode_recommendation_json(
+            session_id, seq, items_json, scores_json, self.model_version, ts
+        )
+        self._produce(self._recommendations, session_id.encode(), body)
 
     def dead_letter(self, msg: Message, reason: str, detail: str) -> None:
         """Queue ``msg`` unchanged for the DLQ with the contract's headers."""
@@ -87,7 +99,7 @@ class Outputs:
         while True:
             try:
                 self.producer.produce(
-                    topic, value=value, key=key, headers=headers, on_delivery=self._delivered
+                    topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery
                 )
                 return
             except BufferError:  # local queue full: serve delivery reports, then try again

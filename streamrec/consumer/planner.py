@@ -120,9 +120,14 @@ def build_writes(
     top_items: Sequence[list[int]],
     top_scores: Sequence[list[float]],
     top_ties: Sequence[int] | None = None,
+    encoded: Sequence[tuple[bytes, bytes]] | None = None,
 ) -> list[EventWrite]:
     """One conditional write per batch event, given the top-K of every scored row (and per
-    row how many items outside its top-K tie with its last score; none when omitted)."""
+    row how many items outside its top-K tie with its last score; none when omitted).
+
+    ``encoded``: per row, its top-K items and scores as the JSON arrays the store writes (the
+    consumer encodes a batch's rows at once); omitted, the store encodes the lists.
+    """
     ties = top_ties if top_ties is not None else [0] * len(top_items)
     writes: list[EventWrite] = []
     for p in plan.events:
@@ -157,6 +162,7 @@ def build_writes(
                 behavior=event.behavior,
                 evaluation=evaluate(event.seq, previous, p.dense_item),
                 topk_ties=ties[p.slot],
+                encoded_topk=encoded[p.slot] if encoded is not None else None,
             )
         )
     return writes

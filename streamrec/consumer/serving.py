@@ -34,11 +34,11 @@ class Catalog:
             return self._to_dense.get(item_id)
         return item_id if 0 <= item_id < self.n_items else None
 
-    def to_external(self, dense: list[int]) -> list[int]:
-        """The event-side ids of dense ids."""
+    def to_external_rows(self, dense: np.ndarray) -> np.ndarray:
+        """The event-side ids of an array of dense ids (same shape, one numpy call)."""
         if self.external is None:
             return dense
-        return [int(x) for x in self.external[dense]]
+        return self.external[dense]
 
 
 class ServedModel:

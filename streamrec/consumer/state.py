@@ -23,6 +23,9 @@ class SessionState:
     topk_items: list[int] = field(default_factory=list)
     topk_scores: list[float] = field(default_factory=list)
     topk_ties: int = 0  # items outside the top-K tied with its last score
+    # the top-K items and scores as the JSON arrays to store, when the caller encoded its
+    # batch's rows already (one orjson call per batch); else the store encodes the lists
+    encoded_topk: tuple[bytes, bytes] | None = None
 
     @property
     def next_seq(self) -> int:
@@ -44,3 +47,6 @@ class EventWrite:
     scored: bool = True  # False: a duplicate or gap at read time, only counted
     unknown_item: bool = False  # advance the seq only: the item is outside the catalog
     topk_ties: int = 0  # items outside the top-K tied with its last score
+    # the top-K items and scores as the JSON arrays to store, when the caller encoded its
+    # batch's rows already (one orjson call per batch); else the store encodes the lists
+    encoded_topk: tuple[bytes, bytes] | None = None

@@ -12,16 +12,17 @@ state and the same totals.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import orjson
+
 from streamrec.clients import REDIS_OUTAGES, RedisClient
 from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.consumer.telemetry import ConsumerMetrics
-from streamrec.contract.messages import json_floats, json_ints
+from streamrec.contract.messages import json_array
 from streamrec.contract.names import Names
 from streamrec.redis_scripts import PipelinedScript, ScriptCall
 
@@ -31,7 +32,8 @@ FIRST_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
 
 # One call per shard and batch. KEYS[1]: the shard's totals hash; KEYS[1 + i]: the session
-# hash of event i (events in stream order; a session may repeat). ARGV[1]: ttl ms; ARGV[1 + i]:
+# hash of event i (events in stream order; a session may repeat). Every key of a call carries
+# the shard's hash tag, so a call touches one Redis Cluster slot. ARGV[1]: ttl ms; ARGV[1 + i]:
 # event i's fields joined by FIELD_SEPARATOR (one argument per event keeps the client's
 # command encoding cheap): seq, items json, top-k items json, top-k scores json, behavior,
 # mode ('e': apply and add the evaluation, 'a': apply, 'u': an item outside the catalog:
@@ -39,11 +41,18 @@ MAX_BACKOFF_S = 5.0
 # even if it became applicable since the read), hit@10 (0/1), hit@20 (0/1), reciprocal rank @20,
 # and how many items outside the top-K tie with its last score (for exact online ranks).
 # Returns 1 (applied), 0 (duplicate), -1 (gap) or 2 (unknown item, seq advanced) per event.
-# Totals are added once per call.
+# Events are decided one by one in order, against the seq stored or left by an earlier event
+# of the call; each session is read once (HGET) and written once (HSET of the fields its
+# events changed, the last value of each, then PEXPIRE), and the totals are added once: the
+# same end state as writing after every event, with fewer commands (the call is atomic).
 FIELD_SEPARATOR = "\x1f"
+# the fields above, as one bytes format (one C-level call per event)
+_PACKED_FIELDS = FIELD_SEPARATOR.join(["%d", "%b", "%b", "%b", "%b", "%b", "%d", "%d", "%a", "%d"])
+_PACKED = _PACKED_FIELDS.encode()
 APPLY_EVENTS_LUA = """
 local ttl = ARGV[1]
 local add, rr, out = {}, {}, {}
+local last, pending, order = {}, {}, {}
 local function bump(field, n) add[field] = (add[field] or 0) + n end
 for i = 1, #KEYS - 1 do
   local key = KEYS[i + 1]
@@ -58,44 +67,63 @@ for i = 1, #KEYS - 1 do
     f[#f + 1] = string.sub(packed, from, sep - 1)
     from = sep + 1
   end
-  local last = redis.call('HGET', key, 'seq')
+  local prev = last[key]
+  if prev == nil then
+    local stored = redis.call('HGET', key, 'seq')
+    if stored then prev = tonumber(stored) else prev = -1 end
+  end
   local seq = tonumber(f[1])
-  local expected = 0
-  if last then expected = tonumber(last) + 1 end
-  if seq < expected then
+  if seq <= prev then
     bump('duplicate', 1)
     out[i] = 0
-  elseif seq > expected or f[6] == 'c' then
+  elseif seq > prev + 1 or f[6] == 'c' then
     bump('gap', 1)
     out[i] = -1
-  elseif f[6] == 'u' then
-    if last then
-      redis.call('HSET', key, 'seq', seq)
-    else
-      redis.call('HSET', key, 'seq', seq, 'items', '[]', 'topk', '[]', 'scores', '[]',
-                 'behavior', f[5])
-    end
-    redis.call('PEXPIRE', key, ttl)
-    bump('unknown_item', 1)
-    out[i] = 2
   else
-    local behavior = f[5]
-    redis.call('HSET', key, 'seq', seq, 'items', f[2], 'topk', f[3], 'scores', f[4],
-               'behavior', behavior, 'ties', f[10])
-    redis.call('PEXPIRE', key, ttl)
-    bump('applied', 1)
-    if f[6] == 'e' then
-      local suffixes = {''}
-      if behavior ~= '' then suffixes[2] = ':' .. behavior end
-      for _, s in ipairs(suffixes) do
-        bump('n' .. s, 1)
-        bump('h10' .. s, tonumber(f[7]))
-        bump('h20' .. s, tonumber(f[8]))
-        rr['rr' .. s] = (rr['rr' .. s] or 0) + tonumber(f[9])
-      end
+    local p = pending[key]
+    if not p then
+      p = {}
+      pending[key] = p
+      order[#order + 1] = key
     end
-    out[i] = 1
+    if f[6] == 'u' then
+      if prev < 0 then  -- a new session: an empty window and top-K
+        p.items, p.topk, p.scores, p.behavior = '[]', '[]', '[]', f[5]
+      end
+      bump('unknown_item', 1)
+      out[i] = 2
+    else
+      local behavior = f[5]
+      p.items, p.topk, p.scores, p.behavior, p.ties = f[2], f[3], f[4], behavior, f[10]
+      bump('applied', 1)
+      if f[6] == 'e' then
+        local suffixes = {''}
+        if behavior ~= '' then suffixes[2] = ':' .. behavior end
+        for _, s in ipairs(suffixes) do
+          bump('n' .. s, 1)
+          bump('h10' .. s, tonumber(f[7]))
+          bump('h20' .. s, tonumber(f[8]))
+          rr['rr' .. s] = (rr['rr' .. s] or 0) + tonumber(f[9])
+        end
+      end
+      out[i] = 1
+    end
+    p.seq = seq
+    prev = seq
   end
+  last[key] = prev
+end
+local names = {'seq', 'items', 'topk', 'scores', 'behavior', 'ties'}
+for _, key in ipairs(order) do
+  local p, args = pending[key], {}
+  for _, name in ipairs(names) do
+    if p[name] then
+      args[#args + 1] = name
+      args[#args + 1] = p[name]
+    end
+  end
+  redis.call('HSET', key, unpack(args))
+  redis.call('PEXPIRE', key, ttl)
 end
 for field, n in pairs(add) do redis.call('HINCRBY', KEYS[1], field, n) end
 for field, x in pairs(rr) do
@@ -131,16 +159,17 @@ class SessionStore:
         for sid in session_ids:
             pipe.hmget(self.names.session_key(sid), "items", "seq", "topk", "scores", "ties")
         states: dict[str, SessionState] = {}
+        loads = orjson.loads
         for sid, row in zip(session_ids, pipe.execute()):
             items, seq, topk, scores, ties = row
             if seq is None:
                 states[sid] = SessionState()
             else:
                 states[sid] = SessionState(
-                    items=json.loads(items),
+                    items=loads(items),
                     last_seq=int(seq),
-                    topk_items=json.loads(topk),
-                    topk_scores=json.loads(scores),
+                    topk_items=loads(topk),
+                    topk_scores=loads(scores),
                     topk_ties=int(ties or 0),
                 )
         return states
@@ -152,36 +181,48 @@ class SessionStore:
         """
         if not writes:
             return []
-        by_shard: dict[int, list[int]] = {}
+        names = self.names
+        located: dict[str, tuple[int, str]] = {}  # session -> (shard, key), once per batch
+        by_shard: dict[int, tuple[list[int], list[str], list[bytes | int]]] = {}
         for index, w in enumerate(writes):
-            by_shard.setdefault(self.names.shard_of(w.session_id), []).append(index)
-        calls: list[ScriptCall] = []
-        for shard, indices in by_shard.items():
-            keys = [self.names.totals_key(shard)]
-            args: list[str | int] = [self.ttl_ms]
-            for index in indices:
-                w = writes[index]
-                ev = w.evaluation
-                keys.append(self.names.session_key(w.session_id))
-                fields = (
-                    str(w.seq),
-                    json_ints(w.items[-self.max_len :]),
-                    json_ints(w.topk_items),
-                    json_floats(w.topk_scores),
-                    w.behavior or "",
-                    _mode(w),
-                    str(ev.hits_10) if ev is not None else "0",
-                    str(ev.hits_20) if ev is not None else "0",
-                    repr(ev.rr_sum_20) if ev is not None else "0",
-                    str(w.topk_ties),
-                )
-                args.append(FIELD_SEPARATOR.join(fields))
-            calls.append((keys, args))
+            sid = w.session_id
+            place = located.get(sid)
+            if place is None:
+                shard = names.shard_of(sid)
+                place = located[sid] = (shard, names.session_key_in(shard, sid))
+            call = by_shard.get(place[0])
+            if call is None:
+                call = by_shard[place[0]] = ([], [names.totals_key(place[0])], [self.ttl_ms])
+            call[0].append(index)
+            call[1].append(place[1])
+            call[2].append(self._packed(w))
+        calls: list[ScriptCall] = [(keys, args) for _, keys, args in by_shard.values()]
         results = [0] * len(writes)
-        for indices, outcomes in zip(by_shard.values(), self._script.run(calls), strict=True):
+        answers = self._script.run(calls)
+        for (indices, _, _), outcomes in zip(by_shard.values(), answers, strict=True):
             for index, outcome in zip(indices, outcomes, strict=True):
                 results[index] = int(outcome)
         return results
+
+    def _packed(self, w: EventWrite) -> bytes:
+        """One event's script argument (see ``APPLY_EVENTS_LUA``)."""
+        if w.encoded_topk is not None:
+            topk, scores = w.encoded_topk
+        else:
+            topk, scores = json_array(w.topk_items), json_array(w.topk_scores)
+        ev = w.evaluation
+        return _PACKED % (
+            w.seq,
+            json_array(w.items[-self.max_len :]),
+            topk,
+            scores,
+            w.behavior.encode() if w.behavior else b"",
+            _mode(w),
+            ev.hits_10 if ev is not None else 0,
+            ev.hits_20 if ev is not None else 0,
+            ev.rr_sum_20 if ev is not None else 0,
+            w.topk_ties,
+        )
 
     def add_invalid(self, count: int) -> int:
         """Count invalid events (not tied to a session); returns the new total."""
@@ -254,10 +295,10 @@ class RetryingSessionStore:
         return self.retry(lambda: self.store.add_invalid(count))
 
 
-def _mode(write: EventWrite) -> str:
+def _mode(write: EventWrite) -> bytes:
     """The script's mode letter for a write (see ``APPLY_EVENTS_LUA``)."""
     if write.unknown_item:
-        return "u"
+        return b"u"
     if not write.scored:
-        return "c"
-    return "e" if write.evaluation is not None else "a"
+        return b"c"
+    return b"e" if write.evaluation is not None else b"a"

@@ -6,9 +6,15 @@ test, documented in ``docs/architecture.md``.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator, Sequence
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from streamrec.model.evaluation.ranking import RankingTotals
 from streamrec.model.scoring import CacheCounters
@@ -25,6 +31,60 @@ REDIS_UP = "streamrec_redis_up"
 REDIS_ERRORS = "streamrec_redis_errors"
 STAGES = ("decode", "read", "score", "emit", "write", "flush", "commit")
 OUTCOMES = ("scored", "unknown_item", "duplicate", "invalid", "gap")
+
+
+class BatchHistogram(Collector):
+    """A Prometheus histogram fed a batch of observations at once: one numpy call and one lock
+    per batch where ``Histogram.observe`` takes a lock and walks the buckets per value.
+
+    It exposes what a ``Histogram`` with the same name and buckets would after observing each
+    value (``_bucket`` with ``le``, ``_count``, ``_sum``; a test holds the two equal), without
+    ``_created``.
+    """
+
+    def __init__(
+        self, name: str, documentation: str, buckets: Sequence[float], registry: CollectorRegistry
+    ) -> None:
+        bounds = [float(b) for b in buckets]
+        if bounds != sorted(set(bounds)) or not bounds:
+            raise ValueError("buckets must be distinct and increasing")
+        self.name = name
+        self.documentation = documentation
+        self._bounds = np.asarray([*bounds, float("inf")] if bounds[-1] != float("inf") else bounds)
+        self._counts = np.zeros(len(self._bounds), dtype=np.int64)
+        self._sum = 0.0
+        self._lock = threading.Lock()
+        registry.register(self)
+
+    def observe_many(self, values: Sequence[float] | np.ndarray) -> None:
+        """Observe every value (finite numbers) in one step."""
+        array = np.asarray(values, dtype=np.float64)
+        if array.size == 0:
+            return
+        # bucket i holds the values <= bound i and > bound i - 1, as Prometheus counts them
+        counts = np.bincount(
+            np.searchsorted(self._bounds, array, side="left"), minlength=len(self._bounds)
+        )
+        total = float(array.sum())
+        with self._lock:
+            self._counts += counts[: len(self._bounds)]
+            self._sum += total
+
+    def describe(self) -> Iterator[Metric]:
+        """The family's name, for the registry's duplicate check."""
+        yield HistogramMetricFamily(self.name, self.documentation)
+
+    def collect(self) -> Iterator[Metric]:
+        """The cumulative buckets, count and sum so far."""
+        with self._lock:
+            cumulative = np.cumsum(self._counts).tolist()
+            total = self._sum
+        yield HistogramMetricFamily(
+            self.name,
+            self.documentation,
+            buckets=[(floatToGoString(b), c) for b, c in zip(self._bounds.tolist(), cumulative)],
+            sum_value=total,
+        )
 
 
 class ConsumerMetrics:
@@ -52,7 +112,7 @@ class ConsumerMetrics:
             ["k", "behavior"],
             registry=r,
         )
-        self.latency = Histogram(
+        self.latency = BatchHistogram(
             LATENCY_HISTOGRAM,
             "Event timestamp to recommendation written",
             buckets=LATENCY_BUCKETS,

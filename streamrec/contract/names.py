@@ -20,9 +20,14 @@ N_SHARDS = 64
 
 @dataclass(frozen=True)
 class Names:
-    """Topic and key names for one namespace ("" is the default pipeline)."""
+    """Topic and key names for one namespace ("" is the default pipeline).
+
+    ``shards`` is how many shards sessions are spread over; every process of a pipeline must
+    use the same (the default, ``N_SHARDS``, except in the benchmark that measures its cost).
+    """
 
     namespace: str = ""
+    shards: int = N_SHARDS
 
     def _topic(self, base: str) -> str:
         return f"{self.namespace}.{base}" if self.namespace else base
@@ -47,14 +52,17 @@ class Names:
         """Prefix of every Redis key of this namespace."""
         return f"streamrec:{self.namespace}:" if self.namespace else "streamrec:"
 
-    @staticmethod
-    def shard_of(session_id: str) -> int:
+    def shard_of(self, session_id: str) -> int:
         """Stable shard of a session (crc32, independent of Python's hash seed)."""
-        return zlib.crc32(session_id.encode("utf-8")) % N_SHARDS
+        return zlib.crc32(session_id.encode("utf-8")) % self.shards
 
     def session_key(self, session_id: str) -> str:
         """Hash with the session's window, last seq and last top-K."""
-        return f"{self.key_prefix}{{s{self.shard_of(session_id):02d}}}:session:{session_id}"
+        return self.session_key_in(self.shard_of(session_id), session_id)
+
+    def session_key_in(self, shard: int, session_id: str) -> str:
+        """``session_key(session_id)`` when its shard is known already."""
+        return f"{self.key_prefix}{{s{shard:02d}}}:session:{session_id}"
 
     def totals_key_for(self, session_id: str) -> str:
         """The online-totals hash in the same slot as ``session_key(session_id)``."""
@@ -66,7 +74,7 @@ class Names:
 
     def all_totals_keys(self) -> list[str]:
         """Totals keys of every shard."""
-        return [self.totals_key(s) for s in range(N_SHARDS)]
+        return [self.totals_key(s) for s in range(self.shards)]
 
     @property
     def stats_key(self) -> str:

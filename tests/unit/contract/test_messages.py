@@ -19,8 +19,8 @@ from streamrec.contract.messages import (
 def test_recommendation_bytes_are_the_documented_json() -> None:
     body = encode_recommendation("s-1", 3, [70, 5], [2.5, 0.1234567], "m@1", 1700000000.25)
     assert body == (
-        '{"session_id": "s-1", "seq": 3, "items": [70,5], "scores": [2.500000,0.123457], '
-        '"model_version": "m@1", "ts": 1700000000.25}'
+        '{"session_id":"s-1","seq":3,"items":[70,5],"scores":[2.5,0.123457],'
+        '"model_version":"m@1","ts":1700000000.25}'
     )
     assert json.loads(body)["items"] == [70, 5]
 
