@@ -55,3 +55,15 @@ def generated_corpus(users: int = 20_000, seed: int = 42, generator: str = "seed
         source=f"generated(users={users}, seed={seed}, generator={generator})",
         generated=data,
     )
+
+
+def generator_of(source: str) -> str | None:
+    """The generator mode a corpus source names (``seed`` for sources written before modes
+    existed), or None when the source is not generated data."""
+    if not source.startswith("generated("):
+        return None
+    for part in source.removeprefix("generated(").rstrip(")").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "generator":
+            return value
+    return "seed"

@@ -10,7 +10,7 @@ import numpy as np
 
 from streamrec.config import ConfigError, Settings
 from streamrec.model.checkpoint import CheckpointError
-from streamrec.model.data.corpus import SessionCorpus
+from streamrec.model.data.corpus import SessionCorpus, generator_of
 from streamrec.model.data.loading import prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
 from streamrec.model.evaluation.evaluate import evaluate
@@ -50,6 +50,9 @@ def evaluate_named(
             )
         scorer = model.scorer()
         name = f"model:{model_path} ({meta.architecture})"
+        trained_on = generator_of(meta.source)
+        if trained_on is not None and trained_on != settings.generator:
+            name += f" (trained on generator={trained_on})"
         if meta.split != settings.split or meta.seed != settings.seed:
             name += f" (trained with split={meta.split}, seed={meta.seed})"
     elif baseline is not None:
