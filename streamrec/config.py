@@ -18,6 +18,9 @@ ENV_PREFIX = "STREAMREC_"
 # "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "none": all
 # of it (another log validates or is scored)
 SPLITS = ("session", "example", "time", "none")
+# generated sessions: the seed's process, or one with item successors / a first-click anchor
+# (streamrec.model.data.generator_modes; the config layer imports nothing of the package)
+GENERATORS = ("seed", "series", "anchor")
 # the model zoo (streamrec.model.zoo registers each; lstm-attn is the seed's model)
 ARCHITECTURES = (
     "lstm-attn",
@@ -54,6 +57,7 @@ class Settings:
     # data and model
     seed: int = 42
     users: int = 20_000
+    generator: str = "seed"  # seed (the seed's sessions), series or anchor
     split: str = "session"
     max_len: int = 25
     # "zero": the LSTM starts at each window's first click (incremental scoring is exact);
@@ -145,6 +149,7 @@ class Settings:
         positive = ("users", "max_len")
         choices = {
             "split": SPLITS,
+            "generator": GENERATORS,
             "window_start": WINDOW_STARTS,
             "device": DEVICES,
             "scoring": SCORING_MODES,

@@ -20,6 +20,7 @@ from streamrec.config import (
     ARCHITECTURES,
     DEVICES,
     ENV_PREFIX,
+    GENERATORS,
     LOG_FORMATS,
     LOG_LEVELS,
     SCORING_MODES,
@@ -28,6 +29,7 @@ from streamrec.config import (
     Settings,
     setting_fields,
 )
+from streamrec.model.data.generator_modes import ANCHOR_PROB, FOLLOW_PROB, SUBTOPIC_SIZE
 
 DATA = "data"
 CLICK_LOG = "click log (instead of generated sessions)"
@@ -63,6 +65,16 @@ def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:
 REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag("seed", "generator, split and training seed", DATA),
     SettingFlag("users", "users (sessions before the length filter) to generate", DATA),
+    SettingFlag(
+        "generator",
+        "how sessions are generated: 'seed' (the seed's sessions: category chain and "
+        f"within-category popularity), 'series' (each item has a successor in its category "
+        f"that the next click follows with probability {FOLLOW_PROB:g}), 'anchor' (the first "
+        f"click fixes a sub-topic of about {SUBTOPIC_SIZE} items that each later click comes "
+        f"from with probability {ANCHOR_PROB:g})",
+        DATA,
+        choices=GENERATORS,
+    ),
     SettingFlag(
         "split",
         "'session': hold out 20% of whole sessions (honest); 'example': the seed's random "

@@ -53,14 +53,14 @@ def evaluate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
 
 def compare_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     """``compare``: which models, the test log, where the results go."""
-    choices = (*ARCHITECTURES, "oracle")
+    choices = (*ARCHITECTURES, "category-popularity", "oracle")
     p.add_argument(
         "--models",
         metavar="NAME,...",
         type=name_list(choices),
         default=list(ARCHITECTURES),
-        help=f"comma-separated models from {', '.join(choices)} (oracle: generated data "
-        f"only) (default: {','.join(ARCHITECTURES)})",
+        help=f"comma-separated models from {', '.join(choices)} (category-popularity, "
+        f"oracle: generated data only) (default: {','.join(ARCHITECTURES)})",
     )
     p.add_argument(
         "--test-csv",

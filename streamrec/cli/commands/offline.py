@@ -13,10 +13,12 @@ from streamrec.config import Settings
 
 
 def generate(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the seed's generated sessions as JSON Lines."""
+    """Write generated sessions (``settings.generator``'s mode) as JSON Lines."""
     from streamrec.model.data.corpus import generated_corpus
 
-    corpus = generated_corpus(users=settings.users, seed=settings.seed)
+    corpus = generated_corpus(
+        users=settings.users, seed=settings.seed, generator=settings.generator
+    )
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
     try:
         for sid, items, behavior in zip(corpus.session_ids, corpus.sessions, corpus.behaviors):

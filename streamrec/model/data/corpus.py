@@ -44,14 +44,29 @@ class SessionCorpus:
         return self.generated.item_category if self.generated is not None else None
 
 
-def generated_corpus(users: int = 20_000, seed: int = 42) -> SessionCorpus:
-    """The seed's generator with ``users`` users and ``seed`` (other parameters: its defaults)."""
-    data = generate_sessions(GeneratorParams(n_users=users, seed=seed))
+def generated_corpus(users: int = 20_000, seed: int = 42, generator: str = "seed") -> SessionCorpus:
+    """The generator in mode ``generator`` with ``users`` users and ``seed`` (other parameters:
+    the seed's defaults). The source names all three; session ids name the mode unless it
+    is ``seed`` (whose ids stay as they were)."""
+    data = generate_sessions(GeneratorParams(n_users=users, seed=seed, mode=generator))
+    prefix = f"g{seed}" if generator == "seed" else f"g{seed}{generator[0]}"
     return SessionCorpus(
         sessions=data.sessions,
-        session_ids=[f"g{seed}-{i}" for i in range(len(data.sessions))],
+        session_ids=[f"{prefix}-{i}" for i in range(len(data.sessions))],
         behaviors=list[str | None](data.behaviors),
         n_items=data.n_items,
-        source=f"generated(users={users}, seed={seed})",
+        source=f"generated(users={users}, seed={seed}, generator={generator})",
         generated=data,
     )
+
+
+def generator_of(source: str) -> str | None:
+    """The generator mode a corpus source names (``seed`` for sources written before modes
+    existed), or None when the source is not generated data."""
+    if not source.startswith("generated("):
+        return None
+    for part in source.removeprefix("generated(").rstrip(")").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "generator":
+            return value
+    return "seed"

@@ -73,7 +73,7 @@ def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> Sessio
         return log_corpus(
             read_filtered_log(settings, settings.csv_path, item_ids is None), item_ids
         )
-    return generated_corpus(users=settings.users, seed=settings.seed)
+    return generated_corpus(users=settings.users, seed=settings.seed, generator=settings.generator)
 
 
 @dataclass

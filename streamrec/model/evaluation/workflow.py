@@ -10,7 +10,7 @@ import numpy as np
 
 from streamrec.config import ConfigError, Settings
 from streamrec.model.checkpoint import CheckpointError, CheckpointMeta
-from streamrec.model.data.corpus import SessionCorpus
+from streamrec.model.data.corpus import SessionCorpus, generator_of
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.data.loading import PreparedData, prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
@@ -41,6 +41,9 @@ def evaluate_named(
         model, meta, data = model_and_data(settings, model_path, corpus)
         scorer = model.scorer()
         name = f"model:{model_path} ({meta.architecture})"
+        trained_on = generator_of(meta.source)
+        if trained_on is not None and trained_on != settings.generator:
+            name += f" (trained on generator={trained_on})"
         if meta.split != settings.split or meta.seed != settings.seed:
             name += f" (trained with split={meta.split}, seed={meta.seed})"
     elif baseline is not None:
