@@ -96,6 +96,8 @@ class Settings:
     # padding models are always recomputed); "full": recompute every window
     scoring: str = "incremental"
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
+    # seconds between checks of the served checkpoint for a new file (hot swap); 0: no watching
+    model_watch_interval: float = 5.0
     poll_timeout: float = 0.05
     max_message_bytes: int = 65_536
     keep_demo_dir: bool = False  # keep the demo's scratch directory (consumer logs) at exit
@@ -158,6 +160,11 @@ class Settings:
             raise ConfigError(
                 "a validation log (--validation-csv) goes with --split none; other splits "
                 "hold out part of the training log"
+            )
+        if not 0 <= self.model_watch_interval < float("inf"):
+            raise ConfigError(
+                "model_watch_interval must be >= 0 seconds (0: do not watch), "
+                f"got {self.model_watch_interval}"
             )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")

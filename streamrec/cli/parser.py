@@ -143,7 +143,8 @@ COMMANDS: dict[str, Command] = {
         "score click events as a consumer-group member",
         "Consume clicks, keep session state in Redis (effectively-once), score with the LSTM, "
         "write top-20 to Redis and the recommendations topic, export Prometheus metrics. "
-        "SIGTERM drains, commits and exits 0.",
+        "SIGTERM drains, commits and exits 0; SIGHUP (or a new file at --model) swaps in "
+        "the new checkpoint between batches without stopping.",
         (
             "model_path",
             "group",
@@ -153,6 +154,7 @@ COMMANDS: dict[str, Command] = {
             "poll_batch",
             "scoring",
             "scorer_cache_mb",
+            "model_watch_interval",
             "max_message_bytes",
             *SERVERS,
             "device",

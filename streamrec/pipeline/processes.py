@@ -49,6 +49,7 @@ def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list
         "--threads", "1",
         "--scoring", settings.scoring,
         "--scorer-cache-mb", str(settings.scorer_cache_mb),
+        "--model-watch-interval", str(settings.model_watch_interval),
     ]  # fmt: skip
 
 
