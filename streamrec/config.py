@@ -116,6 +116,8 @@ class Settings:
     # padding models are always recomputed); "full": recompute every window
     scoring: str = "auto"  # incremental on CPU, full recomputation on CUDA
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
+    # seconds between checks of the served checkpoint for a new file (hot swap); 0: no watching
+    model_watch_interval: float = 5.0
     poll_timeout: float = 0.05
     # how long the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms): the
     # embedded broker holds every fetch this long, so it is latency and request rate at once
@@ -191,6 +193,11 @@ class Settings:
         if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
             raise ConfigError(
                 f"fetch_wait_ms must be in 1..{MAX_FETCH_WAIT_MS}, got {self.fetch_wait_ms}"
+            )
+        if not 0 <= self.model_watch_interval < float("inf"):
+            raise ConfigError(
+                "model_watch_interval must be >= 0 seconds (0: do not watch), "
+                f"got {self.model_watch_interval}"
             )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")

@@ -246,6 +246,13 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "memory budget in MiB of the incremental scorer's per-session LRU cache",
         CONSUMER,
     ),
+    SettingFlag(
+        "model_watch_interval",
+        "seconds between checks of --model for a new checkpoint, swapped in without a "
+        "restart (SIGHUP reloads at once); 0 = do not watch",
+        CONSUMER,
+        metavar="SECONDS",
+    ),
     SettingFlag("max_message_bytes", "larger events go to the dead-letter topic", CONSUMER),
     SettingFlag(
         "kafka_bootstrap",

@@ -161,7 +161,8 @@ COMMANDS: dict[str, Command] = {
         "score click events as a consumer-group member",
         "Consume clicks, keep session state in Redis (effectively-once), score with the LSTM, "
         "write top-20 to Redis and the recommendations topic, export Prometheus metrics. "
-        "SIGTERM drains, commits and exits 0.",
+        "SIGTERM drains, commits and exits 0; SIGHUP (or a new file at --model) swaps in "
+        "the new checkpoint between batches without stopping.",
         (
             "model_path",
             "group",
@@ -172,6 +173,7 @@ COMMANDS: dict[str, Command] = {
             "fetch_wait_ms",
             "scoring",
             "scorer_cache_mb",
+            "model_watch_interval",
             "max_message_bytes",
             *SERVERS,
             "device",

@@ -5,6 +5,7 @@ This is the one place that builds the consumer's Kafka and Redis clients.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from streamrec.clients import (
 from streamrec.config import Settings
 from streamrec.consumer.loop import ClickConsumer
 from streamrec.consumer.offsets import report_commit
+from streamrec.consumer.reload import FileStamp, ModelReloader
 from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.store import SessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
@@ -46,13 +48,24 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -> None:
+def run_consumer(
+    settings: Settings,
+    stop: Callable[[], bool] = lambda: False,
+    reload: Callable[[], bool] = lambda: False,
+) -> None:
     """Check servers and model, start the metrics endpoint, then consume until ``stop()``
-    (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group)."""
+    (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group). ``reload()``
+    (e.g. a ``ReloadRequest`` set by SIGHUP) or a new file at the model path swaps the model
+    in between batches (``consumer.reload``)."""
     device = configure_torch(settings.threads, settings.device)
-    scorer = ServedModel(
-        settings.model_path, device, settings.scoring, settings.scorer_cache_mb << 20
+    load = functools.partial(
+        ServedModel,
+        device=device,
+        scoring=settings.scoring,
+        cache_bytes=settings.scorer_cache_mb << 20,
     )
+    served_stamp = FileStamp.of(settings.model_path)  # before loading: a newer file is seen
+    scorer = load(settings.model_path)
     log.info("scoring: %s", scorer.mode)
     if scorer.max_len != settings.max_len:
         log.info("using the checkpoint's window max_len=%d", scorer.max_len)
@@ -77,6 +90,14 @@ def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -
         scorer,
         metrics,
         stop,
+        ModelReloader(
+            settings.model_path,
+            load,
+            served_stamp,
+            metrics,
+            settings.model_watch_interval,
+            reload,
+        ),
     )
     settle_garbage_collector()
     consumer.run()

@@ -50,6 +50,7 @@ def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list
         "--scoring", settings.scoring,
         "--scorer-cache-mb", str(settings.scorer_cache_mb),
         "--fetch-wait-ms", str(settings.fetch_wait_ms),
+        "--model-watch-interval", str(settings.model_watch_interval),
     ]  # fmt: skip
 
 

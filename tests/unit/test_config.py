@@ -31,3 +31,10 @@ def test_secrets_are_masked_and_sasl_configured() -> None:
     assert "sasl.username" not in kafka_config(Settings())
     with pytest.raises(ConfigError, match="both"):
         Settings().with_overrides({"kafka_username": "svc"})
+
+
+def test_model_watch_interval_must_be_a_finite_non_negative_number() -> None:
+    assert Settings(model_watch_interval=0).validate().model_watch_interval == 0
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="model_watch_interval must be >= 0"):
+            Settings(model_watch_interval=bad).validate()

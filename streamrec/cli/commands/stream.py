@@ -13,7 +13,7 @@ from streamrec.cli import render
 from streamrec.cli.clock_flags import clock_from_args
 from streamrec.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from streamrec.config import Settings
-from streamrec.stopping import stop_on_signals
+from streamrec.stopping import reload_on_sighup, stop_on_signals
 
 
 def produce(args: argparse.Namespace, settings: Settings) -> int:
@@ -95,11 +95,11 @@ def missing_model(settings: Settings) -> str:
 
 
 def consume(_args: argparse.Namespace, settings: Settings) -> int:
-    """Run one consumer-group member until SIGTERM."""
+    """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
     if not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
     # first: a SIGTERM while torch imports or the model loads then ends the process cleanly
-    with stop_on_signals() as stop:
+    with stop_on_signals() as stop, reload_on_sighup() as reload:
         import logging
 
         from streamrec.consumer.main import run_consumer
@@ -109,7 +109,7 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
         )
-        run_consumer(settings, stop)
+        run_consumer(settings, stop, reload.take)
     return EXIT_OK
 
 
