@@ -29,9 +29,9 @@ from typing import Any
 import torch
 from confluent_kafka import Message, Producer
 
-from streamrec.clients import redis_client
+from streamrec.clients import output_producer_config, redis_client
 from streamrec.consumer import batch
-from streamrec.consumer.main import producer_config, settle_garbage_collector
+from streamrec.consumer.main import settle_garbage_collector
 from streamrec.consumer.outputs import Outputs
 from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.store import SessionStore
@@ -99,7 +99,8 @@ def main() -> None:
         store = SessionStore(redis_client(settings), names, scorer.max_len, 600)
         store.read = timed(spent, "Redis read", store.read)  # type: ignore[method-assign]
         store.apply = timed(spent, "Redis script", store.apply)  # type: ignore[method-assign]
-        outputs = Outputs(Producer(producer_config(settings)), names, "m", metrics, lambda: False)
+        producer = Producer(output_producer_config(settings))
+        outputs = Outputs(producer, names, "m", metrics, lambda: False)
         outputs.flush = timed(spent, "wait for acks", outputs.flush)  # type: ignore[method-assign]
         for name in ("decode_event", "plan_batch", "build_writes", "json_rows"):
             setattr(batch, name, timed(spent, name, getattr(batch, name)))

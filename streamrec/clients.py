@@ -11,11 +11,35 @@ from typing import Any
 import redis
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
+from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 
-from streamrec.config import ConfigError, Settings
+from streamrec.config import ConfigError, Settings, cluster_nodes
 from streamrec.contract.names import Names
 
 NEEDS_PASSWORD = "Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
+
+# what a node's refusal of the credentials says (wrapped in RedisClusterException's message)
+AUTH_FAILURE_SIGNS = ("NOAUTH", "WRONGPASS", "invalid username-password", "authenticated")
+
+RedisClient = redis.Redis | RedisCluster
+"""What ``redis_client`` builds: one Redis, or a Redis Cluster (``redis+cluster://``)."""
+
+REDIS_OUTAGES: tuple[type[Exception], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ClusterDownError,  # CLUSTERDOWN: some slot is not served (a master is down)
+    TryAgainError,  # TRYAGAIN: a slot is being moved
+    SlotNotCoveredError,  # the client's slot map has no node for a key's slot
+)
+"""Errors that mean Redis (or part of a cluster) is unavailable for now: retry, don't crash."""
+# and while waiting: a cluster client that no startup node answered cannot even be built
+WAITED_FOR: tuple[type[Exception], ...] = (*REDIS_OUTAGES, RedisClusterException)
 
 
 class UnreachableError(ConnectionError):
@@ -86,14 +110,82 @@ def kafka_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return conf
 
 
-def redis_client(settings: Settings) -> redis.Redis:
-    """A Redis client; the password comes from ``settings.redis_password`` (never logged)."""
-    return redis.Redis.from_url(
-        settings.redis_url,
-        password=settings.redis_password or None,
-        socket_timeout=10,
-        socket_connect_timeout=5,
-        health_check_interval=30,
+# How the pipeline's Kafka clients trade latency for broker requests. On the embedded broker
+# (Tansu) every fetch is held for fetch.wait.max.ms, data or not, so that wait is both the
+# latency a click spends in the broker and, per consumer, 1000 / wait fetch requests a second,
+# whatever the load (docs/architecture.md, "Broker requests and latency").
+CLICK_FETCH_MIN_BYTES = 16_384  # Apache Kafka answers a fetch as soon as this much is there
+CLICK_LINGER_MS = 10  # the click producer: events per produce request vs latency
+OUTPUT_LINGER_MS = 5  # the consumer's outputs are flushed per batch, which sends them at once
+
+
+def click_consumer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka settings of a clicks consumer-group member (``settings.group``).
+
+    Offsets are committed by the consumer itself (after outputs and state), never
+    automatically. ``fetch.wait.max.ms`` is ``settings.fetch_wait_ms``.
+    """
+    conf: dict[str, Any] = {
+        "group.id": settings.group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        # a dead member's partitions move within 6 s (tests/integration/test_chaos.py)
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 1000,
+        "max.poll.interval.ms": 300_000,
+        "fetch.min.bytes": CLICK_FETCH_MIN_BYTES,
+        "fetch.wait.max.ms": settings.fetch_wait_ms,
+    }
+    conf.update(extra)
+    return kafka_config(settings, **conf)
+
+
+def output_producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka settings of the consumer's recommendations and DLQ producer.
+
+    acks=all plus a flush before every commit make outputs at-least-once; only failed
+    deliveries are reported (a Python callback per message was measurable).
+    """
+    conf: dict[str, Any] = {
+        "linger.ms": OUTPUT_LINGER_MS,
+        "acks": "all",
+        "delivery.report.only.error": True,
+    }
+    conf.update(extra)
+    return kafka_config(settings, **conf)
+
+
+def click_producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka settings of the click producer (``streamrec produce``, demo, load test)."""
+    conf: dict[str, Any] = {
+        "linger.ms": CLICK_LINGER_MS,
+        "acks": "all",
+        "message.timeout.ms": 120_000,
+        "queue.buffering.max.messages": 200_000,
+    }
+    conf.update(extra)
+    return kafka_config(settings, **conf)
+
+
+def redis_client(settings: Settings) -> RedisClient:
+    """A Redis client; the password comes from ``settings.redis_password`` (never logged).
+
+    A ``redis+cluster://`` (or ``rediss+cluster://``) URL gives redis-py's cluster client,
+    bootstrapped from the URL's nodes; building it already asks the cluster for its slot map,
+    so it raises ``redis.ConnectionError`` or ``RedisClusterException`` when none answers
+    (``wait_for_redis`` waits for it instead)."""
+    common: dict[str, Any] = {
+        "password": settings.redis_password or None,
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 30,
+    }
+    if not settings.redis_cluster:
+        return redis.Redis.from_url(settings.redis_url, **common)
+    return RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(settings.redis_url)],
+        ssl=settings.redis_url.startswith("rediss+"),
+        **common,
     )
 
 
@@ -120,19 +212,23 @@ def _announce(settings: Settings, what: str, name: str, on_wait: WaitHook | None
         on_wait(message)
 
 
-def wait_for_redis(settings: Settings, on_wait: WaitHook | None = None) -> redis.Redis:
+def wait_for_redis(settings: Settings, on_wait: WaitHook | None = None) -> RedisClient:
     """Connect and PING within ``connect_timeout``; raise a one-line error otherwise.
 
-    When the first PING fails, what it waits for is said once: to ``on_wait`` if given,
+    A cluster is waited for until its client can be built (some node answers with the slot
+    map) and the node asked says ``cluster_state:ok`` (every slot served).
+    When the first try fails, what it waits for is said once: to ``on_wait`` if given,
     else as a warning on the ``streamrec.clients`` logger.
     """
-    client = redis_client(settings)
     deadline = time.monotonic() + settings.connect_timeout
     announced = False
+    client: RedisClient | None = None
     while True:
         try:
-            client.ping()
-            return client
+            if client is None:
+                client = redis_client(settings)
+            if _redis_ready(client):
+                return client
         except redis.AuthenticationError:
             # the server answered: a settings problem (exit status 2), not an unreachable one
             if not settings.redis_password:
@@ -143,14 +239,37 @@ def wait_for_redis(settings: Settings, on_wait: WaitHook | None = None) -> redis
         except redis.ResponseError as exc:
             if "NOAUTH" in str(exc):
                 raise ConfigError(NEEDS_PASSWORD) from None
-            raise
-        except redis.ConnectionError:
-            if not announced:
-                _announce(settings, "Redis", "redis_url", on_wait)
-                announced = True
-            if time.monotonic() > deadline:
-                raise _not_reachable(settings, "Redis", "redis_url") from None
-            time.sleep(0.2)
+            if not isinstance(exc, REDIS_OUTAGES):
+                raise
+        except WAITED_FOR as exc:
+            if _auth_failure(exc):
+                raise ConfigError(_auth_message(settings, exc)) from None
+        if not announced:
+            _announce(settings, "Redis", "redis_url", on_wait)
+            announced = True
+        if time.monotonic() > deadline:
+            raise _not_reachable(settings, "Redis", "redis_url") from None
+        time.sleep(0.2)
+
+
+def _redis_ready(client: RedisClient) -> bool:
+    """PING answered; for a cluster, also ``cluster_state:ok`` on the node asked."""
+    client.ping()
+    if not isinstance(client, RedisCluster):
+        return True
+    return bool(client.cluster_info().get("cluster_state") == "ok")
+
+
+def _auth_failure(exc: Exception) -> bool:
+    """Whether a cluster client failed to start because a node refused the credentials
+    (redis-py wraps the node's answer in a ``RedisClusterException`` message)."""
+    return any(sign in str(exc) for sign in AUTH_FAILURE_SIGNS)
+
+
+def _auth_message(settings: Settings, exc: Exception) -> str:
+    if not settings.redis_password or "NOAUTH" in str(exc) or "authenticated" in str(exc):
+        return NEEDS_PASSWORD
+    return "Redis refused the credentials (check STREAMREC_REDIS_PASSWORD)"
 
 
 def wait_for_kafka(settings: Settings, on_wait: WaitHook | None = None) -> AdminClient:

@@ -8,6 +8,7 @@ one-line message (``ConfigError``).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
@@ -17,14 +18,29 @@ ENV_PREFIX = "STREAMREC_"
 # "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "none": all
 # of it (another log validates or is scored)
 SPLITS = ("session", "example", "time", "none")
+# generated sessions: the seed's process, or one with item successors / a first-click anchor
+# (streamrec.model.data.generator_modes; the config layer imports nothing of the package)
+GENERATORS = ("seed", "series", "anchor")
 # the model zoo (streamrec.model.zoo registers each; lstm-attn is the seed's model)
-ARCHITECTURES = ("lstm-attn", "gru4rec", "narm", "sasrec", "vsknn", "markov", "popularity")
+ARCHITECTURES = (
+    "lstm-attn",
+    "gru4rec",
+    "narm",
+    "sasrec",
+    "vsknn",
+    "hybrid",
+    "markov",
+    "popularity",
+)
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
-SCORING_MODES = ("incremental", "full")
+SCORING_MODES = ("auto", "incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_FETCH_WAIT_MS = 5000  # longer would stall a consumer's first fetch after a rebalance
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
+# redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
 
 
 class ConfigError(ValueError):
@@ -41,6 +57,7 @@ class Settings:
     # data and model
     seed: int = 42
     users: int = 20_000
+    generator: str = "seed"  # seed (the seed's sessions), series or anchor
     split: str = "session"
     max_len: int = 25
     # "zero": the LSTM starts at each window's first click (incremental scoring is exact);
@@ -84,6 +101,9 @@ class Settings:
     kafka_security_protocol: str = "SASL_SSL"
     namespace: str = ""
     connect_timeout: float = 30.0
+    # the optional embedded Prometheus: its binary (empty: `prometheus` on PATH) and port
+    prometheus_bin: str = ""
+    prometheus_port: int = 19090
     # streaming
     partitions: int = 4
     group: str = "streamrec"
@@ -94,9 +114,14 @@ class Settings:
     poll_batch: int = 500
     # "incremental": one LSTM step per click from per-session cached state (zero-start models;
     # padding models are always recomputed); "full": recompute every window
-    scoring: str = "incremental"
+    scoring: str = "auto"  # incremental on CPU, full recomputation on CUDA
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
+    # seconds between checks of the served checkpoint for a new file (hot swap); 0: no watching
+    model_watch_interval: float = 5.0
     poll_timeout: float = 0.05
+    # how long the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms): the
+    # embedded broker holds every fetch this long, so it is latency and request rate at once
+    fetch_wait_ms: int = 10
     max_message_bytes: int = 65_536
     # a second checkpoint (same catalog and window length as model_path): scored on every
     # event as a shadow, or, with split_traffic > 0, serving that share of the sessions
@@ -116,6 +141,11 @@ class Settings:
         return "Settings(" + ", ".join(f"{f.name}={show(f.name)}" for f in setting_fields()) + ")"
 
     @property
+    def redis_cluster(self) -> bool:
+        """Whether ``redis_url`` names a Redis Cluster (``redis+cluster://``)."""
+        return self.redis_url.startswith(CLUSTER_SCHEMES)
+
+    @property
     def external_servers(self) -> bool:
         """Whether Kafka or Redis were named explicitly (else run the embedded servers)."""
         return bool(SERVER_FIELDS & self.explicit)
@@ -125,6 +155,7 @@ class Settings:
         positive = ("users", "max_len")
         choices = {
             "split": SPLITS,
+            "generator": GENERATORS,
             "window_start": WINDOW_STARTS,
             "device": DEVICES,
             "scoring": SCORING_MODES,
@@ -171,11 +202,30 @@ class Settings:
             raise ConfigError(
                 "split_traffic needs the second model: give it with --shadow-model PATH"
             )
+        if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
+            raise ConfigError(
+                f"fetch_wait_ms must be in 1..{MAX_FETCH_WAIT_MS}, got {self.fetch_wait_ms}"
+            )
+        if not 0 <= self.model_watch_interval < float("inf"):
+            raise ConfigError(
+                "model_watch_interval must be >= 0 seconds (0: do not watch), "
+                f"got {self.model_watch_interval}"
+            )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port must be in 0..65535, got {self.metrics_port}")
-        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        if not 1 <= self.prometheus_port <= 65535:
+            raise ConfigError(f"prometheus_port must be in 1..65535, got {self.prometheus_port}")
+        if self.prometheus_bin and shutil.which(self.prometheus_bin) is None:
             raise ConfigError(
-                f"redis_url must start with redis://, rediss:// or unix://: {self.redis_url!r}"
+                f"prometheus_bin must name an executable (a path or a command on PATH), "
+                f"got {self.prometheus_bin!r}"
+            )
+        if self.redis_url.startswith(CLUSTER_SCHEMES):
+            cluster_nodes(self.redis_url)  # raises ConfigError naming what is wrong
+        elif not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                "redis_url must start with redis://, rediss://, unix:// or (a Redis Cluster) "
+                f"redis+cluster:// or rediss+cluster://: {self.redis_url!r}"
             )
         if not self.kafka_bootstrap or " " in self.kafka_bootstrap:
             raise ConfigError(
@@ -202,6 +252,49 @@ class Settings:
         known = {f.name for f in setting_fields()}
         changes = {k: v for k, v in overrides.items() if k in known and v is not None}
         return replace(self, **changes, explicit=self.explicit | changes.keys()).validate()
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """The startup nodes of a Redis Cluster URL, ``redis+cluster://host:port[,host:port...]``
+    (``rediss+cluster://``: TLS), in order; a missing port is 6379; a path may only name
+    database 0 (a cluster has no other). Raises ``ConfigError`` naming what is wrong."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme + "://" not in CLUSTER_SCHEMES:
+        raise ConfigError(f"not a Redis Cluster URL (redis+cluster://host:port,...): {url!r}")
+    hosts, _, path = rest.partition("/")
+    if "?" in rest or "#" in rest:
+        raise ConfigError(f"redis_url: a cluster URL takes no query or fragment: {url!r}")
+    if "@" in hosts:
+        raise ConfigError(
+            f"redis_url: put the password in STREAMREC_REDIS_PASSWORD, not the URL: {url!r}"
+        )
+    if path not in ("", "0"):
+        raise ConfigError(f"redis_url: a Redis Cluster has only database 0, got /{path}: {url!r}")
+    nodes: list[tuple[str, int]] = []
+    for node in hosts.split(","):
+        host, port = _host_port(node.strip(), url)
+        nodes.append((host, port))
+    return nodes
+
+
+def _host_port(node: str, url: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` of one cluster startup node."""
+    if node.startswith("["):
+        host, bracket, tail = node[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            raise ConfigError(f"redis_url: bad node address {node!r} in {url!r}")
+        port_text = tail[1:] if tail else ""
+    else:
+        host, _, port_text = node.partition(":")
+        if ":" in port_text:
+            raise ConfigError(f"redis_url: write an IPv6 node as [addr]:port: {node!r} in {url!r}")
+    if not host or any(c.isspace() for c in host):
+        raise ConfigError(f"redis_url: a cluster node needs a host: {node!r} in {url!r}")
+    if not port_text:
+        return host, 6379
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"redis_url: port must be 1..65535: {node!r} in {url!r}")
+    return host, int(port_text)
 
 
 def setting_fields() -> list[Field[Any]]:

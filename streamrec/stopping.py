@@ -1,4 +1,5 @@
-"""Ending long loops cleanly on SIGTERM (a normal stop) or SIGINT (an interruption)."""
+"""Signals for long loops: SIGTERM (a normal stop) or SIGINT (an interruption) end them
+cleanly; SIGHUP asks a consumer to reload its model."""
 
 from __future__ import annotations
 
@@ -40,3 +41,31 @@ def stop_on_signals() -> Iterator[StopRequest]:
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
+
+
+@dataclass
+class ReloadRequest:
+    """Set by SIGHUP; ``take()`` says whether one arrived since the last call and clears it."""
+
+    pending: bool = False
+
+    def take(self) -> bool:
+        """True once per SIGHUP (several before one call count once)."""
+        pending, self.pending = self.pending, False
+        return pending
+
+
+@contextmanager
+def reload_on_sighup() -> Iterator[ReloadRequest]:
+    """Catch SIGHUP (reload the served model) for a long-running loop; the old handler comes
+    back. Without it SIGHUP would end the process."""
+    request = ReloadRequest()
+
+    def handler(_signum: int, _frame: object) -> None:
+        request.pending = True
+
+    previous = signal.signal(signal.SIGHUP, handler)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGHUP, previous)

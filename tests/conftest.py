@@ -36,6 +36,13 @@ def generated_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
 
 
 @pytest.fixture(scope="session")
+def other_generated_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    """Like ``generated_model`` but trained with seed 7: the same catalog, other weights (a
+    model to hot-swap to)."""
+    return train_tiny_model(tmp_path_factory.mktemp("model") / "generated-s7.pt", seed=7)
+
+
+@pytest.fixture(scope="session")
 def diginetica_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
     """A small model trained on the DIGINETICA sample log."""
     return train_tiny_model(

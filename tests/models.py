@@ -18,13 +18,13 @@ class TinyModel:
 
 
 def train_tiny_model(
-    path: Path, csv_path: str = "", max_train_sessions: int = 600, **log: str
+    path: Path, csv_path: str = "", max_train_sessions: int = 600, seed: int = 42, **log: str
 ) -> TinyModel:
     """One epoch on a few hundred training sessions of the default session split (``log``:
     other settings of a click log, e.g. ``log_format`` and ``split``)."""
     settings = Settings(
         epochs=1, threads=1, csv_path=csv_path, max_train_sessions=max_train_sessions,
-        model_path=path, learning_rate=3e-3,
+        model_path=path, learning_rate=3e-3, seed=seed,
     ).with_overrides(log)  # fmt: skip
     train_model(settings, path, show_progress=False)
     return TinyModel(path, settings)

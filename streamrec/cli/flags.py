@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streamrec.cli.setting_flag import (
+    CLICK_LOG,
+    CONSUMER,
+    DATA,
+    GROUP_ORDER,
+    RUNTIME,
+    SERVERS,
+    TRAINING,
+    SettingFlag,
+    help_text,
+)
 from streamrec.cli.validators import number
 from streamrec.config import (
     ARCHITECTURES,
     DEVICES,
-    ENV_PREFIX,
+    GENERATORS,
     LOG_FORMATS,
     LOG_LEVELS,
     SCORING_MODES,
@@ -28,32 +38,7 @@ from streamrec.config import (
     Settings,
     setting_fields,
 )
-
-DATA = "data"
-CLICK_LOG = "click log (instead of generated sessions)"
-TRAINING = "training"
-CONSUMER = "consumer"
-SERVERS = "servers"
-RUNTIME = "runtime"
-GROUP_ORDER = (DATA, CLICK_LOG, TRAINING, CONSUMER, SERVERS, RUNTIME)
-
-
-@dataclass(frozen=True)
-class SettingFlag:
-    """How one ``Settings`` field appears on the command line."""
-
-    field: str
-    help: str
-    group: str
-    flag: str = ""  # default: the field name with dashes
-    choices: tuple[str, ...] | None = None
-    metavar: str | None = None
-    default_note: str = ""  # said after the default value, e.g. "the embedded broker"
-
-    @property
-    def option(self) -> str:
-        """The ``--flag`` spelling."""
-        return self.flag or "--" + self.field.replace("_", "-")
+from streamrec.model.data.generator_modes import ANCHOR_PROB, FOLLOW_PROB, SUBTOPIC_SIZE
 
 
 def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:
@@ -63,6 +48,16 @@ def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:
 REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag("seed", "generator, split and training seed", DATA),
     SettingFlag("users", "users (sessions before the length filter) to generate", DATA),
+    SettingFlag(
+        "generator",
+        "how sessions are generated: 'seed' (the seed's sessions: category chain and "
+        f"within-category popularity), 'series' (each item has a successor in its category "
+        f"that the next click follows with probability {FOLLOW_PROB:g}), 'anchor' (the first "
+        f"click fixes a sub-topic of about {SUBTOPIC_SIZE} items that each later click comes "
+        f"from with probability {ANCHOR_PROB:g})",
+        DATA,
+        choices=GENERATORS,
+    ),
     SettingFlag(
         "split",
         "'session': hold out 20% of whole sessions (honest); 'example': the seed's random "
@@ -74,10 +69,11 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     ),
     SettingFlag(
         "csv_path",
-        "read sessions from this click log (see --format)",
+        "read sessions from this click log (see --format); several files of one log "
+        "(consecutive periods) are joined when given as PATH,PATH",
         CLICK_LOG,
         flag="--from-csv",
-        metavar="PATH",
+        metavar="PATH[,PATH]",
         default_note="generate sessions",
     ),
     SettingFlag(
@@ -211,9 +207,20 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     ),
     SettingFlag("poll_batch", "most events per polled batch", CONSUMER),
     SettingFlag(
+        "fetch_wait_ms",
+        "longest the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms); the "
+        "embedded broker holds every fetch this long, so it adds up to this much latency and "
+        "costs 1000/N fetch requests a second per consumer; Apache Kafka answers as soon as "
+        "data is there, so it can be raised there (e.g. 500) for fewer idle requests",
+        CONSUMER,
+        metavar="MS",
+    ),
+    SettingFlag(
         "scoring",
-        "'incremental': one LSTM step per click from cached session state (models trained "
-        "with --window-start zero; others fall back to full); 'full': recompute every window",
+        "'auto' (default): incremental on CPU, full on CUDA (faster there, and exact); "
+        "'incremental': one recurrent step per click from cached session state where the "
+        "architecture allows it exactly (others fall back to full); 'full': recompute "
+        "every window",
         CONSUMER,
         choices=SCORING_MODES,
     ),
@@ -237,6 +244,13 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "0 = off",
         CONSUMER,
         metavar="P",
+    ),
+    SettingFlag(
+        "model_watch_interval",
+        "seconds between checks of --model for a new checkpoint, swapped in without a "
+        "restart (SIGHUP reloads at once); 0 = do not watch",
+        CONSUMER,
+        metavar="SECONDS",
     ),
     SettingFlag("max_message_bytes", "larger events go to the dead-letter topic", CONSUMER),
     SettingFlag(
@@ -269,6 +283,15 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "run_dir", "pid, log and data files of the embedded servers", SERVERS, metavar="PATH"
     ),
+    SettingFlag(
+        "prometheus_bin",
+        "the Prometheus server to run beside the embedded servers (optional: without one "
+        "there is no Prometheus)",
+        SERVERS,
+        metavar="PATH",
+        default_note="`prometheus` on PATH",
+    ),
+    SettingFlag("prometheus_port", "port of the embedded Prometheus", SERVERS, metavar="PORT"),
     SettingFlag("device", "where torch runs; auto: cuda when available", RUNTIME, choices=DEVICES),
     SettingFlag("threads", "torch threads; 0 = one per core, capped at 2", RUNTIME),
     SettingFlag(
@@ -294,32 +317,6 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
 def field_types() -> dict[str, str]:
     """Settings field name -> its annotated type, as written (``"int"``, ``"Path"``, ...)."""
     return {f.name: str(f.type) for f in setting_fields()}
-
-
-def shown_default(value: object) -> str:
-    """A default value as help text shows it."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if value == "":
-        return "none"
-    if isinstance(value, str) and len(value) == 1:
-        return repr(value)  # a lone separator reads better quoted
-    return str(value)
-
-
-def help_text(spec: SettingFlag, defaults: Settings, note: str = "") -> str:
-    """The flag's help with its effective default and environment variable."""
-    env = ENV_PREFIX + spec.field.upper()
-    value = shown_default(getattr(defaults, spec.field))
-    if spec.field in defaults.explicit:
-        where = f"{value}, from {env}"
-    else:
-        where = f"{value}, {spec.default_note}" if spec.default_note else value
-        where += f"; env {env}"
-    text = spec.help + (f"; {note}" if note else "") + f" (default: {where})"
-    return text.replace("%", "%%")  # argparse %-formats help
 
 
 def add_setting_flags(

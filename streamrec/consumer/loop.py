@@ -18,6 +18,7 @@ from streamrec.consumer.arms import SecondModel
 from streamrec.consumer.batch import BatchProcessor
 from streamrec.consumer.offsets import OffsetTracker
 from streamrec.consumer.outputs import Outputs
+from streamrec.consumer.reload import ModelReloader
 from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.store import SessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
@@ -44,9 +45,11 @@ class ClickConsumer:
         scorer: ServedModel,
         metrics: ConsumerMetrics,
         stop: Callable[[], bool],
+        reloader: ModelReloader | None = None,
         second: SecondModel | None = None,
     ) -> None:
         self.settings = settings
+        self.reloader = reloader
         self.stop_requested = stop
         self.names = Names(settings.namespace)
         self.consumer = consumer
@@ -65,6 +68,7 @@ class ClickConsumer:
             settings.max_message_bytes,
             second,
         )
+        metrics.serving_model(scorer.model_version, scorer.meta.architecture)
 
     def _is_stopping(self) -> bool:
         """Asked to stop (SIGTERM/SIGINT): finish the batch, commit, leave the group."""
@@ -97,13 +101,34 @@ class ClickConsumer:
                 if time.monotonic() >= next_lag:
                     self._update_lag()
                     next_lag = time.monotonic() + LAG_REFRESH_S
+                if self.reloader is not None:
+                    new_model = self.reloader.poll(self.scorer)
+                    if new_model is not None:
+                        self._swap_model(new_model)
         finally:
+            if self.reloader is not None:
+                self.reloader.close()
             self.offsets.commit_now()
             unsent = self.outputs.close(EXIT_FLUSH_S)
             if unsent:
                 log.warning("%d outputs were not acknowledged at exit", unsent)
             self.consumer.close()
             log.info("stopped: %s", self.metrics.summary())
+
+    def _swap_model(self, new: ServedModel) -> None:
+        """Serve ``new`` from the next batch on (called between batches only: each batch is
+        scored and recommended by one model). Session state lives in Redis, so nothing about
+        exactly-once changes; the old scorer's per-session cache goes with it, and the new
+        one rebuilds sessions from their Redis windows."""
+        # The second model (shadow or A/B arm, ``batches.second``) stays: it was checked
+        # against the old primary's catalog and window length, and the reloader refuses a
+        # candidate that differs from them, so it still fits beside ``new``.
+        old = self.scorer
+        self.scorer = self.batches.scorer = new
+        self.outputs.model_version = new.model_version
+        self.metrics.serving_model(new.model_version, new.meta.architecture)
+        self.metrics.scorer_cache_sessions.set(new.cached_sessions())
+        log.info("hot swap: serving %s (was %s)", new.model_version, old.model_version)
 
     def _on_assign(self, _consumer: Consumer, partitions: list[Any]) -> None:
         self.metrics.assigned_partitions.set(len(partitions))

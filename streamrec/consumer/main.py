@@ -5,21 +5,26 @@ This is the one place that builds the consumer's Kafka and Redis clients.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import torch
 from confluent_kafka import Consumer, Producer
 from prometheus_client import start_http_server
 
-from streamrec.clients import ensure_topics, kafka_config, wait_for_redis
+from streamrec.clients import (
+    click_consumer_config,
+    ensure_topics,
+    output_producer_config,
+    wait_for_redis,
+)
 from streamrec.config import Settings
 from streamrec.consumer.arms import SecondModel
 from streamrec.consumer.loop import ClickConsumer
 from streamrec.consumer.offsets import report_commit
+from streamrec.consumer.reload import FileStamp, ModelReloader
 from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.store import SessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
@@ -31,36 +36,6 @@ log = logging.getLogger("streamrec.consumer")
 # A batch allocates a few objects per event that live until the batch ends, so at 700 the
 # collector ran about nine times per 500-event batch, rescanning them each time.
 GC_YOUNG_THRESHOLD = 10_000
-
-
-def consumer_config(settings: Settings) -> dict[str, Any]:
-    """librdkafka settings of the clicks consumer."""
-    return kafka_config(
-        settings,
-        **{
-            "group.id": settings.group,
-            "enable.auto.commit": False,  # ClickConsumer commits after output and state
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 1000,
-            "max.poll.interval.ms": 300_000,
-            # one fetch carries many events: a fetch per event or two was what kept
-            # the embedded broker busiest; at most 10 ms more latency when idle
-            "fetch.min.bytes": 16_384,
-            "fetch.wait.max.ms": 10,
-            "on_commit": report_commit,
-        },
-    )
-
-
-def producer_config(settings: Settings) -> dict[str, Any]:
-    """librdkafka settings of the recommendations and DLQ producer."""
-    return kafka_config(
-        settings,
-        # acks=all + flush before commit: outputs are at-least-once; only failed
-        # deliveries need a report (one Python callback per message was measurable)
-        **{"linger.ms": 5, "acks": "all", "delivery.report.only.error": True},
-    )
 
 
 def settle_garbage_collector() -> None:
@@ -76,15 +51,14 @@ def settle_garbage_collector() -> None:
 
 
 def load_second_model(
-    settings: Settings, device: str | torch.device, primary: ServedModel
+    settings: Settings, load: Callable[[Path], ServedModel], primary: ServedModel
 ) -> SecondModel | None:
     """The ``--shadow-model`` checkpoint as a shadow, or as the A/B arm serving
-    ``--split-traffic`` of the sessions; None when none is configured."""
+    ``--split-traffic`` of the sessions; None when none is configured. It is loaded once:
+    a hot swap (``consumer.reload``) replaces the primary only."""
     if not settings.shadow_model:
         return None
-    model = ServedModel(
-        Path(settings.shadow_model), device, settings.scoring, settings.scorer_cache_mb << 20
-    )
+    model = load(Path(settings.shadow_model))
     second = SecondModel(model, settings.split_traffic, primary)
     if second.is_shadow:
         log.info("shadow model %s scores every event (not served)", model.model_version)
@@ -97,15 +71,26 @@ def load_second_model(
     return second
 
 
-def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -> None:
+def run_consumer(
+    settings: Settings,
+    stop: Callable[[], bool] = lambda: False,
+    reload: Callable[[], bool] = lambda: False,
+) -> None:
     """Check servers and model, start the metrics endpoint, then consume until ``stop()``
-    (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group)."""
+    (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group). ``reload()``
+    (e.g. a ``ReloadRequest`` set by SIGHUP) or a new file at the model path swaps the model
+    in between batches (``consumer.reload``)."""
     device = configure_torch(settings.threads, settings.device)
-    scorer = ServedModel(
-        settings.model_path, device, settings.scoring, settings.scorer_cache_mb << 20
+    load = functools.partial(
+        ServedModel,
+        device=device,
+        scoring=settings.scoring,
+        cache_bytes=settings.scorer_cache_mb << 20,
     )
+    served_stamp = FileStamp.of(settings.model_path)  # before loading: a newer file is seen
+    scorer = load(settings.model_path)
     log.info("scoring: %s", scorer.mode)
-    second = load_second_model(settings, device, scorer)
+    second = load_second_model(settings, load, scorer)
     if scorer.max_len != settings.max_len:
         log.info("using the checkpoint's window max_len=%d", scorer.max_len)
     if stop():
@@ -127,12 +112,20 @@ def run_consumer(settings: Settings, stop: Callable[[], bool] = lambda: False) -
     )
     consumer = ClickConsumer(
         settings,
-        Consumer(consumer_config(settings)),
-        Producer(producer_config(settings)),
+        Consumer(click_consumer_config(settings, on_commit=report_commit)),
+        Producer(output_producer_config(settings)),
         store,
         scorer,
         metrics,
         stop,
+        ModelReloader(
+            settings.model_path,
+            load,
+            served_stamp,
+            metrics,
+            settings.model_watch_interval,
+            reload,
+        ),
         second,
     )
     settle_garbage_collector()

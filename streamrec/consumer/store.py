@@ -18,12 +18,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import orjson
-import redis
 
+from streamrec.clients import REDIS_OUTAGES, RedisClient
 from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.contract.messages import json_array
 from streamrec.contract.names import SECONDARY, SHADOW, Names
+from streamrec.redis_scripts import PipelinedScript, ScriptCall
 
 log = logging.getLogger("streamrec.consumer")
 T = TypeVar("T")
@@ -161,7 +162,7 @@ class SessionStore:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         names: Names,
         max_len: int,
         ttl_seconds: float,
@@ -177,7 +178,8 @@ class SessionStore:
         self._fields = ["items", "seq", "topk", "scores", "ties"]
         if second_model == SHADOW:
             self._fields += ["shadow_topk", "shadow_scores", "shadow_ties"]
-        self._script = client.register_script(APPLY_EVENTS_LUA)
+        # EVALSHA routed by key on a cluster, NOSCRIPT reloaded on every master
+        self._script = PipelinedScript(client, APPLY_EVENTS_LUA)
 
     def retrying(
         self,
@@ -233,11 +235,10 @@ class SessionStore:
             call[0].append(index)
             call[1].append(place[1])
             call[2].append(self._packed(w))
-        pipe = self.client.pipeline(transaction=False)
-        for _, keys, args in by_shard.values():
-            self._script(keys=keys, args=args, client=pipe)
+        calls: list[ScriptCall] = [(keys, args) for _, keys, args in by_shard.values()]
         results = [0] * len(writes)
-        for (indices, _, _), outcomes in zip(by_shard.values(), pipe.execute(), strict=True):
+        answers = self._script.run(calls)
+        for (indices, _, _), outcomes in zip(by_shard.values(), answers, strict=True):
             for index, outcome in zip(indices, outcomes, strict=True):
                 results[index] = int(outcome)
         return results
@@ -312,7 +313,7 @@ class RedisRetry:
         while True:
             try:
                 result = operation()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+            except REDIS_OUTAGES as exc:  # on a cluster also CLUSTERDOWN, TRYAGAIN
                 self.metrics.redis_errors.inc()
                 if outage_since is None:
                     outage_since = time.monotonic()

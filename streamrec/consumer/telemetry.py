@@ -32,6 +32,9 @@ REDIS_UP = "streamrec_redis_up"
 REDIS_ERRORS = "streamrec_redis_errors"
 STAGES = ("decode", "read", "score", "emit", "write", "flush", "commit")
 OUTCOMES = ("scored", "unknown_item", "duplicate", "invalid", "gap")
+MODEL_INFO = "streamrec_model_info"
+MODEL_SWAPS = "streamrec_model_swaps"
+SWAP_RESULTS = ("ok", "failed")
 
 
 class BatchHistogram(Collector):
@@ -163,6 +166,17 @@ class ConsumerMetrics:
             ["partition"],
             registry=r,
         )
+        self.model_info = Gauge(
+            MODEL_INFO, "1 for the model serving now, 0 for those it replaced",
+            ["version", "architecture"], registry=r,
+        )  # fmt: skip
+        self.model_swaps = Counter(
+            MODEL_SWAPS, "Hot model reloads: ok (swapped in) or failed (old model kept)",
+            ["result"], registry=r,
+        )  # fmt: skip
+        self._models_served: set[tuple[str, str]] = set()
+        for result in SWAP_RESULTS:
+            self.model_swaps.labels(result)
         for outcome in OUTCOMES:
             self.events.labels(outcome)
         for stage in STAGES:
@@ -196,6 +210,13 @@ class ConsumerMetrics:
             self.scorer_cache.labels(result).inc(count)
         self.scorer_cache_evictions.inc(counters.evictions)
         self.scorer_cache_sessions.set(sessions)
+
+    def serving_model(self, version: str, architecture: str) -> None:
+        """``model_info``: 1 for this model, 0 for every model served before it."""
+        for served in self._models_served:
+            self.model_info.labels(*served).set(0)
+        self._models_served.add((version, architecture))
+        self.model_info.labels(version, architecture).set(1)
 
     def summary(self) -> dict[str, int]:
         """This process's event outcomes and failures so far (a log line at stop)."""

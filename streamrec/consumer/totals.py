@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
+from streamrec.clients import RedisClient
 from streamrec.contract.names import MODEL_LABELS, PRIMARY, Names
 from streamrec.model.evaluation.ranking import RankingTotals
 
@@ -66,7 +65,7 @@ class OnlineTotals:
         return out
 
 
-def read_totals(client: redis.Redis, names: Names) -> OnlineTotals:
+def read_totals(client: RedisClient, names: Names) -> OnlineTotals:
     """Sum every shard's totals, every model's (one round trip)."""
     pipe = client.pipeline(transaction=False)
     for model in MODEL_LABELS:
@@ -119,7 +118,7 @@ def _model_totals(sums: dict[str, float]) -> ModelTotals:
 
 
 def wait_until_accounted(
-    client: redis.Redis,
+    client: RedisClient,
     names: Names,
     expected: int,
     timeout: float,

@@ -10,6 +10,8 @@ the seed's LSTM and load as ``lstm-attn``.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import pickle
 import zipfile
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from streamrec import __version__
 FORMAT = "streamrec-checkpoint"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
+DIGEST_CHARS = 8
 
 
 class CheckpointError(ValueError):
@@ -44,11 +47,15 @@ class CheckpointMeta:
     recipe: dict[str, Any] = field(default_factory=dict)
     item_ids: list[int] | None = None
     version: str = __version__
+    # first hex digits of the file's SHA-256, set when read: two checkpoints of one recipe and
+    # seed (a quick model and the full one, a retrained model) get different versions
+    digest: str = field(default="", compare=False)
 
     @property
     def model_version(self) -> str:
         """Short label for recommendations and metrics."""
-        return f"{self.architecture}-{self.split}-s{self.seed}-v{self.version}"
+        label = f"{self.architecture}-{self.split}-s{self.seed}-v{self.version}"
+        return f"{label}-{self.digest}" if self.digest else label
 
 
 def save_checkpoint(path: Path, state: dict[str, Any], meta: CheckpointMeta) -> None:
@@ -91,12 +98,18 @@ def read_checkpoint(
     """
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+    try:
+        # read once: the digest and the loaded state are of the same bytes even if the file
+        # is replaced meanwhile (hot swap)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not zipfile.is_zipfile(io.BytesIO(data)):  # torch.save writes a zip archive
         raise CheckpointError(
             f"{path} is not a StreamRec checkpoint (those are written by `streamrec train`)"
         )
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # torch's own message advises weights_only=False, which would run the file's code
         raise CheckpointError(
@@ -137,5 +150,6 @@ def read_checkpoint(
         recipe=_require(payload, "recipe", dict),
         item_ids=item_ids,
         version=_require(payload, "version", str),
+        digest=hashlib.sha256(data).hexdigest()[:DIGEST_CHARS],
     )
     return _require(payload, "state", dict), meta

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ class BenchPipeline:
     settings: Settings
     work: Path
     sessions: ReplaySessions
+    pids: dict[str, int] = field(default_factory=dict)  # embedded server processes by name
 
     def rounds_for(self, events: int) -> int:
         """Replay rounds (each as new sessions) needed for ``events`` events."""
@@ -43,4 +44,5 @@ def embedded_pipeline(name: str, **overrides: Any) -> Iterator[BenchPipeline]:
     work = Path(tempfile.mkdtemp(prefix=f"streamrec-{name}-"))
     with pipeline_servers(Settings().with_overrides({"group": name, **overrides}), work) as run:
         ensure_topics(run.settings)
-        yield BenchPipeline(run.settings, work, replay_sessions(run.settings, held_out_only=True))
+        sessions = replay_sessions(run.settings, held_out_only=True)
+        yield BenchPipeline(run.settings, work, sessions, dict(run.pids))

@@ -6,6 +6,11 @@ for, then compares the online metrics (exact totals from Redis) with offline eva
 same model on the same sessions, and stops everything it started. With a shadow model
 (``--shadow-model``) the consumers score every event with it too, and the summary has each
 model's online and offline figures (``models``).
+
+When a Prometheus binary is installed, a Prometheus server with the repository's recording
+rules scrapes the consumers too; the summary then has the online Hit@10 its rule computed
+beside the exact Redis one. Either way the demo writes a PNG of online Hit@10 and MRR@20 per
+time window (``online_watch``); both read the primary model's figures (``model="primary"``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
 from rich.console import Console
 
-from streamrec.clients import ensure_topics, wait_for_redis
+from streamrec.clients import RedisClient, ensure_topics, wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
@@ -30,12 +34,14 @@ from streamrec.model.data.examples import build_examples
 from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.zoo import load_model
 from streamrec.pipeline.models import ensure_model
+from streamrec.pipeline.online_watch import OnlineWatch, WatchResult
 from streamrec.pipeline.processes import (
     ConsumerProcess,
     start_consumers,
     stop_consumers,
     wait_for_assignment,
 )
+from streamrec.pipeline.prometheus import run_prometheus
 from streamrec.pipeline.scrape import histogram_quantile
 from streamrec.pipeline.servers import pipeline_servers
 from streamrec.producer.replay import ClickProducer, ReplayResult
@@ -43,6 +49,8 @@ from streamrec.producer.sources import ReplaySessions, replay_sessions
 from streamrec.progress import ProgressBoard
 
 DRAIN_TIMEOUT_S = 300.0
+PROMETHEUS_TIMEOUT_S = 60.0  # for the final scrape and rule evaluation after the drain
+OVER_TIME_PNG = "online-over-time.png"
 
 
 class DemoError(RuntimeError):
@@ -69,6 +77,7 @@ class DemoResult:
     consumer_exit_codes: list[int]
     timings_s: dict[str, float]  # setup, training, replay (produce + drain), total
     backend: str
+    watch: WatchResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     shadow_offline: dict[str, Any] | None = None  # the shadow model's offline report
 
@@ -103,6 +112,8 @@ class DemoResult:
             "timings_s": {k: round(v, 1) for k, v in self.timings_s.items()},
             "backend": self.backend,
             **({"models": models} if models else {}),
+            "prometheus": None if self.watch is None else self.watch.prometheus_json(),
+            "over_time": None if self.watch is None else self.watch.over_time_json(),
             **self.extra,
         }
 
@@ -114,8 +125,12 @@ def run_demo(
     console: Console,
     rate: float = 0.0,
     concurrency: int = 200,
+    out_dir: Path | None = None,
+    window_s: float = 0.0,
 ) -> DemoResult:
-    """Run the whole pipeline once; see the module docstring."""
+    """Run the whole pipeline once; see the module docstring. The over-time PNG goes to
+    ``out_dir`` (default ``<artifacts>/demo``), cut into ``window_s`` windows (0: about 30)."""
+    out_dir = out_dir or settings.artifacts / "demo"
     started = time.monotonic()
     timings = {"setup": 0.0, "training": 0.0, "replay": 0.0}
     work = Path(tempfile.mkdtemp(prefix="streamrec-demo-"))
@@ -133,7 +148,10 @@ def run_demo(
         model_path, trained = ensure_model(settings, console)
         timings["training"] = time.monotonic() - started if trained else 0.0
         console.print(f"serving {model_path}{' (trained now)' if trained else ''}")
-        with pipeline_servers(settings, work, console) as servers:
+        with (
+            pipeline_servers(settings, work, console) as servers,
+            run_prometheus(settings, work / "prometheus-run", console) as prometheus,
+        ):
             settings = servers.settings
             client = wait_for_redis(settings)
             ensure_topics(settings)
@@ -145,7 +163,10 @@ def run_demo(
                 f"over {settings.partitions} partitions ..."
             )
             procs = start_consumers(settings, model_path, consumers, work)
+            watch = OnlineWatch(procs, prometheus.server, prometheus.note)
+            watch.announce()
             wait_for_assignment(procs, settings.partitions)
+            watch.begin(settings.connect_timeout)
             timings["setup"] = time.monotonic() - started - timings["training"]
 
             mark = time.monotonic()
@@ -158,6 +179,7 @@ def run_demo(
                 result = _replay_once(settings, replay, rate, concurrency, status)
                 totals = status.wait_until_consumed(result.sent, DRAIN_TIMEOUT_S)
             timings["replay"] = time.monotonic() - mark
+            watched = watch.finish(PROMETHEUS_TIMEOUT_S)
             texts = [t for t in (c.metrics_text() for c in procs) if t]
             latency = {
                 f"p{int(q * 100)}": _ms(histogram_quantile(texts, LATENCY_HISTOGRAM, q))
@@ -165,6 +187,12 @@ def run_demo(
             }
             codes = stop_consumers(procs)
             procs = []
+        watched.plot(
+            out_dir / OVER_TIME_PNG,
+            window_s,
+            f"StreamRec demo: online metrics per window ({watched.source}), "
+            f"{consumers} consumer(s)",
+        )
         offline = offline_report(model_path, replay)
         shadow = settings.shadow_model
         shadow_offline = offline_report(Path(shadow), replay) if shadow else None
@@ -178,6 +206,7 @@ def run_demo(
             consumer_exit_codes=codes,
             timings_s=timings,
             backend=servers.backend,
+            watch=watched,
             extra={"model": str(model_path), "sessions": len(replay)},
             shadow_offline=shadow_offline,
         )
@@ -214,7 +243,7 @@ def _ms(seconds: float | None) -> float | None:
 class _LiveStatus:
     """Live progress: events sent, events accounted for, online Hit@10."""
 
-    def __init__(self, console: Console, total: int, client: redis.Redis, names: Names) -> None:
+    def __init__(self, console: Console, total: int, client: RedisClient, names: Names) -> None:
         self.client = client
         self.names = names
         self.board = ProgressBoard(console)

@@ -9,7 +9,10 @@ each step and round as new session ids) for a set duration. Measured per step:
 - end-to-end latency p50/p95/p99: event timestamp to recommendation written, from the
   consumers' latency histograms (observations made during the step only);
 - lag at the end of the step: events produced but not yet given an outcome;
-- CPU of each process (cores used), from /proc.
+- CPU of each process (cores used), from /proc;
+- the consumers' batches: mean events per batch and mean milliseconds per batch in each stage
+  (decode, Redis read, score, emit = recommendations produced and acknowledged, Redis write,
+  flush, commit), which says where an event's latency goes.
 A step "keeps up" when it achieves at least 90% of the offered rate and its end lag is at most
 two seconds' worth of events; the saturation throughput is the highest such step.
 """
@@ -30,7 +33,7 @@ from rich.console import Console
 
 from streamrec.clients import ensure_topics, wait_for_redis
 from streamrec.config import Settings
-from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
+from streamrec.consumer.telemetry import LATENCY_HISTOGRAM, STAGES
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.models import ensure_model
@@ -40,7 +43,12 @@ from streamrec.pipeline.processes import (
     stop_consumers,
     wait_for_assignment,
 )
-from streamrec.pipeline.scrape import bucket_delta, histogram_buckets, quantile_from_buckets
+from streamrec.pipeline.scrape import (
+    bucket_delta,
+    histogram_buckets,
+    metric_sum,
+    quantile_from_buckets,
+)
 from streamrec.pipeline.servers import pipeline_servers
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
@@ -48,6 +56,8 @@ from streamrec.producer.sources import replay_sessions
 KEEP_UP_FRACTION = 0.9
 MAX_LAG_SECONDS = 2.0
 ROUNDS_PER_STEP = 1000  # session-id rounds reserved per step, so steps never share sessions
+STAGE_HISTOGRAM = "streamrec_batch_stage_seconds"
+BATCH_SIZE_HISTOGRAM = "streamrec_batch_size"
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -72,6 +82,8 @@ class StepResult:
     lag_end: int
     cpu_cores: dict[str, float]
     keeps_up: bool
+    batch_mean_events: float | None = None  # events per polled batch, all consumers
+    batch_stage_ms: dict[str, float] = field(default_factory=dict)  # mean ms per batch
 
 
 @dataclass
@@ -112,6 +124,34 @@ def _latency(
     return out, now
 
 
+BatchSums = dict[str, float]
+
+
+def batch_sums(consumers: list[ConsumerProcess]) -> BatchSums:
+    """Running sums of the consumers' batch histograms: sizes, batches, seconds per stage."""
+    texts = [t for t in (c.metrics_text() for c in consumers) if t]
+    sums = {
+        "events": metric_sum(texts, f"{BATCH_SIZE_HISTOGRAM}_sum"),
+        "batches": metric_sum(texts, f"{BATCH_SIZE_HISTOGRAM}_count"),
+    }
+    for stage in STAGES:
+        sums[stage] = metric_sum(texts, f"{STAGE_HISTOGRAM}_sum", stage=stage)
+    return sums
+
+
+def batch_figures(after: BatchSums, before: BatchSums) -> tuple[float | None, dict[str, float]]:
+    """(mean events per batch, mean ms per batch by stage) between two ``batch_sums``."""
+    batches = after["batches"] - before.get("batches", 0.0)
+    if batches <= 0:
+        return None, {}
+    events = after["events"] - before.get("events", 0.0)
+    stages = {
+        stage: round((after[stage] - before.get(stage, 0.0)) * 1000 / batches, 2)
+        for stage in STAGES
+    }
+    return round(events / batches, 1), stages
+
+
 def run_steps(
     settings: Settings,
     rates: list[float],
@@ -131,6 +171,7 @@ def run_steps(
     results: list[StepResult] = []
     produced_total = read_totals(client, names).accounted
     _, buckets = _latency(consumers, {})
+    sums = batch_sums(consumers)
     for index, rate in enumerate(rates):
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         accounted_before = read_totals(client, names).accounted
@@ -151,6 +192,9 @@ def run_steps(
         achieved = (totals.accounted - accounted_before) / elapsed
         latency, buckets_now = _latency(consumers, buckets)
         buckets = buckets_now
+        sums_now = batch_sums(consumers)
+        batch_mean, stage_ms = batch_figures(sums_now, sums)
+        sums = sums_now
         cpu = {}
         for name, pid in pids.items():
             after, before = cpu_seconds(pid), cpu_before[name]
@@ -166,6 +210,8 @@ def run_steps(
             lag_end=lag,
             cpu_cores=cpu,
             keeps_up=keeps_up,
+            batch_mean_events=batch_mean,
+            batch_stage_ms=stage_ms,
         )
         results.append(step)
         console.print(

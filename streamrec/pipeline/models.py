@@ -17,8 +17,11 @@ QUICK_MODEL_VALIDATION_SAMPLE = 5000
 
 
 def quick_model_path(settings: Settings) -> Path:
-    """Where the demo keeps the quick model it trains (reused by later runs)."""
-    return settings.artifacts / "quick-model.pt"
+    """Where the demo keeps the quick model it trains (reused by later runs): one per
+    generator mode, since each mode's sessions follow their own process."""
+    if settings.generator == "seed":
+        return settings.artifacts / "quick-model.pt"
+    return settings.artifacts / f"quick-model-{settings.generator}.pt"
 
 
 def ensure_model(settings: Settings, console: Console) -> tuple[Path, bool]:

@@ -81,6 +81,71 @@ class ServiceRecord:
     log: str
 
 
+def spawn_server(run_dir: Path, name: str, cmd: list[str], port: int) -> ServiceRecord:
+    """Start ``cmd`` as server ``name`` of ``run_dir`` (own process group, pid file
+    ``<name>.pid``, log ``<name>.log``), unless it already runs there on ``port``."""
+    log = run_dir / f"{name}.log"
+    running = server_pid(run_dir, name)
+    if running is not None:
+        if not port_open(port):
+            raise ServiceError(
+                f"an embedded {name} (pid {running}) from {run_dir} is running but not "
+                f"on port {port}; run `streamrec services down --run-dir {run_dir}` first"
+            )
+        return ServiceRecord(name, running, port, str(log))
+    if port_open(port):
+        raise ServiceError(f"port {port} for the embedded {name} is already in use")
+    with open(log, "ab") as log_file:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    (run_dir / f"{name}.pid").write_text(str(proc.pid))
+    return ServiceRecord(name, proc.pid, port, str(log))
+
+
+def server_pid(run_dir: Path, name: str) -> int | None:
+    """Pid of server ``name`` of ``run_dir`` while it runs, else None."""
+    try:
+        pid = int((run_dir / f"{name}.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    try:  # a zombie child counts as gone
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return None
+    except ChildProcessError:
+        pass
+    return pid
+
+
+def stop_server(run_dir: Path, name: str, timeout: float = 10.0, sig: int = signal.SIGTERM) -> bool:
+    """Stop server ``name`` of ``run_dir`` with ``sig`` (SIGKILL after ``timeout``) and wait;
+    whether it was running."""
+    pid = server_pid(run_dir, name)
+    pid_file = run_dir / f"{name}.pid"
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.killpg(pid, sig)
+    deadline = time.monotonic() + timeout
+    while server_pid(run_dir, name) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if server_pid(run_dir, name) is not None:
+        os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
 @dataclass
 class EmbeddedServices:
     """The embedded broker and Valkey of one run directory."""
@@ -100,9 +165,6 @@ class EmbeddedServices:
         """URL for Redis clients (password left out; pass it separately)."""
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
-    def _pid_file(self, name: str) -> Path:
-        return self.run_dir / f"{name}.pid"
-
     def start(self, timeout: float = 30.0) -> list[ServiceRecord]:
         """Start both servers (those not already running) and wait until they answer."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +179,7 @@ class EmbeddedServices:
             "--storage-engine",
             "memory://tansu/",
         ]
-        records.append(self._spawn("broker", broker_cmd, self.kafka_port))
+        records.append(spawn_server(self.run_dir, "broker", broker_cmd, self.kafka_port))
         valkey_dir = self.run_dir / "valkey"
         valkey_dir.mkdir(exist_ok=True)
         valkey_cmd = [
@@ -132,33 +194,10 @@ class EmbeddedServices:
         ]  # fmt: skip
         if self.redis_password:
             valkey_cmd += ["--requirepass", self.redis_password]
-        records.append(self._spawn("valkey", valkey_cmd, self.redis_port))
+        records.append(spawn_server(self.run_dir, "valkey", valkey_cmd, self.redis_port))
         self._wait_ready(timeout)
         self._write_state(records)
         return records
-
-    def _spawn(self, name: str, cmd: list[str], port: int) -> ServiceRecord:
-        log = self.run_dir / f"{name}.log"
-        running = self._running_pid(name)
-        if running is not None:
-            if not port_open(port):
-                raise ServiceError(
-                    f"an embedded {name} (pid {running}) from {self.run_dir} is running but not "
-                    f"on port {port}; run `streamrec services down --run-dir {self.run_dir}` first"
-                )
-            return ServiceRecord(name, running, port, str(log))
-        if port_open(port):
-            raise ServiceError(f"port {port} for the embedded {name} is already in use")
-        with open(log, "ab") as log_file:
-            proc = subprocess.Popen(
-                cmd,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self._pid_file(name).write_text(str(proc.pid))
-        return ServiceRecord(name, proc.pid, port, str(log))
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -177,23 +216,7 @@ class EmbeddedServices:
             )
 
     def _running_pid(self, name: str) -> int | None:
-        try:
-            pid = int(self._pid_file(name).read_text().strip())
-        except (OSError, ValueError):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        try:  # a zombie child counts as gone
-            waited, _ = os.waitpid(pid, os.WNOHANG)
-            if waited == pid:
-                return None
-        except ChildProcessError:
-            pass
-        return pid
+        return server_pid(self.run_dir, name)
 
     def pid(self, name: str) -> int | None:
         """Pid of the running ``broker`` or ``valkey``, or None."""
@@ -205,18 +228,8 @@ class EmbeddedServices:
         """Stop servers (SIGTERM, then SIGKILL after ``timeout``) and wait; names stopped."""
         stopped = []
         for name in names:
-            pid = self._running_pid(name)
-            if pid is None:
-                self._pid_file(name).unlink(missing_ok=True)
-                continue
-            os.killpg(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while self._running_pid(name) is not None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if self._running_pid(name) is not None:
-                os.killpg(pid, signal.SIGKILL)
-            self._pid_file(name).unlink(missing_ok=True)
-            stopped.append(name)
+            if stop_server(self.run_dir, name, timeout):
+                stopped.append(name)
         if set(names) == {"broker", "valkey"}:
             (self.run_dir / STATE_FILE).unlink(missing_ok=True)
         return stopped

@@ -1,53 +1,27 @@
-"""Replay sessions as click events into Kafka, interleaved like live traffic, at a set rate."""
+"""Replay sessions as click events into Kafka, each sent when its clock says it is due."""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 from confluent_kafka import KafkaError, Message, Producer
 
-from streamrec.clients import kafka_config
+from streamrec.clients import click_producer_config
 from streamrec.config import Settings
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.names import Names
+from streamrec.producer.interleave import interleave as interleave  # re-exported
 from streamrec.producer.sources import ReplaySessions
+from streamrec.producer.timeline import timeline
+from streamrec.traffic.clock import ClockSpec
+from streamrec.traffic.pacing import Pacer, PacingReport
 
-
-def interleave(
-    sessions: ReplaySessions, concurrency: int, seed: int, round_no: int = 0
-) -> Iterator[tuple[str, int, int, str | None]]:
-    """(session_id, seq, item_id, behavior) with ``concurrency`` sessions open at once.
-
-    Each step emits the next click of a randomly chosen open session, so a session's clicks
-    stay in order while different sessions interleave; a finished session makes room for the
-    next one. Rounds after the first (continuous replay) give sessions new ids (``id~rN``),
-    so they are new sessions to the consumer, not duplicates.
-    """
-    suffix = f"~r{round_no}" if round_no else ""
-    rng = np.random.default_rng(seed)
-    waiting = deque(sessions.indices)
-    open_sessions: list[list[int]] = []  # [corpus index, next position]
-    items_of: dict[int, list[int]] = {}
-    while open_sessions or waiting:
-        while len(open_sessions) < concurrency and waiting:
-            idx = waiting.popleft()
-            items_of[idx] = sessions.external_items(idx)
-            open_sessions.append([idx, 0])
-        slot = int(rng.integers(len(open_sessions)))
-        idx, pos = open_sessions[slot]
-        corpus = sessions.corpus
-        yield corpus.session_ids[idx] + suffix, pos, items_of[idx][pos], corpus.behaviors[idx]
-        if pos + 1 == len(items_of[idx]):
-            open_sessions[slot] = open_sessions[-1]
-            open_sessions.pop()
-            del items_of[idx]
-        else:
-            open_sessions[slot][1] = pos + 1
+PROGRESS_EVERY = 500  # events between progress calls ...
+PROGRESS_INTERVAL_S = 1.0  # ... or seconds, whichever comes first (slow clocks)
 
 
 @dataclass
@@ -63,6 +37,7 @@ class ReplayResult:
     seconds: float
     sessions: int  # sessions touched: at least their first click was sent
     last_error: str | None = None  # the last delivery error of this call
+    pacing: PacingReport | None = None  # scheduled vs achieved send times (paced clocks)
 
     @property
     def events_per_second(self) -> float:
@@ -76,24 +51,17 @@ ProgressHook = Callable[[int, int], None]  # (sent, total)
 class ClickProducer:
     """Sends click events keyed by session id and checks every delivery report."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **kafka_overrides: Any) -> None:
+        """``kafka_overrides``: librdkafka settings in place of ``click_producer_config``'s
+        (benchmarks vary ``linger.ms``)."""
         self.settings = settings
         self.topic = Names(settings.namespace).clicks
-        self.producer = Producer(
-            kafka_config(
-                settings,
-                **{
-                    "linger.ms": 10,  # fewer produce requests: each costs the broker ~1 ms
-                    "acks": "all",
-                    "message.timeout.ms": 120_000,
-                    "queue.buffering.max.messages": 200_000,
-                },
-            )
-        )
+        self.producer = Producer(click_producer_config(settings, **kafka_overrides))
         # lifetime counts of this producer's delivery reports (``replay`` reports per call)
         self.acknowledged = 0
         self.failed = 0
         self.last_error: str | None = None
+        self.last_lag: float | None = None  # seconds the last paced event went out late
 
     def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
         if err is None:
@@ -121,6 +89,14 @@ class ClickProducer:
         """Wait for delivery reports; returns messages still not reported."""
         return int(self.producer.flush(timeout))
 
+    def _wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` serving delivery reports (sub-millisecond: a plain sleep,
+        as the client's poll counts whole milliseconds)."""
+        if seconds >= 0.001:
+            self.producer.poll(seconds)
+        else:
+            time.sleep(seconds)
+
     def replay(
         self,
         sessions: ReplaySessions,
@@ -132,37 +108,38 @@ class ClickProducer:
         should_stop: Callable[[], bool] | None = None,
         rounds: int = 1,
         first_round: int = 0,
+        clock: ClockSpec | None = None,
     ) -> ReplayResult:
-        """Send the sessions' clicks; ``rate`` events/s (0: as fast as possible).
+        """Send the sessions' clicks, each when ``clock`` has it due (default: the flat clock,
+        ``rate`` events/s, 0: as fast as possible; ``concurrency`` sessions open at once).
 
         ``rounds``: replay this many times (0: until stopped), each round as new sessions;
         ``first_round`` numbers the rounds from there (distinct ids across several calls).
         """
+        clock = clock or ClockSpec()
         per_round = sessions.n_events
         planned = per_round * rounds if rounds > 0 else 0
         total = min(limit, planned) if limit > 0 and planned else (limit or planned)
-        started = time.monotonic()
         acknowledged_before, failed_before = self.acknowledged, self.failed
         sent = sessions_touched = 0
-        round_numbers = (
-            range(first_round, first_round + rounds) if rounds > 0 else itertools.count(first_round)
-        )
-        events = (
-            event
-            for round_no in round_numbers
-            for event in interleave(sessions, concurrency, seed + round_no, round_no)
-        )
-        for sid, seq, item, behavior in events:
+        events = timeline(sessions, clock, rate, concurrency, seed, rounds, first_round)
+        first = next(events, None)  # the schedule is built before the clock starts
+        pacer = Pacer(self._wait, seed=seed)
+        started = shown_at = pacer.start
+        for due, sid, seq, item, behavior in itertools.chain([first] if first else [], events):
             if (total and sent >= total) or (should_stop is not None and should_stop()):
                 break
-            if rate > 0:
-                ahead = started + sent / rate - time.monotonic()
-                if ahead > 0:
-                    self.producer.poll(ahead)
+            if due is not None:
+                if not pacer.wait_until(due, should_stop):
+                    break
+                self.last_lag = pacer.record(due)
             self.send(ClickEvent(sid, seq, item, time.time(), behavior))
             sent += 1
             sessions_touched += seq == 0
-            if progress is not None and sent % 500 == 0:
+            if progress is not None and (
+                sent % PROGRESS_EVERY == 0 or time.monotonic() - shown_at >= PROGRESS_INTERVAL_S
+            ):
+                shown_at = time.monotonic()
                 progress(sent, total)
         remaining = self.flush()
         if progress is not None:
@@ -174,4 +151,5 @@ class ClickProducer:
             seconds=time.monotonic() - started,
             sessions=sessions_touched,
             last_error=self.last_error if self.failed > failed_before else None,
+            pacing=pacer.report(),
         )

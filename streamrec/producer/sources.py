@@ -9,6 +9,7 @@ from streamrec.model.data.clicklog import log_corpus, time_split
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import session_split
 from streamrec.model.data.loading import load_corpus, read_filtered_log
+from streamrec.traffic.dwell import LogNormalDwell, fit_lognormal, session_gaps
 
 
 @dataclass
@@ -27,6 +28,13 @@ class ReplaySessions:
         if self.corpus.item_ids is None:
             return list(dense)
         return [int(self.corpus.item_ids[i]) for i in dense]
+
+    def click_times(self) -> list[list[float]] | None:
+        """Each replayed session's click times (unix seconds), or None without them."""
+        times = self.corpus.click_times
+        if times is None:
+            return None
+        return [times[i] for i in self.indices]
 
     @property
     def n_events(self) -> int:
@@ -65,3 +73,13 @@ def replay_sessions(
     if max_sessions > 0:
         indices = indices[:max_sessions]
     return ReplaySessions(corpus, indices)
+
+
+def fitted_dwell(settings: Settings, path: str) -> LogNormalDwell:
+    """Log-normal dwell times fitted to the gaps between clicks of the sessions of the log at
+    ``path``, read in the run's log format as it is in the file (no filters)."""
+    log = read_filtered_log(settings, path, filtered=False)
+    try:
+        return fit_lognormal(session_gaps(log.times))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None

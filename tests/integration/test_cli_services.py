@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from streamrec.pipeline.promql import PromClient, final_reading
 from streamrec.pipeline.servers import free_port
 from tests.backends import Endpoints
 from tests.models import TinyModel
@@ -27,7 +29,12 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Com
 
 
 def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: Path) -> None:
-    kafka_port, redis_port = free_port(), free_port()
+    if shutil.which("prometheus") is None:
+        pytest.fail(
+            "prometheus is not installed: `services up` runs it when it is; install Debian's "
+            "prometheus package (./dev test does)"
+        )
+    kafka_port, redis_port, prometheus_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
     env.update(
         STREAMREC_KAFKA_BOOTSTRAP=f"127.0.0.1:{kafka_port}",
@@ -35,13 +42,19 @@ def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: P
         STREAMREC_RUN_DIR=str(tmp_path / "run"),
         STREAMREC_USERS="300",
         STREAMREC_PARTITIONS="2",
+        STREAMREC_PROMETHEUS_PORT=str(prometheus_port),
+        STREAMREC_METRICS_PORT=str(free_port()),  # the consumer Prometheus scrapes
     )
     up = cli("services", "up", env=env)
     assert up.returncode == 0, up.stderr
     try:
         status = cli("services", "status", "--json", env=env)
         assert status.returncode == 0
-        assert all(s["running"] for s in json.loads(status.stdout).values())
+        servers = json.loads(status.stdout)
+        assert set(servers) == {"broker", "valkey", "prometheus"}
+        assert all(s["running"] for s in servers.values())
+        assert listening_addresses(prometheus_port) == {"0100007F"}  # 127.0.0.1 only
+        prometheus = PromClient(f"http://127.0.0.1:{prometheus_port}")
 
         produced = cli("produce", "--sessions", "20", "--no-progress", env=env)
         assert produced.returncode == 0, produced.stderr
@@ -51,7 +64,7 @@ def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: P
         log = open(tmp_path / "consumer.log", "wb")  # noqa: SIM115
         consumer = subprocess.Popen(
             [sys.executable, "-m", "streamrec", "consume", "--model", str(generated_model.path),
-             "--metrics-port", str(free_port()), "--threads", "1"],
+             "--threads", "1"],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -66,6 +79,11 @@ def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: P
             assert events == {
                 "applied": sent, "unknown_item": 0, "duplicate": 0, "gap": 0, "invalid": 0
             }  # fmt: skip
+            # Prometheus, started by `services up`, scraped the consumer's final counters;
+            # its recording rule equals the exact Redis figure
+            exact = json.loads(cli("report", "--json", env=env).stdout)
+            reading = final_reading(prometheus, exact["n_examples"], timeout=60)
+            assert reading.metrics["hit_at_10"] == pytest.approx(exact["hit_at_10"], abs=0.002)
         finally:
             consumer.send_signal(signal.SIGTERM)
             assert consumer.wait(60) == 0, (tmp_path / "consumer.log").read_text()[-2000:]
@@ -74,7 +92,8 @@ def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: P
         assert "Hit@10" in human.stdout and f"{sent:,} applied" in human.stdout
     finally:
         down = cli("services", "down", env=env)
-    assert down.returncode == 0 and "stopped" in down.stdout
+    assert down.returncode == 0
+    assert down.stdout.strip() == "stopped broker, valkey, prometheus"
     assert cli("services", "status", env=env).returncode == 3
 
 

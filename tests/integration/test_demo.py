@@ -1,12 +1,16 @@
-"""`streamrec demo --sessions 2000 --json`: the README's main command, end to end."""
+"""`streamrec demo --sessions 2000 --json`: the README's main command, end to end, with the
+embedded Prometheus (installed here and on CI) and without one."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,15 +19,47 @@ from tests.models import TinyModel, train_tiny_model
 pytestmark = pytest.mark.integration
 
 
-def test_demo_json_summary(generated_model: TinyModel) -> None:
+def run_demo(
+    model: Path, out_dir: Path, sessions: int, args: Sequence[str] = (), **env_extra: str
+) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+    env.update(env_extra)
     result = subprocess.run(
-        [sys.executable, "-m", "streamrec", "demo", "--sessions", "2000", "--json",
-         "--model", str(generated_model.path)],
+        [sys.executable, "-m", "streamrec", "demo", "--sessions", str(sessions), "--json",
+         "--model", str(model), "--out-dir", str(out_dir), *args],
         capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "Hit@10" in result.stderr  # the human summary goes to stderr
+    summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    summary["_stderr"] = result.stderr
+    return summary
+
+
+def assert_windows_add_up(summary: dict[str, Any], out_dir: Path) -> None:
+    """The numbers behind the over-time PNG add up to the exact Redis totals."""
+    over = summary["over_time"]
+    online = summary["online"]
+    assert over["png"] == str(out_dir / "online-over-time.png")
+    assert Path(over["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    series = over["windows"]
+    assert len(series) >= 2 and over["window_s"] > 0
+    n = online["n_examples"]
+    assert sum(w["evaluations"] for w in series) == n
+    assert sum(w["hits_at_10"] for w in series) == round(online["hit_at_10"] * n)
+    assert sum(w["rr_sum_at_20"] for w in series) == pytest.approx(online["mrr_at_20"] * n, 1e-6)
+    assert [w["start_s"] for w in series] == sorted(w["start_s"] for w in series)
+    busy = [w for w in series if w["evaluations"]]
+    assert busy and all(0 <= w["hit_at_10"] <= 1 for w in busy)
+
+
+def test_demo_json_summary(generated_model: TinyModel, tmp_path: Path) -> None:
+    if shutil.which("prometheus") is None:
+        pytest.fail(
+            "prometheus is not installed: this test checks the embedded Prometheus; "
+            "install Debian's prometheus package (./dev test does)"
+        )
+    summary = run_demo(generated_model.path, tmp_path, 2000)
     assert summary["events_produced"] > 30_000
     assert summary["events_scored"] == summary["events_produced"]
     assert summary["events_invalid"] == summary["events_duplicate"] == 0
@@ -32,21 +68,40 @@ def test_demo_json_summary(generated_model: TinyModel) -> None:
         assert summary["online"][key] == pytest.approx(summary["offline"][key], abs=0.002)
     assert summary["online"]["n_examples"] == summary["offline"]["n_examples"]
     assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"]
-    assert "Hit@10" in result.stderr  # the human summary goes to stderr
+
+    # acceptance 4: Prometheus's recording rule, after its final scrape, equals Redis
+    prometheus = summary["prometheus"]
+    assert prometheus["rule"] == "streamrec:online_hit_at_10:cumulative"
+    assert prometheus["n_examples"] == summary["online"]["n_examples"]
+    for key in ("hit_at_10", "hit_at_20", "mrr_at_20"):
+        assert prometheus[key] == pytest.approx(summary["online"][key], abs=0.002)
+    assert "online Hit@10 from Prometheus" in summary["_stderr"]
+    assert summary["over_time"]["source"] == "prometheus"
+    assert_windows_add_up(summary, tmp_path)
+
+
+def test_demo_without_prometheus_samples_the_consumers_itself(
+    generated_model: TinyModel, tmp_path: Path
+) -> None:
+    no_prometheus = tmp_path / "bin"  # PATH without prometheus (children start by full path)
+    no_prometheus.mkdir()
+    summary = run_demo(generated_model.path, tmp_path, 300, PATH=str(no_prometheus))
+    assert summary["events_scored"] == summary["events_produced"] > 3000
+    assert summary["prometheus"]["hit_at_10"] is None
+    assert summary["prometheus"]["reason"].startswith("no prometheus binary on PATH")
+    assert "carrying on without it" in summary["_stderr"]
+    assert summary["over_time"]["source"] == "scrape"
+    assert_windows_add_up(summary, tmp_path)
 
 
 def test_demo_with_a_shadow_model_matches_each_models_offline_figures(
     generated_model: TinyModel, tmp_path: Path
 ) -> None:
     markov = train_tiny_model(tmp_path / "markov.pt", architecture="markov")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "streamrec", "demo", "--sessions", "600", "--json",
-         "--model", str(generated_model.path), "--shadow-model", str(markov.path)],
-        capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    out_dir = tmp_path / "out"
+    summary = run_demo(
+        generated_model.path, out_dir, 600, args=("--shadow-model", str(markov.path))
+    )
     assert summary["events_scored"] == summary["events_produced"] > 5_000
     models = summary["models"]
     assert set(models) == {"primary", "shadow"}
@@ -58,4 +113,11 @@ def test_demo_with_a_shadow_model_matches_each_models_offline_figures(
     assert models["primary"]["online"] == summary["online"]  # the served model's figures
     # two different models: the shadow's totals are its own, not a copy of the primary's
     assert models["shadow"]["offline"]["hit_at_10"] != models["primary"]["offline"]["hit_at_10"]
-    assert "shadow online" in result.stderr  # the human summary has each model's rows
+    assert "shadow online" in summary["_stderr"]  # the human summary has each model's rows
+    # Prometheus's rules and the over-time windows read the primary's series (model label)
+    prometheus = summary["prometheus"]
+    if shutil.which("prometheus") is not None:
+        assert prometheus["n_examples"] == summary["online"]["n_examples"]
+        for key in ("hit_at_10", "hit_at_20", "mrr_at_20"):
+            assert prometheus[key] == pytest.approx(summary["online"][key], abs=0.002)
+    assert_windows_add_up(summary, out_dir)

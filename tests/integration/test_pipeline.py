@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from streamrec.clients import ensure_topics
-from streamrec.config import ARCHITECTURES
+from streamrec.config import ARCHITECTURES, Settings
+from streamrec.consumer.totals import OnlineTotals
 from streamrec.contract.messages import decode_recommendation
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.workflow import evaluate_named
@@ -31,9 +32,16 @@ METRICS = ("hit_at_10", "hit_at_20", "mrr_at_20")
 
 
 def replay_and_check(
-    model: TinyModel, servers: Endpoints, tmp_path: Path, sessions: int, consumers: int
-) -> None:
-    settings = isolated_settings(model.settings, servers, partitions=4)
+    model: TinyModel,
+    servers: Endpoints,
+    tmp_path: Path,
+    sessions: int,
+    consumers: int,
+    **overrides: object,
+) -> tuple[Settings, OnlineTotals]:
+    """Replay, then check every promise; returns the settings used (``overrides`` applied,
+    e.g. another ``redis_url``) and the online totals, for further checks."""
+    settings = isolated_settings(model.settings, servers, partitions=4, **overrides)
     ensure_topics(settings)
     replay = replay_sessions(settings, held_out_only=True, max_sessions=sessions)
     procs = start_consumers(settings, model.path, consumers, tmp_path)
@@ -70,6 +78,7 @@ def replay_and_check(
     }
     assert all(len(r.items) == len(r.scores) == 20 for r in recs)
     assert read_topic(settings, Names(settings.namespace).dlq) == []
+    return settings, totals
 
 
 def test_generated_sessions_two_consumers_four_partitions(

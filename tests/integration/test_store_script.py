@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from streamrec.consumer.store import SessionStore
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.model.evaluation.ranking import RankingTotals
+from streamrec.redis_scripts import ScriptCall
 from tests.backends import Endpoints
 from tests.integration.helpers import isolated_settings
 
@@ -132,13 +134,13 @@ def test_every_script_call_touches_one_hash_slot(servers: Endpoints, shards: int
     names = Names(settings.namespace, shards=shards)
     store = SessionStore(redis_client(settings), names, MAX_LEN, 60)
     calls: list[list[str]] = []
-    script = store._script
+    run = store._script.run
 
-    def recording(keys: list[str], args: list[Any], client: Any) -> Any:
-        calls.append(list(keys))
-        return script(keys=keys, args=args, client=client)
+    def recording(script_calls: Sequence[ScriptCall]) -> list[Any]:
+        calls.extend(list(keys) for keys, _ in script_calls)
+        return run(script_calls)
 
-    store._script = recording  # type: ignore[assignment]
+    store._script.run = recording  # type: ignore[method-assign,assignment]
     writes = [EventWrite(f"user-{i}", 0, [i], [1], [0.5], "explorer", None) for i in range(300)]
     assert store.apply(writes) == [APPLIED] * 300
     assert len(calls) == len({names.shard_of(w.session_id) for w in writes}) <= shards

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -41,12 +42,59 @@ def streamrec_services() -> dict[str, dict[str, Any]]:
 def test_compose_parses_with_expected_services() -> None:
     services = compose()["services"]
     assert set(services) == {
-        "kafka", "redis", "trainer", "consumer", "producer", "prometheus", "grafana"
+        "kafka", "redis", "quick-model", "trainer", "consumer", "producer", "prometheus",
+        "grafana",
     }  # fmt: skip
     consumer_deps = services["consumer"]["depends_on"]
-    assert consumer_deps["trainer"]["condition"] == "service_completed_successfully"
+    assert consumer_deps["quick-model"]["condition"] == "service_completed_successfully"
     assert consumer_deps["kafka"]["condition"] == "service_healthy"
     assert "healthcheck" in services["consumer"] and "ports" not in services["consumer"]
+
+
+def invocations(svc: dict[str, Any]) -> list[list[str]]:
+    """The ``streamrec`` argument lists a service runs: its command, or each ``streamrec``
+    line of its shell script."""
+    if svc.get("entrypoint", ["streamrec"])[0] == "streamrec":
+        return [[interpolate(str(a)) for a in svc["command"]]]
+    script = "\n".join(str(part) for part in svc["command"])
+    return [
+        shlex.split(interpolate(line))[1:]
+        for line in script.splitlines()
+        if line.strip().startswith("streamrec ")
+    ]
+
+
+def option(args: list[str], flag: str) -> str:
+    assert flag in args, f"{flag} missing from {args}"
+    return args[args.index(flag) + 1]
+
+
+def test_consumers_start_on_the_quick_model_and_hot_swap_to_the_full_one() -> None:
+    services = compose()["services"]
+    served = services["consumer"]["environment"]["STREAMREC_MODEL_PATH"]
+    # the consumers wait for the quick model only, never for the full training
+    assert "trainer" not in services["consumer"]["depends_on"]
+    (quick,) = invocations(services["quick-model"])
+    assert quick[0] == "train" and option(quick, "--out") == served
+    assert "--skip-if-exists" in quick and int(option(quick, "--epochs")) <= 2
+    assert int(option(quick, "--max-train-sessions")) <= 5000
+    # the full recipe trains elsewhere, after the quick model, then is renamed over the
+    # served path (an atomic replace the consumers watch for)
+    trainer = services["trainer"]
+    assert trainer["depends_on"]["quick-model"]["condition"] == "service_completed_successfully"
+    (full,) = invocations(trainer)
+    assert full[0] == "train" and option(full, "--epochs") == "20"
+    staged = option(full, "--out")
+    assert staged != served and "--skip-if-exists" in full
+    script = str(trainer["command"][0]).splitlines()
+    assert trainer["entrypoint"][:2] == ["/bin/sh", "-ec"]  # a failed training stops it
+    moves = [shlex.split(line) for line in script if line.strip().startswith("mv ")]
+    assert len(moves) == 1 and moves[0][-1] == served
+    copies = [shlex.split(line) for line in script if line.strip().startswith("cp ")]
+    assert copies == [["cp", staged, moves[0][-2]]]
+    assert Path(moves[0][-2]).parent == Path(served).parent  # same filesystem: a rename
+    consume = invocations(services["consumer"])[0]
+    assert float(option(consume, "--model-watch-interval")) > 0
 
 
 def test_images_are_pinned() -> None:
@@ -80,15 +128,17 @@ def test_published_ports_bind_loopback_only() -> None:
 @pytest.mark.parametrize("service", sorted(streamrec_services()))
 def test_streamrec_command_lines_are_accepted(service: str) -> None:
     svc = streamrec_services()[service]
-    args = [interpolate(str(a)) for a in svc["command"]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
     env.update({k: interpolate(str(v)) for k, v in svc.get("environment", {}).items()})
-    result = subprocess.run(
-        [sys.executable, "-m", "streamrec", *args, "--help"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert f"usage: streamrec {args[0]}" in result.stdout
+    runs = invocations(svc)
+    assert runs
+    for args in runs:
+        result = subprocess.run(
+            [sys.executable, "-m", "streamrec", *args, "--help"],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert f"usage: streamrec {args[0]}" in result.stdout
 
 
 def _require(tool: str) -> str:
@@ -127,3 +177,13 @@ def test_dashboard_uses_only_defined_recording_rules() -> None:
     titles = " ".join(p["title"] for p in panels)
     for needed in ("Hit@10", "Hit@20", "MRR@20", "by behavior", "outcome", "DLQ", "Latency", "lag"):
         assert needed in titles, needed
+
+
+def test_dashboard_shows_the_model_version_and_swaps() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    (panel,) = [p for p in panels if "Model version" in p["title"]]
+    exprs = " ".join(t["expr"] for t in panel["targets"])
+    legends = " ".join(t.get("legendFormat", "") for t in panel["targets"])
+    assert "streamrec_model_info" in exprs and "streamrec_model_swaps_total" in exprs
+    assert "{{version}}" in legends
+    assert len({p["id"] for p in panels}) == len(panels)

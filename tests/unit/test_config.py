@@ -41,3 +41,10 @@ def test_split_traffic_is_a_share_and_needs_the_second_model() -> None:
             Settings().with_overrides({"shadow_model": "b.pt", "split_traffic": bad})
     with pytest.raises(ConfigError, match="needs the second model"):
         Settings().with_overrides({"split_traffic": 0.5})
+
+
+def test_model_watch_interval_must_be_a_finite_non_negative_number() -> None:
+    assert Settings(model_watch_interval=0).validate().model_watch_interval == 0
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="model_watch_interval must be >= 0"):
+            Settings(model_watch_interval=bad).validate()

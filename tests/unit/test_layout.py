@@ -31,8 +31,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
         "streamrec.cli",
     ),
+    "streamrec.redis_scripts": (
+        "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
+        "streamrec.cli",
+    ),
     "streamrec.consumer": ("streamrec.producer", "streamrec.pipeline", "streamrec.cli"),
     "streamrec.producer": ("streamrec.consumer", "streamrec.pipeline", "streamrec.cli"),
+    # clocks and rate profiles are pure: the producer sends what they schedule
+    "streamrec.traffic": (
+        "streamrec.model", "streamrec.clients", "streamrec.consumer", "streamrec.producer",
+        "streamrec.pipeline", "streamrec.cli", *SERVER_LIBRARIES, "torch",
+    ),
     "streamrec.pipeline": ("streamrec.cli",),
 }  # fmt: skip
 

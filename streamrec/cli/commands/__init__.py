@@ -19,6 +19,7 @@ HANDLERS: dict[str, Handler] = {
     "train": offline.train,
     "evaluate": offline.evaluate,
     "compare": offline.compare,
+    "explain": offline.explain,
     "produce": stream.produce,
     "consume": stream.consume,
     "services": services.services,

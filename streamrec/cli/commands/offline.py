@@ -1,4 +1,4 @@
-"""Offline commands: ``generate``, ``train``, ``evaluate``."""
+"""Offline commands: ``generate``, ``train``, ``evaluate``, ``compare``, ``explain``."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from streamrec.config import Settings
 
 
 def generate(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the seed's generated sessions as JSON Lines."""
+    """Write generated sessions (``settings.generator``'s mode) as JSON Lines."""
     from streamrec.model.data.corpus import generated_corpus
 
-    corpus = generated_corpus(users=settings.users, seed=settings.seed)
+    corpus = generated_corpus(
+        users=settings.users, seed=settings.seed, generator=settings.generator
+    )
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
     try:
         for sid, items, behavior in zip(corpus.session_ids, corpus.sessions, corpus.behaviors):
@@ -87,4 +89,23 @@ def compare(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"results: {json_path}, {md_path}, {png_path}", markup=False, highlight=False)
     if args.json:
         print(json.dumps(comparison_json(rows, data)))
+    return EXIT_OK
+
+
+def explain(args: argparse.Namespace, settings: Settings) -> int:
+    """Measure a checkpoint's attention by position, behaviour and length; JSON, PNG, table."""
+    from rich.console import Console
+
+    from streamrec.model.explain.report import explanation_json, table_lines, write_outputs
+    from streamrec.model.explain.workflow import explain_model
+    from streamrec.progress import ProgressBoard
+
+    console = Console(stderr=True, soft_wrap=True)
+    with ProgressBoard(console, enabled=not args.no_progress, transient=True) as board:
+        explanation = explain_model(settings, args.model, board)
+    json_path, png_path = write_outputs(explanation, args.out_dir or settings.artifacts / "explain")
+    render.print_lines(table_lines(explanation), console if args.json else None)
+    console.print(f"results: {json_path}, {png_path}", markup=False, highlight=False)
+    if args.json:
+        print(json.dumps(explanation_json(explanation)))
     return EXIT_OK

@@ -51,7 +51,34 @@ def demo_summary(summary: Mapping[str, Any], backend: str) -> list[str]:
         *render.metric_table(rows),
         f"latency (event -> recommendation written): p50 {latency['p50']} ms, "
         f"p99 {latency['p99']} ms",
+        prometheus_line(summary),
+        over_time_line(summary),
     ]
+
+
+def prometheus_line(summary: Mapping[str, Any]) -> str:
+    """Prometheus's online Hit@10 (its recording rule) beside the exact one from Redis."""
+    prom: Mapping[str, Any] | None = summary.get("prometheus")
+    redis_hit = summary["online"]["hit_at_10"]
+    if not prom or prom.get("hit_at_10") is None:
+        reason = prom.get("reason", "") if prom else ""
+        return f"Prometheus: none ({reason})" if reason else "Prometheus: none"
+    return (
+        f"online Hit@10 from Prometheus ({prom['rule']}): {prom['hit_at_10']:.4f}, from Redis "
+        f"(exact): {redis_hit:.4f}, difference {abs(prom['hit_at_10'] - redis_hit):.4f} "
+        f"({prom['n_examples']:,} evaluations)"
+    )
+
+
+def over_time_line(summary: Mapping[str, Any]) -> str:
+    """Where the over-time plot is and what is in it."""
+    over: Mapping[str, Any] | None = summary.get("over_time")
+    if not over or over.get("png") is None:
+        return "online metrics over time: not plotted"
+    return (
+        f"online Hit@10 and MRR@20 over time: {over['png']} ({len(over['windows'])} windows "
+        f"of {over['window_s']:g}s, from {over['source']})"
+    )
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,7 +86,15 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     from streamrec.pipeline.demo import run_demo
 
     console = Console(stderr=True, soft_wrap=True)
-    result = run_demo(settings, args.sessions, args.consumers, console, rate=args.rate)
+    result = run_demo(
+        settings,
+        args.sessions,
+        args.consumers,
+        console,
+        rate=args.rate,
+        out_dir=args.out_dir,
+        window_s=args.window_seconds,
+    )
     summary = result.to_json()
     render.print_lines(demo_summary(summary, result.backend), console)
     if args.json:

@@ -1,12 +1,16 @@
-"""``services up|down|status``: the embedded broker and Valkey."""
+"""``services up|down|status``: the embedded broker and Valkey, and Prometheus when installed."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from streamrec.cli.exits import EXIT_NOT_RUNNING, EXIT_OK, UsageError
 from streamrec.config import Settings
+
+if TYPE_CHECKING:
+    from streamrec.pipeline.prometheus import EmbeddedPrometheus
 
 
 def port_of(address: str) -> int:
@@ -17,8 +21,20 @@ def port_of(address: str) -> int:
         raise UsageError(f"cannot read a port from {address!r}") from None
 
 
+def embedded_prometheus(settings: Settings) -> tuple[EmbeddedPrometheus | None, str]:
+    """The run directory's Prometheus, or None and why there is none."""
+    from streamrec.pipeline.prometheus import EmbeddedPrometheus, find_prometheus
+
+    binary, why = find_prometheus(settings)
+    if binary is None:
+        return None, why
+    consumer = (f"127.0.0.1:{settings.metrics_port}",) if settings.metrics_port else ()
+    return EmbeddedPrometheus(settings.run_dir, settings.prometheus_port, binary, consumer), ""
+
+
 def services(args: argparse.Namespace, settings: Settings) -> int:
-    """Start, stop or show the embedded servers; status is 3 when not every one runs."""
+    """Start, stop or show the embedded servers; status is 3 when not every one runs
+    (Prometheus counts only when a binary is installed)."""
     from streamrec.pipeline.servers import EmbeddedServices
 
     embedded = EmbeddedServices(
@@ -27,23 +43,46 @@ def services(args: argparse.Namespace, settings: Settings) -> int:
         args.redis_port or port_of(settings.redis_url),
         settings.redis_password or None,
     )
+    prometheus, why = embedded_prometheus(settings)
     if args.action == "up":
         for r in embedded.start(timeout=settings.connect_timeout):
-            print(f"{r.name:7s} pid {r.pid:<8d} 127.0.0.1:{r.port}  log {r.log}")
+            print(f"{r.name:10s} pid {r.pid:<8d} 127.0.0.1:{r.port}  log {r.log}")
+        if prometheus is None:
+            print(f"prometheus not started (it is optional): {why}")
+        else:
+            r = prometheus.start(timeout=settings.connect_timeout)
+            print(f"{r.name:10s} pid {r.pid:<8d} {prometheus.url}  log {r.log}")
+            print(
+                f"prometheus scrapes {', '.join(prometheus.static_targets) or 'no fixed port'} "
+                f"and the targets in {prometheus.targets_dir}"
+            )
         print(
             f"export STREAMREC_KAFKA_BOOTSTRAP={embedded.kafka_bootstrap} "
             f"STREAMREC_REDIS_URL={embedded.redis_url}"
         )
         return EXIT_OK
     if args.action == "down":
+        from streamrec.pipeline.prometheus import NAME
+        from streamrec.pipeline.servers import stop_server
+
         stopped = embedded.stop()
+        if stop_server(settings.run_dir, NAME):  # by its pid file, installed now or not
+            stopped.append(NAME)
         print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
         return EXIT_OK
     status = embedded.status()
+    if prometheus is None:
+        status["prometheus"] = {"running": False, "installed": False, "reason": why}
+    else:
+        status["prometheus"] = {**prometheus.status(), "installed": True}
     if args.json:
         print(json.dumps(status))
     else:
         for name, st in status.items():
+            if not st.get("installed", True):
+                print(f"{name:10s} absent   {st['reason']}")
+                continue
             state = "running" if st["running"] else "stopped"
-            print(f"{name:7s} {state:8s} port {st['port']}  pid {st['pid']}  log {st['log']}")
-    return EXIT_OK if all(st["running"] for st in status.values()) else EXIT_NOT_RUNNING
+            print(f"{name:10s} {state:8s} port {st['port']}  pid {st['pid']}  log {st['log']}")
+    needed = [st for st in status.values() if st.get("installed", True)]
+    return EXIT_OK if all(st["running"] for st in needed) else EXIT_NOT_RUNNING

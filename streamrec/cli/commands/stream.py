@@ -11,24 +11,36 @@ from pathlib import Path
 from rich.console import Console
 
 from streamrec.cli import render
+from streamrec.cli.clock_flags import clock_from_args
 from streamrec.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from streamrec.config import Settings
-from streamrec.stopping import stop_on_signals
+from streamrec.stopping import reload_on_sighup, stop_on_signals
 
 
 def produce(args: argparse.Namespace, settings: Settings) -> int:
-    """Replay sessions as click events; 1 when the broker did not acknowledge them all."""
+    """Replay sessions as click events, each when its clock has it due; 1 when the broker did
+    not acknowledge them all."""
+    from dataclasses import replace
+
     from streamrec.clients import ensure_topics, wait_for_kafka
     from streamrec.producer.replay import ClickProducer
-    from streamrec.producer.sources import replay_sessions
+    from streamrec.producer.sources import fitted_dwell, replay_sessions
+    from streamrec.producer.timeline import check_clock
     from streamrec.progress import ProgressBoard
 
+    choice = clock_from_args(args)
+    clock = choice.clock
+    if choice.dwell_log is not None:
+        clock = replace(clock, dwell=fitted_dwell(settings, choice.dwell_log))
     sessions = replay_sessions(settings, not args.all_sessions, args.sessions)
+    check_clock(sessions, clock)
     ensure_topics(settings, wait_for_kafka(settings, on_wait=render.notice))
     producer = ClickProducer(settings)
     planned = sessions.n_events * args.rounds
     total = min(x for x in (args.limit, planned) if x) if (args.limit or planned) else None
     console = Console(stderr=True)
+    if clock.kind != "flat" or clock.profile.name != "flat":
+        render.notice(clock.describe(choice.rate))
     with (
         stop_on_signals() as stop,
         ProgressBoard(console, enabled=not args.no_progress) as board,
@@ -37,23 +49,28 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
         started = time.monotonic()
 
         def show(sent: int, _total: int) -> None:
-            rate = sent / max(time.monotonic() - started, 1e-6)
-            board.update(task, sent, info=f"{rate:,.0f} ev/s")
+            elapsed = max(time.monotonic() - started, 1e-6)
+            lag = producer.last_lag
+            late = "" if lag is None else f", {lag * 1000:,.1f} ms behind schedule"
+            board.update(task, sent, info=f"{sent / elapsed:,.0f} ev/s{late}")
 
         result = producer.replay(
             sessions,
-            rate=args.rate,
-            concurrency=args.concurrency,
+            rate=choice.rate,
+            concurrency=choice.concurrency,
             limit=args.limit,
             seed=settings.seed,
             progress=show,
             should_stop=stop,
             rounds=args.rounds,
+            clock=clock,
         )
     print(
         f"sent {result.sent:,} events from {result.sessions:,} sessions in "
         f"{result.seconds:.1f}s ({result.events_per_second:,.0f} ev/s acknowledged)"
     )
+    if result.pacing is not None:
+        print(result.pacing.describe())
     if result.failed:
         detail = f" (last error: {result.last_error})" if result.last_error else ""
         render.error(
@@ -79,13 +96,13 @@ def missing_model(settings: Settings) -> str:
 
 
 def consume(_args: argparse.Namespace, settings: Settings) -> int:
-    """Run one consumer-group member until SIGTERM."""
+    """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
     if not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
     if settings.shadow_model and not Path(settings.shadow_model).is_file():
         raise UsageError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
     # first: a SIGTERM while torch imports or the model loads then ends the process cleanly
-    with stop_on_signals() as stop:
+    with stop_on_signals() as stop, reload_on_sighup() as reload:
         import logging
 
         from streamrec.consumer.arms import IncompatibleModels
@@ -97,7 +114,7 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
             format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
         )
         try:
-            run_consumer(settings, stop)
+            run_consumer(settings, stop, reload.take)
         except IncompatibleModels as exc:
             raise UsageError(f"--shadow-model: {exc}") from None
     return EXIT_OK

@@ -72,6 +72,7 @@ class LogSessions:
     items: list[list[int]]
     start_times: list[float]  # first click's unix time (NaN when the log has no usable time)
     source: str
+    times: list[list[float]]  # every click's unix time, aligned with ``items`` (NaN: none)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -88,6 +89,7 @@ class LogSessions:
             [self.items[i] for i in keep],
             [self.start_times[i] for i in keep],
             self.source,
+            [self.times[i] for i in keep],
         )
 
 
@@ -117,13 +119,38 @@ def read_log(path: Path, fmt: ClickLogFormat | None = None) -> LogSessions:
         by_session.setdefault(row[0], []).append(row)
     if fmt.name == "retailrocket":
         by_session = _cut_by_gap(by_session, fmt.session_gap_s)
-    ids, items, starts = [], [], []
+    ids, items, times = [], [], []
     for sid, clicks in by_session.items():
         clicks.sort(key=lambda r: (r[1], r[3]))  # ties in time by item: row order never matters
         ids.append(sid)
         items.append([r[3] for r in clicks])
-        starts.append(clicks[0][4])
-    return LogSessions(ids, items, starts, f"{fmt.name}:{path.name}")
+        times.append([r[4] for r in clicks])
+    starts = [t[0] for t in times]
+    return LogSessions(ids, items, starts, f"{fmt.name}:{path.name}", times)
+
+
+def join_logs(logs: list[LogSessions]) -> LogSessions:
+    """Several files of one log (e.g. consecutive periods) as one log, sessions in file
+    order; ``ValueError`` when a session id appears in two of them (a session split across
+    files would be read as two sessions)."""
+    if len(logs) == 1:
+        return logs[0]
+    seen: dict[str, str] = {}
+    for log in logs:
+        for sid in log.session_ids:
+            if sid in seen:
+                raise ValueError(
+                    f"session {sid!r} appears in both {seen[sid]} and {log.source}: "
+                    "give each session's clicks in one file"
+                )
+            seen[sid] = log.source
+    return LogSessions(
+        [sid for log in logs for sid in log.session_ids],
+        [items for log in logs for items in log.items],
+        [start for log in logs for start in log.start_times],
+        "+".join(log.source for log in logs),
+        [times for log in logs for times in log.times],
+    )
 
 
 def log_corpus(log: LogSessions, item_ids: list[int] | None = None) -> SessionCorpus:
@@ -143,14 +170,17 @@ def log_corpus(log: LogSessions, item_ids: list[int] | None = None) -> SessionCo
     else:
         catalog = {int(x): i for i, x in enumerate(item_ids)}
         external = [int(x) for x in item_ids]
-    ids, sessions, starts, dropped = [], [], [], 0
-    for sid, items, start in zip(log.session_ids, log.items, log.start_times, strict=True):
-        dense = [catalog[i] for i in items if i in catalog]
-        dropped += len(items) - len(dense)
-        if dense:
+    ids, sessions, starts, times, dropped = [], [], [], [], 0
+    for sid, items, start, stamps in zip(
+        log.session_ids, log.items, log.start_times, log.times, strict=True
+    ):
+        known = [k for k, item in enumerate(items) if item in catalog]
+        dropped += len(items) - len(known)
+        if known:
             ids.append(sid)
-            sessions.append(dense)
+            sessions.append([catalog[items[k]] for k in known])
             starts.append(start)
+            times.append([stamps[k] for k in known])
     return SessionCorpus(
         sessions=sessions,
         session_ids=ids,
@@ -159,6 +189,7 @@ def log_corpus(log: LogSessions, item_ids: list[int] | None = None) -> SessionCo
         source=log.source,
         item_ids=np.asarray(external, dtype=np.int64),
         start_times=np.asarray(starts, dtype=np.float64),
+        click_times=times,
         dropped_unknown_clicks=dropped,
     )
 
@@ -173,7 +204,9 @@ def filter_log(log: LogSessions, min_session_length: int, min_item_support: int)
         for session in log.items:
             for item in session:
                 support[item] = support.get(item, 0) + 1
-        log.items = [[i for i in s if support[i] >= min_item_support] for s in log.items]
+        kept = [[k for k, i in enumerate(s) if support[i] >= min_item_support] for s in log.items]
+        log.items = [[s[k] for k in ks] for s, ks in zip(log.items, kept, strict=True)]
+        log.times = [[t[k] for k in ks] for t, ks in zip(log.times, kept, strict=True)]
         log = log.subset([i for i, s in enumerate(log.items) if len(s) >= min_session_length])
     return log.subset([i for i, s in enumerate(log.items) if s])
 

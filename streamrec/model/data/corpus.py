@@ -21,8 +21,10 @@ class SessionCorpus:
     ``session_ids`` name the sessions (stable across runs for the same source); ``behaviors``
     holds a label per session or None; ``generated`` is set for generated corpora;
     ``item_ids`` maps dense ids back to a click log's own ids (None for generated data);
-    ``start_times`` holds each session's first click time for logs; ``dropped_unknown_clicks``
-    counts a log's clicks on items outside the catalog it was mapped through.
+    ``start_times`` holds each session's first click time for logs, ``click_times`` the time
+    of every click (unix seconds, aligned with ``sessions``; the replay clock keeps a log's
+    own gaps with them); ``dropped_unknown_clicks`` counts a log's clicks on items outside
+    the catalog it was mapped through.
     """
 
     sessions: list[list[int]]
@@ -34,6 +36,7 @@ class SessionCorpus:
     item_ids: np.ndarray | None = None
     start_times: np.ndarray | None = None
     dropped_unknown_clicks: int = 0
+    click_times: list[list[float]] | None = None
 
     @property
     def item_category(self) -> np.ndarray | None:
@@ -41,14 +44,29 @@ class SessionCorpus:
         return self.generated.item_category if self.generated is not None else None
 
 
-def generated_corpus(users: int = 20_000, seed: int = 42) -> SessionCorpus:
-    """The seed's generator with ``users`` users and ``seed`` (other parameters: its defaults)."""
-    data = generate_sessions(GeneratorParams(n_users=users, seed=seed))
+def generated_corpus(users: int = 20_000, seed: int = 42, generator: str = "seed") -> SessionCorpus:
+    """The generator in mode ``generator`` with ``users`` users and ``seed`` (other parameters:
+    the seed's defaults). The source names all three; session ids name the mode unless it
+    is ``seed`` (whose ids stay as they were)."""
+    data = generate_sessions(GeneratorParams(n_users=users, seed=seed, mode=generator))
+    prefix = f"g{seed}" if generator == "seed" else f"g{seed}{generator[0]}"
     return SessionCorpus(
         sessions=data.sessions,
-        session_ids=[f"g{seed}-{i}" for i in range(len(data.sessions))],
+        session_ids=[f"{prefix}-{i}" for i in range(len(data.sessions))],
         behaviors=list[str | None](data.behaviors),
         n_items=data.n_items,
-        source=f"generated(users={users}, seed={seed})",
+        source=f"generated(users={users}, seed={seed}, generator={generator})",
         generated=data,
     )
+
+
+def generator_of(source: str) -> str | None:
+    """The generator mode a corpus source names (``seed`` for sources written before modes
+    existed), or None when the source is not generated data."""
+    if not source.startswith("generated("):
+        return None
+    for part in source.removeprefix("generated(").rstrip(")").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "generator":
+            return value
+    return "seed"

@@ -8,15 +8,26 @@ same searchsorted ourselves (same floats, same single draw), which is about 10x 
 
 Besides the sessions we return what the seed keeps hidden (behaviour, preferred categories,
 the category of every click), read off the same stream without drawing anything extra.
+
+``GeneratorParams.mode`` picks the process: ``seed`` (the default, the seed's sessions bit
+for bit) or one of the modes of ``generator_modes.py`` (``series``, ``anchor``), which draw
+on the same catalog and add a signal that category popularity cannot read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from streamrec.config import GENERATORS
 from streamrec.contract.events import BEHAVIORS
+from streamrec.model.data.generator_modes import (
+    FROM_SEED_PROCESS,
+    ModeParams,
+    ModeProcess,
+    ModeTables,
+)
 
 BEHAVIOR_PROBS: tuple[float, ...] = (0.3, 0.5, 0.2)
 # Probability of re-drawing the category after each click, per behaviour.
@@ -33,6 +44,8 @@ class GeneratorParams:
     n_items: int = 5_000
     n_categories: int = 25
     seed: int = 42
+    mode: str = "seed"  # one of GENERATORS
+    mode_params: ModeParams = field(default_factory=ModeParams)
 
 
 @dataclass
@@ -43,6 +56,10 @@ class GeneratedData:
     ``preferred_categories[i]`` the user's preferred categories; ``click_categories[i][t]``
     the category the t-th click was drawn from. ``item_category[item]`` maps items to
     categories and ``item_popularity[item]`` is the within-category Zipf probability.
+
+    The modes' hidden truth: ``tables`` (successors, sub-topics), ``click_sources[i][t]``
+    (what drew the t-th click: ``generator_modes.FROM_*``) and ``session_subtopics[i]`` (the
+    anchor's sub-topic, -1 outside ``anchor``). The oracle reads all it needs from here.
     """
 
     params: GeneratorParams
@@ -53,6 +70,14 @@ class GeneratedData:
     item_category: np.ndarray
     item_popularity: np.ndarray
     category_items: list[np.ndarray]
+    tables: ModeTables = field(default_factory=ModeTables)
+    click_sources: list[list[int]] = field(default_factory=list)
+    session_subtopics: list[int] = field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        """The generator mode that drew the sessions."""
+        return self.params.mode
 
     @property
     def n_items(self) -> int:
@@ -102,6 +127,8 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
     params = params or GeneratorParams()
     if params.n_users < 0 or params.n_items < 1 or params.n_categories < 6:
         raise ValueError("need n_users >= 0, n_items >= 1 and n_categories >= 6")
+    if params.mode not in GENERATORS:
+        raise ValueError(f"generator mode must be one of {', '.join(GENERATORS)}: {params.mode!r}")
     rng = np.random.RandomState(params.seed)
     category_items, item_category = _category_layout(rng, params.n_items, params.n_categories)
     popularity = _zipf_popularity(category_items, params.n_items)
@@ -115,6 +142,12 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
         if len(items):
             cdf /= cdf[-1]
         category_cdfs.append(cdf)
+    if params.mode != "seed":
+        process = ModeProcess(
+            params.mode, params.mode_params, category_items, category_cdfs, item_category,
+            params.seed,
+        )  # fmt: skip
+        return _mode_sessions(params, rng, process, category_items, item_category, popularity)
 
     sessions: list[list[int]] = []
     behaviors: list[str] = []
@@ -159,4 +192,46 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
         item_category=item_category,
         item_popularity=popularity,
         category_items=category_items,
+        click_sources=[[FROM_SEED_PROCESS] * len(s) for s in sessions],
+        session_subtopics=[-1] * len(sessions),
     )
+
+
+def _mode_sessions(
+    params: GeneratorParams,
+    rng: np.random.RandomState,
+    process: ModeProcess,
+    category_items: list[np.ndarray],
+    item_category: np.ndarray,
+    popularity: np.ndarray,
+) -> GeneratedData:
+    """Sessions of a ``series`` or ``anchor`` mode: each user's behaviour, length and
+    preferred categories drawn as the seed draws them, the clicks by ``process``."""
+    data = GeneratedData(
+        params=params,
+        sessions=[],
+        behaviors=[],
+        preferred_categories=[],
+        click_categories=[],
+        item_category=item_category,
+        item_popularity=popularity,
+        category_items=category_items,
+        tables=process.tables,
+    )
+    behavior_names = list(BEHAVIORS)
+    all_categories = np.arange(params.n_categories)
+    for _user in range(params.n_users):
+        behavior = str(rng.choice(behavior_names, p=list(BEHAVIOR_PROBS)))
+        session_len = rng.randint(5, 35)
+        preferred_cats = rng.choice(params.n_categories, size=rng.randint(2, 6), replace=False)
+        start = int(rng.choice(preferred_cats))
+        targets = all_categories if behavior == "explorer" else preferred_cats
+        drawn = process.draw(rng, session_len, start, SWITCH_PROB[behavior], targets)
+        data.sessions.append(drawn.items)
+        data.behaviors.append(behavior)
+        data.preferred_categories.append([int(c) for c in preferred_cats])
+        data.click_categories.append(drawn.categories)
+        data.click_sources.append(drawn.sources)
+        subtopic = process.tables.item_subtopic
+        data.session_subtopics.append(-1 if subtopic is None else int(subtopic[drawn.items[0]]))
+    return data

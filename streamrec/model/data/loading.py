@@ -21,6 +21,7 @@ from streamrec.model.data.clicklog import (
     ClickLogFormat,
     LogSessions,
     filter_log,
+    join_logs,
     log_corpus,
     read_log,
     time_split,
@@ -41,10 +42,20 @@ def log_format(settings: Settings) -> ClickLogFormat:
     )
 
 
+def log_paths(path: str) -> list[str]:
+    """The files of a log given as ``PATH[,PATH...]`` (consecutive periods of one log)."""
+    parts = [part.strip() for part in path.split(",")]
+    if not all(parts):
+        raise ConfigError(f"empty file name in log list {path!r}: give PATH[,PATH...]")
+    return parts
+
+
 def read_filtered_log(settings: Settings, path: str, filtered: bool = True) -> LogSessions:
-    """A log of the run read in its format; ``filtered``: with the preprocessing filters
-    (training logs; a held-out log is only mapped through the training catalog)."""
-    log = read_log(Path(path), log_format(settings))
+    """A log of the run read in its format, from one file or several (``PATH,PATH``, joined
+    before filtering); ``filtered``: with the preprocessing filters (training logs; a
+    held-out log is only mapped through the training catalog)."""
+    fmt = log_format(settings)
+    log = join_logs([read_log(Path(part), fmt) for part in log_paths(path)])
     if not filtered:
         return log
     min_length, min_support = FORMAT_FILTERS[settings.log_format]
@@ -62,7 +73,7 @@ def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> Sessio
         return log_corpus(
             read_filtered_log(settings, settings.csv_path, item_ids is None), item_ids
         )
-    return generated_corpus(users=settings.users, seed=settings.seed)
+    return generated_corpus(users=settings.users, seed=settings.seed, generator=settings.generator)
 
 
 @dataclass
@@ -137,5 +148,10 @@ def _append(corpus: SessionCorpus, held_out: LogSessions) -> SessionCorpus:
         source=f"{corpus.source} + {mapped.source}",
         item_ids=corpus.item_ids,
         start_times=starts,
+        click_times=(
+            corpus.click_times + mapped.click_times
+            if corpus.click_times is not None and mapped.click_times is not None
+            else None
+        ),
         dropped_unknown_clicks=corpus.dropped_unknown_clicks + mapped.dropped_unknown_clicks,
     )

@@ -1,4 +1,5 @@
-"""Non-neural scorers: popularity, category-popularity, first-order Markov, and the oracle.
+"""Non-neural scorers: popularity, category-popularity, first-order Markov, and the oracle
+(``oracle.py``).
 
 Every scorer maps a batch of prefix examples to full-catalog scores (B, n_items); the
 evaluation code ranks those with ties counted against the target, so a scorer that cannot
@@ -12,7 +13,7 @@ import torch
 
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import PrefixExamples
-from streamrec.model.data.generator import SWITCH_PROB
+from streamrec.model.evaluation.oracle import OracleScorer
 from streamrec.model.scoring import PrefixBatch, Scorer
 
 BASELINES: tuple[str, ...] = ("popularity", "category-popularity", "markov", "oracle")
@@ -93,45 +94,6 @@ class MarkovScorer:
             lo, hi = self.row_start[last], self.row_start[last + 1]
             trans[row, torch.from_numpy(self.cols[lo:hi])] = torch.from_numpy(self.counts[lo:hi])
         return base + trans * lift
-
-
-class OracleScorer:
-    """Bayes-optimal next-item probabilities given the generator's hidden state.
-
-    Knows each session's behaviour, preferred categories and the category of the last click:
-    next category = stay, or a uniform re-draw (over all categories for explorers, over the
-    preferred ones otherwise); next item = within-category popularity. No model can beat it on
-    average.
-    """
-
-    def __init__(self, corpus: SessionCorpus) -> None:
-        if corpus.generated is None:
-            raise ValueError("the oracle baseline needs generated data (it reads hidden state)")
-        gen = corpus.generated
-        n_cat = gen.n_categories
-        self.item_category = torch.from_numpy(gen.item_category)
-        self.popularity = torch.from_numpy(gen.item_popularity)
-        self.session_switch = np.zeros((len(gen.sessions), n_cat))
-        self.session_stay = np.zeros(len(gen.sessions))
-        for s, behavior in enumerate(gen.behaviors):
-            p = SWITCH_PROB[behavior]
-            targets = range(n_cat) if behavior == "explorer" else gen.preferred_categories[s]
-            for c in targets:
-                self.session_switch[s, c] += p / len(targets)
-            self.session_stay[s] = 1.0 - p
-        self.click_categories = gen.click_categories
-
-    def score(self, batch: PrefixBatch) -> torch.Tensor:
-        """P(next item | hidden state) for every item."""
-        if len(batch) and int(batch.session_index.min()) < 0:
-            raise ValueError("the oracle scores corpus prefixes only (it reads hidden state)")
-        cat_probs = self.session_switch[batch.session_index].copy()
-        current = np.array(
-            [self.click_categories[s][t - 1] for s, t in zip(batch.session_index, batch.position)]
-        )
-        cat_probs[np.arange(len(batch)), current] += self.session_stay[batch.session_index]
-        cat_probs_t = torch.from_numpy(cat_probs)
-        return cat_probs_t[:, self.item_category] * self.popularity.unsqueeze(0)
 
 
 def make_baseline(name: str, corpus: SessionCorpus, train: PrefixExamples) -> Scorer:

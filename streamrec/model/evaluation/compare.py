@@ -2,7 +2,9 @@
 
 Each listed architecture is trained with ``train_model`` (its checkpoint, history and curves
 land in the output folder) and scored on the same held-out prefixes; on generated data the
-``oracle`` (the Bayes-optimal scorer, from the generator's hidden state) can be listed too.
+``oracle`` (the Bayes-optimal scorer, from the generator's hidden state) and
+``category-popularity`` (which needs the generator's item categories) can be listed too;
+with an oracle row, each row's Hit@10 is also given as a share of the oracle's.
 Per model: Hit@10, Hit@20, MRR@20, coverage@20 (the share of the catalog that appears in
 some top-20), learned parameters, training seconds and offline scoring events per second.
 Results go to ``compare.json``, ``compare.md`` and ``compare.png``.
@@ -29,6 +31,8 @@ from streamrec.model.training.workflow import train_model
 from streamrec.model.zoo import load_model
 
 ORACLE = "oracle"
+# not trained: fitted from the training examples of generated data
+GENERATED_BASELINES = (ORACLE, "category-popularity")
 
 
 @dataclass
@@ -56,9 +60,11 @@ def compare_models(
     rows = []
     for name in names:
         console.print(f"== {name}")
-        if name == ORACLE:
-            scorer: Scorer = make_baseline(ORACLE, data.corpus, data.train)
-            train_s, params = 0.0, 0
+        if name in GENERATED_BASELINES:
+            started = time.perf_counter()
+            scorer: Scorer = make_baseline(name, data.corpus, data.train)
+            train_s = time.perf_counter() - started
+            params = 0 if name == ORACLE else data.corpus.n_items  # its count table
         else:
             started = time.perf_counter()
             out = out_dir / f"{name}.pt"
@@ -101,25 +107,42 @@ def _score(
 
 def comparison_json(rows: list[ComparisonRow], data: PreparedData) -> dict[str, Any]:
     """The ``--json`` object: the rows and what they were measured on."""
-    return {
+    report: dict[str, Any] = {
         "rows": [asdict(r) for r in rows],
         "source": data.corpus.source,
         "n_items": data.corpus.n_items,
         "n_train_examples": len(data.train),
     }
+    ratios = oracle_ratios(rows)
+    if ratios:
+        report["hit_at_10_to_oracle"] = ratios
+    return report
+
+
+def oracle_ratios(rows: list[ComparisonRow]) -> dict[str, float]:
+    """Each model's Hit@10 divided by the oracle's (empty without an oracle row)."""
+    oracle = next((r for r in rows if r.model == ORACLE), None)
+    if oracle is None or oracle.hit_at_10 <= 0:
+        return {}
+    return {r.model: round(r.hit_at_10 / oracle.hit_at_10, 4) for r in rows}
 
 
 def markdown_table(rows: list[ComparisonRow]) -> str:
-    """The rows as a Markdown table, best Hit@20 in bold."""
+    """The rows as a Markdown table, best Hit@20 in bold; with an oracle row, a column of
+    each Hit@10 as a share of the oracle's."""
     best = max(r.hit_at_20 for r in rows)
+    ratios = oracle_ratios(rows)
+    extra = (" Hit@10 / oracle |", "---|") if ratios else ("", "")
     lines = [
-        "| model | Hit@10 | Hit@20 | MRR@20 | coverage@20 | parameters | train s | scoring ev/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | Hit@10 |" + extra[0] + " Hit@20 | MRR@20 | coverage@20 | parameters | "
+        "train s | scoring ev/s |",
+        "|---|---|" + extra[1] + "---|---|---|---|---|---|",
     ]
     for r in rows:
         hit20 = f"**{r.hit_at_20:.4f}**" if r.hit_at_20 == best else f"{r.hit_at_20:.4f}"
+        ratio = f" {ratios[r.model]:.3f} |" if ratios else ""
         lines.append(
-            f"| {r.model} | {r.hit_at_10:.4f} | {hit20} | {r.mrr_at_20:.4f} | "
+            f"| {r.model} | {r.hit_at_10:.4f} |{ratio} {hit20} | {r.mrr_at_20:.4f} | "
             f"{r.coverage_at_20:.3f} | {r.params:,} | {r.train_seconds:.1f} | "
             f"{r.scoring_events_per_s:,.0f} |"
         )

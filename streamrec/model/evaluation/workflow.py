@@ -9,14 +9,16 @@ from typing import Any
 import numpy as np
 
 from streamrec.config import ConfigError, Settings
-from streamrec.model.checkpoint import CheckpointError
-from streamrec.model.data.corpus import SessionCorpus
-from streamrec.model.data.loading import prepare_data
+from streamrec.model.checkpoint import CheckpointError, CheckpointMeta
+from streamrec.model.data.corpus import SessionCorpus, generator_of
+from streamrec.model.data.examples import PrefixExamples
+from streamrec.model.data.loading import PreparedData, prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
 from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.runtime import configure_torch
 from streamrec.model.scoring import Scorer
 from streamrec.model.zoo import load_model
+from streamrec.model.zoo.base import SessionModel
 
 
 def evaluate_named(
@@ -36,20 +38,12 @@ def evaluate_named(
     started = time.perf_counter()
     scorer: Scorer
     if model_path is not None:
-        model, meta = load_model(model_path)
-        if meta.item_ids is not None and not settings.csv_path and corpus is None:
-            raise ConfigError(
-                f"{model_path} was trained on a click log ({meta.source}); evaluate it on a "
-                "log with --from-csv"
-            )
-        data = prepare_data(settings, corpus, item_ids=meta.item_ids)
-        if data.corpus.n_items != meta.n_items:
-            raise CheckpointError(
-                f"{model_path} was trained on a catalog of {meta.n_items} items, "
-                f"this run has {data.corpus.n_items}"
-            )
+        model, meta, data = model_and_data(settings, model_path, corpus)
         scorer = model.scorer()
         name = f"model:{model_path} ({meta.architecture})"
+        trained_on = generator_of(meta.source)
+        if trained_on is not None and trained_on != settings.generator:
+            name += f" (trained on generator={trained_on})"
         if meta.split != settings.split or meta.seed != settings.seed:
             name += f" (trained with split={meta.split}, seed={meta.seed})"
     elif baseline is not None:
@@ -66,7 +60,7 @@ def evaluate_named(
         name = f"baseline:{baseline}"
     else:
         raise ValueError("give a model path or a baseline name")
-    scored = data.train if settings.split == "none" and not settings.validation_csv else data.val
+    scored = held_out(settings, data)
     report = evaluate(scorer, scored, data.corpus.behaviors).report()
     report.update(
         {
@@ -80,3 +74,32 @@ def evaluate_named(
         }
     )
     return report
+
+
+def model_and_data(
+    settings: Settings,
+    model_path: Path,
+    corpus: SessionCorpus | None = None,
+    purpose: str = "evaluate",
+) -> tuple[SessionModel, CheckpointMeta, PreparedData]:
+    """The checkpoint at ``model_path`` and the run's data, mapped through its catalog
+    (``ConfigError``/``CheckpointError``, naming ``purpose``, when they do not fit)."""
+    model, meta = load_model(model_path)
+    if meta.item_ids is not None and not settings.csv_path and corpus is None:
+        raise ConfigError(
+            f"{model_path} was trained on a click log ({meta.source}); {purpose} it on a "
+            "log with --from-csv"
+        )
+    data = prepare_data(settings, corpus, item_ids=meta.item_ids)
+    if data.corpus.n_items != meta.n_items:
+        raise CheckpointError(
+            f"{model_path} was trained on a catalog of {meta.n_items} items, "
+            f"this run has {data.corpus.n_items}"
+        )
+    return model, meta, data
+
+
+def held_out(settings: Settings, data: PreparedData) -> PrefixExamples:
+    """The examples a checkpoint is judged on: the held-out side of the split, or with
+    ``--split none`` and no validation log, every session of the log."""
+    return data.train if settings.split == "none" and not settings.validation_csv else data.val

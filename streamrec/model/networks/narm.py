@@ -102,14 +102,20 @@ class NarmNetwork(nn.Module):
         states = out.gather(1, back.expand(-1, -1, out.shape[2]))
         return states * mask[:, :, None].to(states.dtype), mask
 
-    def session_representation(self, windows: torch.Tensor) -> torch.Tensor:
-        """``c = [h_t; sum_j alpha_j h_j]`` (B, 2 * hidden) of left-padded windows."""
+    def attention(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The local encoder's weights ``alpha`` (B, L) over the hidden states (B, L, hidden)
+        of left-padded windows, both as ``hidden_states`` aligns them (zero at padding).
+        The weights are the paper's: not normalised, and of either sign."""
         states, mask = self.hidden_states(windows)
         last = states[:, -1, :]  # h_t: windows end at their last click
         energy = torch.sigmoid(self.a1(last)[:, None, :] + self.a2(states))
-        alpha = self.v(energy).squeeze(2) * mask.to(states.dtype)  # (B, L)
+        return self.v(energy).squeeze(2) * mask.to(states.dtype), states
+
+    def session_representation(self, windows: torch.Tensor) -> torch.Tensor:
+        """``c = [h_t; sum_j alpha_j h_j]`` (B, 2 * hidden) of left-padded windows."""
+        alpha, states = self.attention(windows)
         local = (alpha[:, :, None] * states).sum(dim=1)
-        return torch.cat([last, local], dim=1)
+        return torch.cat([states[:, -1, :], local], dim=1)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """Scores (B, n_items) of every item: ``emb_items @ B @ c``."""

@@ -76,22 +76,29 @@ class CausalSelfAttention(nn.Module):
         self.out = nn.Linear(hidden, hidden)
         self.drop = nn.Dropout(dropout)
 
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, H) -> (B, heads, T, H / heads)."""
+        rows, steps, hidden = x.shape
+        return x.view(rows, steps, self.heads, hidden // self.heads).transpose(1, 2)
+
+    def weights(
+        self, queries: torch.Tensor, keys: torch.Tensor, allowed: torch.Tensor
+    ) -> torch.Tensor:
+        """Attention weights (B, heads, T, T) of each query over the keys (before dropout):
+        row ``t`` of a head sums to 1 over the keys ``allowed`` (B, T, T) for query ``t``."""
+        q, k = self._split(self.query(queries)), self._split(self.key(keys))
+        logits = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+        logits = logits.masked_fill(~allowed[:, None], float("-inf"))
+        return torch.softmax(logits, dim=-1)
+
     def forward(
         self, queries: torch.Tensor, keys: torch.Tensor, allowed: torch.Tensor
     ) -> torch.Tensor:
         """Attend from ``queries`` (B, T, H) over ``keys`` (B, T, H); ``allowed`` (B, T, T)."""
         rows, steps, hidden = queries.shape
-        size = hidden // self.heads
-
-        def split(x: torch.Tensor) -> torch.Tensor:
-            return x.view(rows, steps, self.heads, size).transpose(1, 2)
-
-        q, k, v = split(self.query(queries)), split(self.key(keys)), split(self.value(keys))
-        logits = q @ k.transpose(-1, -2) / math.sqrt(size)
-        logits = logits.masked_fill(~allowed[:, None], float("-inf"))
-        weights = self.drop(torch.softmax(logits, dim=-1))
-        mixed = (weights @ v).transpose(1, 2).reshape(rows, steps, hidden)
-        return self.out(mixed)
+        weights = self.drop(self.weights(queries, keys, allowed))
+        mixed = (weights @ self._split(self.value(keys))).transpose(1, 2)
+        return self.out(mixed.reshape(rows, steps, hidden))
 
 
 class SasRecBlock(nn.Module):
@@ -135,9 +142,9 @@ class SasRecNetwork(nn.Module):
                 table.normal_(0.0, config.hidden**-0.5, generator=generator)
             self.items.weight[0].zero_()
 
-    def encode(self, windows: torch.Tensor) -> torch.Tensor:
-        """Hidden vectors (B, T, H) of left-padded windows (B, T) of model ids; padding rows
-        hold values that no real position depends on."""
+    def _inputs(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The first block's input (B, T, H), the real-click mask (B, T) and the attention
+        mask (B, T, T) of left-padded windows, trimmed to the last ``max_len`` positions."""
         windows = windows[:, -self.config.max_len :]
         steps = windows.shape[1]
         real = windows > 0
@@ -149,9 +156,29 @@ class SasRecNetwork(nn.Module):
         causal = torch.ones(steps, steps, dtype=torch.bool, device=windows.device).tril()
         allowed = causal[None] & real[:, None, :]
         allowed = allowed | torch.eye(steps, dtype=torch.bool, device=windows.device)[None]
+        return x, real, allowed
+
+    def encode(self, windows: torch.Tensor) -> torch.Tensor:
+        """Hidden vectors (B, T, H) of left-padded windows (B, T) of model ids; padding rows
+        hold values that no real position depends on."""
+        x, real, allowed = self._inputs(windows)
         for block in self.blocks:
             x = block(x, allowed) * real[..., None]
         return self.final_norm(x)
+
+    def last_click_attention(self, windows: torch.Tensor) -> torch.Tensor:
+        """How the last block's attention at each window's last click spreads over the
+        window's positions, averaged over heads: (B, T) for left-padded windows (B, T), zero
+        at padding, each row summing to 1 (the click that scores the next item attends to
+        itself and every earlier click of the window)."""
+        x, real, allowed = self._inputs(windows)
+        *earlier, last = self.blocks
+        for block in earlier:
+            x = block(x, allowed) * real[..., None]
+        assert isinstance(last, SasRecBlock)
+        weights = last.attention.weights(last.attn_norm(x), x, allowed)[:, :, -1, :].mean(dim=1)
+        width = windows.shape[1] - weights.shape[1]  # positions trimmed off the front
+        return F.pad(weights, (width, 0)) if width > 0 else weights
 
     def score_all(self, hidden: torch.Tensor) -> torch.Tensor:
         """Scores (..., n_items) of every item (dense ids) for hidden vectors (..., H)."""

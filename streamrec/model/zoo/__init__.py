@@ -10,13 +10,14 @@ from streamrec.model.checkpoint import CheckpointError, CheckpointMeta, read_che
 from streamrec.model.zoo.base import Architecture, SessionModel
 from streamrec.model.zoo.counts import MARKOV, POPULARITY
 from streamrec.model.zoo.gru4rec import GRU4REC
+from streamrec.model.zoo.hybrid import HYBRID
 from streamrec.model.zoo.lstm_attn import LSTM_ATTN
 from streamrec.model.zoo.narm import NARM
 from streamrec.model.zoo.sasrec import SASREC
 from streamrec.model.zoo.vsknn import VSKNN
 
 ARCHITECTURES: dict[str, Architecture] = {
-    a.name: a for a in (LSTM_ATTN, GRU4REC, NARM, SASREC, VSKNN, MARKOV, POPULARITY)
+    a.name: a for a in (LSTM_ATTN, GRU4REC, NARM, SASREC, VSKNN, HYBRID, MARKOV, POPULARITY)
 }
 
 

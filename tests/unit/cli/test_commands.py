@@ -49,16 +49,16 @@ def test_consume_serves_metrics_on_the_configured_host(
 ) -> None:
     model = tmp_path / "model.pt"
     model.write_bytes(b"checkpoint")
-    served: list[tuple[Settings, str, bool]] = []
+    served: list[tuple[Settings, str, bool, bool]] = []
 
-    def fake_run_consumer(settings: Settings, stop: Any) -> None:
-        served.append((settings, settings.metrics_host, stop()))
+    def fake_run_consumer(settings: Settings, stop: Any, reload: Any) -> None:
+        served.append((settings, settings.metrics_host, stop(), reload()))
 
     monkeypatch.setattr(streamrec.consumer.main, "run_consumer", fake_run_consumer)
     status, _, _ = run_main(capsys, "consume", "--model", str(model), "--metrics-host", "0.0.0.0")
     assert status == EXIT_OK
-    [(settings, host, stopping)] = served
-    assert settings.model_path == model and host == "0.0.0.0" and not stopping
+    [(settings, host, stopping, reloading)] = served
+    assert settings.model_path == model and host == "0.0.0.0" and not stopping and not reloading
 
 
 class DeadAdmin:
@@ -108,6 +108,7 @@ class FakeProducer:
     """Stands in for ClickProducer: reports progress, returns a set result."""
 
     result = ReplayResult(sent=500, acknowledged=500, failed=0, seconds=2.0, sessions=321)
+    last_lag: float | None = None
 
     def __init__(self, _settings: Settings) -> None:
         pass

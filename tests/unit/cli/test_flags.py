@@ -12,7 +12,11 @@ from streamrec.cli.parser import COMMANDS, build_parser
 from streamrec.config import Settings, setting_fields, settings_from_env
 from tests.unit.cli.helpers import help_text
 
-REQUIRED = {"services": ["up"], "evaluate": ["--baseline", "markov"]}
+REQUIRED = {
+    "services": ["up"],
+    "evaluate": ["--baseline", "markov"],
+    "explain": ["--model", "m.pt"],
+}
 
 
 def parse(args: list[str], environ: dict[str, str] | None = None) -> Settings:
@@ -135,3 +139,11 @@ def test_every_exposed_setting_has_a_supported_type() -> None:
     types = field_types()
     for name in REGISTRY:
         assert types[name] in {"int", "float", "str", "Path", "bool"}, name
+
+
+def test_fetch_wait_is_a_validated_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    consume = parse(["consume", "--fetch-wait-ms", "50"])
+    assert consume.fetch_wait_ms == 50 and "fetch_wait_ms" in consume.explicit
+    assert parse(["loadtest"], {"STREAMREC_FETCH_WAIT_MS": "25"}).fetch_wait_ms == 25
+    assert main(["consume", "--fetch-wait-ms", "0"]) == 2
+    assert capsys.readouterr().err == "streamrec: error: fetch_wait_ms must be in 1..5000, got 0\n"

@@ -141,7 +141,19 @@ def test_exit_3_when_services_are_not_running(
 ) -> None:
     status, out, _ = run_main(capsys, "services", "status", "--run-dir", str(tmp_path))
     assert status == EXIT_NOT_RUNNING
-    assert "broker  stopped" in out and "valkey  stopped" in out
+    states = {line.split()[0]: line.split()[1] for line in out.splitlines()}
+    assert states == {"broker": "stopped", "valkey": "stopped", "prometheus": "stopped"}
+
+
+def test_services_status_without_prometheus_installed_says_it_is_absent(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no prometheus binary here
+    status, out, _ = run_main(capsys, "services", "status", "--run-dir", str(tmp_path), "--json")
+    assert status == EXIT_NOT_RUNNING  # broker and Valkey are not running
+    prometheus = json.loads(out)["prometheus"]
+    assert prometheus["installed"] is False and prometheus["running"] is False
+    assert prometheus["reason"].startswith("no prometheus binary on PATH")
 
 
 @pytest.mark.parametrize(

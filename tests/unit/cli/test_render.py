@@ -47,7 +47,23 @@ def test_demo_summary_uses_the_metric_table() -> None:
     )
     table = metric_table([("online", metrics(0.3, 30_000)), ("offline", metrics(0.3, 30_000))])
     assert lines[3:6] == table
-    assert lines[-1] == "latency (event -> recommendation written): p50 12.5 ms, p99 80.0 ms"
+    assert lines[-3] == "latency (event -> recommendation written): p50 12.5 ms, p99 80.0 ms"
+    assert lines[-2:] == ["Prometheus: none", "online metrics over time: not plotted"]
+
+
+def test_demo_summary_puts_prometheus_beside_redis_and_names_the_plot() -> None:
+    prometheus = {"hit_at_10": 0.2985, "n_examples": 30_000, "rule": "streamrec:rule"}
+    over_time = {"png": "out/p.png", "windows": [{}, {}, {}], "window_s": 0.5, "source": "scrape"}
+    lines = demo_summary(demo_json(prometheus=prometheus, over_time=over_time), "embedded")
+    assert lines[-2:] == [
+        "online Hit@10 from Prometheus (streamrec:rule): 0.2985, from Redis (exact): 0.3000, "
+        "difference 0.0015 (30,000 evaluations)",
+        "online Hit@10 and MRR@20 over time: out/p.png (3 windows of 0.5s, from scrape)",
+    ]
+    absent = {"hit_at_10": None, "reason": "no prometheus binary on PATH"}
+    assert demo_summary(demo_json(prometheus=absent), "embedded")[-2] == (
+        "Prometheus: none (no prometheus binary on PATH)"
+    )
 
 
 def load_report(*keeps_up: bool) -> LoadTestReport:

@@ -28,3 +28,22 @@ def test_each_models_totals_share_the_sessions_slot() -> None:
     assert len({key_slot(k.encode()) for k in [*keys.values(), names.session_key("abc")]}) == 1
     with pytest.raises(ValueError, match="unknown model label"):
         names.totals_key(shard, "tertiary")
+
+
+def test_every_script_calls_keys_share_one_cluster_slot() -> None:
+    # one script call per shard: its totals keys (every model's) and every session key of it
+    names = Names("ns")
+    for n in range(3000):
+        sid = f"session-{n}"
+        slot = key_slot(names.session_key(sid).encode())
+        for label in MODEL_LABELS:
+            assert slot == key_slot(names.totals_key(names.shard_of(sid), label).encode()), sid
+
+
+def test_the_shards_spread_over_three_masters() -> None:
+    # a three-master cluster (slots split in three) gets shards on every master
+    from streamrec.contract.names import N_SHARDS
+
+    names = Names("ns")
+    masters = {key_slot(names.totals_key(s).encode()) * 3 // 16384 for s in range(N_SHARDS)}
+    assert masters == {0, 1, 2}

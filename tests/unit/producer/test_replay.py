@@ -15,6 +15,7 @@ from streamrec.config import Settings
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.producer.replay import ClickProducer, interleave
 from streamrec.producer.sources import ReplaySessions, replay_sessions
+from streamrec.traffic.clock import ClockSpec
 
 Delivery = Callable[[Any, Any], None]
 
@@ -109,3 +110,26 @@ def test_interleave_keeps_each_session_in_order() -> None:
     # sessions interleave (not one after another)
     order = [s for s, *_ in events]
     assert order != sorted(order)
+
+
+def test_a_clocked_replay_sends_in_due_order_and_reports_its_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    corpus = SessionCorpus(
+        sessions=[[0, 1], [2, 3]],
+        session_ids=["a", "b"],
+        behaviors=[None, None],
+        n_items=4,
+        source="test",
+        item_ids=np.arange(4),
+        click_times=[[0.0, 30.0], [10.0, 20.0]],
+    )
+    click, kafka = producer(monkeypatch)
+    result = click.replay(ReplaySessions(corpus, [0, 1]), clock=ClockSpec("replay", speedup=1e3))
+    sent = [(e["session_id"], e["seq"]) for e in map(json.loads, kafka.values)]
+    assert sent == [("a", 0), ("b", 0), ("b", 1), ("a", 1)]
+    assert result.pacing is not None
+    assert (result.pacing.events, result.pacing.scheduled_seconds) == (4, pytest.approx(0.03))
+    assert result.pacing.achieved_seconds >= 0.03
+    unpaced = click.replay(ReplaySessions(corpus, [0, 1]), first_round=1)
+    assert unpaced.pacing is None  # as fast as possible: nothing was scheduled

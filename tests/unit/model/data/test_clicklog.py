@@ -16,7 +16,7 @@ from streamrec.model.data.clicklog import (
     read_log,
     time_split,
 )
-from streamrec.model.data.loading import prepare_data
+from streamrec.model.data.loading import prepare_data, read_filtered_log
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 YOOCHOOSE = DATA / "yoochoose-100k"
@@ -170,3 +170,57 @@ def test_held_out_logs_map_through_the_training_catalog(tmp_path: Path) -> None:
 def test_validation_log_needs_split_none() -> None:
     with pytest.raises(ConfigError, match="--split none"):
         Settings(validation_csv="x.txt").validate()
+
+
+def test_the_whole_development_log_is_its_two_periods_joined() -> None:
+    both = f"{YOOCHOOSE / 'train_tr.txt'},{YOOCHOOSE / 'train_valid.txt'}"
+    settings = Settings(csv_path=both, log_format="session-rec", split="none")
+    joined = read_filtered_log(settings, both, filtered=False)
+    first = read_log(YOOCHOOSE / "train_tr.txt", ClickLogFormat("session-rec"))
+    second = read_log(YOOCHOOSE / "train_valid.txt", ClickLogFormat("session-rec"))
+    assert joined.session_ids == first.session_ids + second.session_ids
+    assert joined.n_clicks == first.n_clicks + second.n_clicks == 53_254 + 16_539
+
+
+def test_a_session_in_two_files_of_one_log_is_refused(tmp_path: Path) -> None:
+    log = tmp_path / "a.txt"
+    log.write_text("SessionId\tItemId\tTime\n1\t5\t1.0\n1\t6\t2.0\n")
+    settings = Settings(csv_path=f"{log},{log}", log_format="session-rec", split="none")
+    with pytest.raises(ValueError, match="appears in both"):
+        read_filtered_log(settings, settings.csv_path)
+    with pytest.raises(ConfigError, match="empty file name"):
+        read_filtered_log(settings, f"{log},")
+
+
+def test_the_later_test_period_maps_through_the_development_catalog() -> None:
+    settings = Settings(
+        csv_path=f"{YOOCHOOSE / 'train_tr.txt'},{YOOCHOOSE / 'train_valid.txt'}",
+        log_format="session-rec", split="none", validation_csv=str(YOOCHOOSE / "test.txt"),
+    )  # fmt: skip
+    data = prepare_data(settings)
+    test_log = read_log(YOOCHOOSE / "test.txt", ClickLogFormat("session-rec"))
+    assert (len(test_log), test_log.n_clicks) == (3_416, 13_568)
+    assert min(test_log.start_times) > max(
+        read_log(YOOCHOOSE / "train_valid.txt", ClickLogFormat("session-rec")).start_times
+    )
+    # every held-out click is a prediction unless its item is new or it starts a session
+    assert 0 < len(data.val) < 13_568 - 3_416
+
+
+def test_every_clicks_time_follows_it_through_filters_and_catalog_mapping(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_text(
+        "SessionId\tItemId\tTime\n"
+        "1\t10\t100.0\n1\t20\t105.5\n1\t10\t130.0\n1\t30\t131.0\n"
+        "2\t20\t50.0\n2\t10\t40.0\n3\t40\t10.0\n"
+    )
+    read = read_log(log, ClickLogFormat("session-rec"))
+    assert read.times == [[100.0, 105.5, 130.0, 131.0], [40.0, 50.0], [10.0]]
+    # items 30 and 40 are seen once: support 2 drops their clicks, and so session 3
+    filtered = filter_log(read, min_session_length=1, min_item_support=2)
+    assert filtered.items == [[10, 20, 10], [10, 20]]
+    assert filtered.times == [[100.0, 105.5, 130.0], [40.0, 50.0]]
+    mapped = log_corpus(read, item_ids=[20, 30])  # a catalog without item 10
+    assert mapped.click_times == [[105.5, 131.0], [50.0]]  # session 3 had none of them
+    assert mapped.dropped_unknown_clicks == 4
+    assert mapped.start_times is not None and mapped.start_times.tolist() == [100.0, 40.0]

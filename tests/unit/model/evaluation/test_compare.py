@@ -9,7 +9,13 @@ import pytest
 from rich.console import Console
 
 from streamrec.config import Settings
-from streamrec.model.evaluation.compare import compare_models, markdown_table, write_outputs
+from streamrec.model.evaluation.compare import (
+    compare_models,
+    comparison_json,
+    markdown_table,
+    oracle_ratios,
+    write_outputs,
+)
 from tests.unit.cli.helpers import run_main
 
 KEYS = {"model", "hit_at_10", "hit_at_20", "mrr_at_20", "coverage_at_20", "n_examples",
@@ -56,3 +62,21 @@ def test_unknown_model_names_are_refused(capsys: pytest.CaptureFixture[str]) -> 
         run_main(capsys, "compare", "--models", "markov,bert")
     assert raised.value.code == 2
     assert "expected names from" in capsys.readouterr().err
+
+
+def test_with_an_oracle_row_each_hit_at_10_is_also_a_share_of_the_oracles(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(users=300, threads=1, generator="series")
+    rows, data = compare_models(
+        settings, ["category-popularity", "oracle"], tmp_path, Console(quiet=True)
+    )
+    ratios = oracle_ratios(rows)
+    assert ratios["oracle"] == 1.0
+    share = rows[0].hit_at_10 / rows[1].hit_at_10
+    assert ratios["category-popularity"] == pytest.approx(share, abs=1e-4)
+    assert ratios["category-popularity"] < 0.6  # series: successors beat category popularity
+    assert "| Hit@10 / oracle |" in markdown_table(rows)
+    assert comparison_json(rows, data)["hit_at_10_to_oracle"] == ratios
+    assert "hit_at_10_to_oracle" not in comparison_json(rows[:1], data)
+    assert "oracle |" not in markdown_table(rows[:1])

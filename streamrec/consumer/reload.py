@@ -1,0 +1,154 @@
+"""Hot model swap: notice a new checkpoint, load and check it aside, hand it over between batches.
+
+A reload is asked for by SIGHUP, or found by watching the served ``--model`` path: its inode,
+modification time and size are compared at most every ``model_watch_interval`` seconds.
+``save_checkpoint`` writes a temporary file and renames it over the path, so a changed stamp
+means a complete new file. The candidate is loaded in a background thread while the loop keeps
+consuming, then checked against the model serving now: Redis keeps every session's window and
+top-K as the model's dense ids, trimmed to its ``max_len``, so a model with another catalog or
+another window length cannot take over that state and is refused. The loop swaps in what
+``poll`` returns between two batches (``consumer.loop``). A checkpoint that fails to load or is
+refused is logged in one line and counted; the old model keeps serving, and the same file is not
+tried again until it changes or SIGHUP asks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from streamrec.consumer.serving import Catalog, ServedModel
+from streamrec.consumer.telemetry import ConsumerMetrics
+
+log = logging.getLogger("streamrec.consumer")
+ModelLoader = Callable[[Path], ServedModel]
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What tells one version of a file from the next: inode, modification time, size."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp | None:
+        """The file's stamp now, or None when it cannot be read (missing, mid-replacement)."""
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return cls(st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _external_ids(catalog: Catalog) -> np.ndarray:
+    if catalog.external is not None:
+        return catalog.external
+    return np.arange(catalog.n_items, dtype=np.int64)
+
+
+def incompatibility(served: ServedModel, candidate: ServedModel) -> str | None:
+    """Why ``candidate`` cannot take over the sessions ``served`` keeps in Redis, or None."""
+    if candidate.catalog.n_items != served.catalog.n_items:
+        return (
+            f"its catalog has {candidate.catalog.n_items} items, the served model's "
+            f"{served.catalog.n_items} (Redis keeps sessions as dense ids)"
+        )
+    if not np.array_equal(_external_ids(candidate.catalog), _external_ids(served.catalog)):
+        return "its catalog maps item ids to other dense ids (Redis keeps sessions as dense ids)"
+    if candidate.max_len != served.max_len:
+        return f"its window max_len is {candidate.max_len}, the served model's {served.max_len}"
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+class ModelReloader:
+    """Watches for a new checkpoint and loads it in the background; ``poll`` hands it over.
+
+    ``interval`` <= 0 turns watching off (``requested``, e.g. SIGHUP, still reloads).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        load: ModelLoader,
+        served_stamp: FileStamp | None,
+        metrics: ConsumerMetrics,
+        interval: float,
+        requested: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.load = load
+        self.metrics = metrics
+        self.interval = interval
+        self.requested = requested
+        self.clock = clock
+        self._seen = served_stamp  # the file version served, or last tried
+        self._next_check = clock() + interval
+        self._pending: Future[ServedModel] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-reload")
+
+    def poll(self, served: ServedModel) -> ServedModel | None:
+        """Between batches: a loaded, checked model to swap in now, or None. Cheap: at most
+        one ``stat`` every ``interval`` seconds while nothing is loading."""
+        if self._pending is not None:
+            if not self._pending.done():
+                return None
+            return self._finish(self._pending, served)
+        trigger = self._trigger()
+        if trigger:
+            self._seen = FileStamp.of(self.path)
+            log.info("loading %s (%s) while %s serves", self.path, trigger, served.model_version)
+            self._pending = self._executor.submit(self.load, self.path)
+        return None
+
+    def close(self) -> None:
+        """Stop: a load not started yet is cancelled, one in progress is not waited for."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _trigger(self) -> str:
+        """Why a reload starts now ('' if none)."""
+        if self.requested():
+            return "SIGHUP"
+        if self.interval <= 0 or self.clock() < self._next_check:
+            return ""
+        self._next_check = self.clock() + self.interval
+        stamp = FileStamp.of(self.path)
+        if stamp is None or stamp == self._seen:
+            return ""
+        return "the file changed"
+
+    def _finish(self, pending: Future[ServedModel], served: ServedModel) -> ServedModel | None:
+        self._pending = None
+        try:
+            candidate = pending.result()
+        except Exception as exc:  # any failure to load keeps the old model serving
+            self._refuse(served, f"it does not load: {_one_line(exc)}")
+            return None
+        reason = incompatibility(served, candidate)
+        if reason is not None:
+            self._refuse(served, reason)
+            return None
+        self.metrics.model_swaps.labels("ok").inc()
+        return candidate
+
+    def _refuse(self, served: ServedModel, reason: str) -> None:
+        self.metrics.model_swaps.labels("failed").inc()
+        log.error(
+            "model reload from %s refused, still serving %s: %s",
+            self.path,
+            served.model_version,
+            reason,
+        )

@@ -1,0 +1,155 @@
+"""Watching a run's online metrics from outside the consumers: what Prometheus's recording
+rules say at the end, and the counters over time (Prometheus range queries, or the
+consumers' /metrics sampled directly when no Prometheus runs)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streamrec.contract.names import PRIMARY
+from streamrec.pipeline.overtime import (
+    CounterSample,
+    OracleLine,
+    ScrapeSampler,
+    Window,
+    auto_window,
+    plot_over_time,
+    samples_from_prometheus,
+    windows,
+)
+from streamrec.pipeline.processes import ConsumerProcess
+from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S, EmbeddedPrometheus, write_targets
+from streamrec.pipeline.promql import (
+    PromClient,
+    PrometheusQueryError,
+    PrometheusReading,
+    final_reading,
+    wait_for_targets,
+)
+from streamrec.pipeline.scrape import metric_sum
+
+TARGETS_NAME = "demo"
+
+
+def metrics_address(consumer: ConsumerProcess) -> str:
+    """``host:port`` of a consumer's /metrics (Prometheus's ``instance`` label)."""
+    return consumer.metrics_url.split("//", 1)[1].split("/", 1)[0]
+
+
+@dataclass
+class WatchResult:
+    """What the watch saw: Prometheus's final reading (or why there is none) and samples."""
+
+    prometheus: PrometheusReading | None
+    prometheus_note: str
+    source: str  # "prometheus" or "scrape"
+    samples: list[CounterSample]
+    consumer_evaluations: int  # the consumers' own final counter
+    targets_wait_s: float = 0.0  # set-up time spent waiting for Prometheus's first scrapes
+    window_s: float = 0.0
+    series: list[Window] = field(default_factory=list)
+    png: Path | None = None
+
+    def prometheus_json(self) -> dict[str, Any]:
+        """The summary's ``prometheus`` object: the rules' figures, or nulls and the reason."""
+        if self.prometheus is None:
+            return {"hit_at_10": None, "reason": self.prometheus_note}
+        return {**self.prometheus.to_json(), "targets_wait_s": round(self.targets_wait_s, 2)}
+
+    def over_time_json(self) -> dict[str, Any]:
+        """The summary's ``over_time`` object: the windows behind the PNG."""
+        return {
+            "source": self.source,
+            "window_s": self.window_s,
+            "png": None if self.png is None else str(self.png),
+            "windows": [w.to_json() for w in self.series],
+        }
+
+    def plot(
+        self, path: Path, window_s: float, title: str, oracle: OracleLine | None = None
+    ) -> None:
+        """Cut the samples into windows (``window_s``; 0: about 30 windows) and plot them."""
+        duration = self.samples[-1].t - self.samples[0].t if self.samples else 0.0
+        self.window_s = window_s or auto_window(duration, SCRAPE_INTERVAL_S)
+        self.series = windows(self.samples, self.window_s)
+        plot_over_time(self.series, path, title, oracle)
+        self.png = path
+
+
+class OnlineWatch:
+    """Started once the consumers have joined the group, finished once they drained."""
+
+    def __init__(
+        self, consumers: list[ConsumerProcess], prometheus: EmbeddedPrometheus | None, note: str
+    ) -> None:
+        self.consumers = consumers
+        self.prometheus = prometheus
+        self.note = note
+        self.client = None if prometheus is None else PromClient(prometheus.url)
+        self.sampler: ScrapeSampler | None = None
+        self.started = 0.0
+        self.targets_wait_s = 0.0  # how long begin() waited for Prometheus's first scrapes
+
+    def _texts(self) -> list[str] | None:
+        texts = [c.metrics_text() for c in self.consumers]
+        return None if any(t is None for t in texts) else [t for t in texts if t is not None]
+
+    def announce(self) -> None:
+        """List the consumers for Prometheus's file discovery. Call it as soon as they are
+        started: Prometheus hands discovered targets to its scrapers every 5 s, which then
+        overlaps the consumers' own start-up."""
+        if self.prometheus is not None:
+            addresses = [metrics_address(c) for c in self.consumers]
+            write_targets(self.prometheus.targets_dir, TARGETS_NAME, addresses)
+
+    def begin(self, timeout: float) -> None:
+        """Wait until Prometheus scrapes every consumer (or, without Prometheus, start
+        sampling them); the run's first sample is now."""
+        mark = time.monotonic()
+        if self.prometheus is not None and self.client is not None:
+            self.announce()  # idempotent: the same file again
+            try:
+                wait_for_targets(self.client, [metrics_address(c) for c in self.consumers], timeout)
+            except (TimeoutError, PrometheusQueryError) as exc:
+                self._drop_prometheus(str(exc))
+        self.targets_wait_s = time.monotonic() - mark
+        if self.prometheus is None:
+            self.sampler = ScrapeSampler(self._texts, SCRAPE_INTERVAL_S)
+            self.sampler.start()
+        self.started = time.time()
+
+    def _drop_prometheus(self, why: str) -> None:
+        self.prometheus, self.client, self.note = None, None, why
+
+    def finish(self, timeout: float) -> WatchResult:
+        """After the drain: the consumers' final counters, Prometheus's rules once it has
+        scraped them, and the samples of the run."""
+        deadline = time.monotonic() + timeout
+        while (texts := self._texts()) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("a consumer's /metrics did not answer after the drain")
+            time.sleep(0.1)
+        # the primary model's (a shadow's evaluations carry model="shadow"), as the rules read
+        evaluations = round(metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY))
+        if self.sampler is not None:
+            samples = self.sampler.stop(timeout)
+            return WatchResult(None, self.note, "scrape", samples, evaluations)
+        assert self.client is not None
+        try:
+            reading = final_reading(self.client, evaluations, timeout)
+            samples = samples_from_prometheus(
+                self.client, self.started, time.time(), SCRAPE_INTERVAL_S
+            )
+            if round(samples[-1].evaluations) != evaluations:
+                raise PrometheusQueryError(
+                    f"Prometheus's range query ends at {samples[-1].evaluations:.0f} online "
+                    f"evaluations, not the consumers' {evaluations}"
+                )
+        except (TimeoutError, PrometheusQueryError) as exc:
+            return WatchResult(None, str(exc), "none", [], evaluations)
+        return WatchResult(
+            reading, "", "prometheus", samples, evaluations, targets_wait_s=self.targets_wait_s
+        )

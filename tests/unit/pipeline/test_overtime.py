@@ -1,0 +1,139 @@
+"""Online metrics over time: counter samples cut into windows that add up to the totals."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streamrec.pipeline.overtime import (
+    CounterSample,
+    ScrapeSampler,
+    auto_window,
+    plot_over_time,
+    sample_texts,
+    windows,
+)
+
+EXPOSITION = """\
+# HELP streamrec_online_evaluations_total Events scored against the previous top-K
+# TYPE streamrec_online_evaluations_total counter
+streamrec_online_evaluations_total{{behavior="explorer",model="primary"}} {n1}
+streamrec_online_evaluations_total{{behavior="deep_dive",model="primary"}} {n2}
+streamrec_online_evaluations_total{{behavior="explorer",model="shadow"}} 777
+# HELP streamrec_online_hits_total Online hits at K
+# TYPE streamrec_online_hits_total counter
+streamrec_online_hits_total{{behavior="explorer",k="10",model="primary"}} {h1}
+streamrec_online_hits_total{{behavior="explorer",k="20",model="primary"}} 999
+streamrec_online_hits_total{{behavior="deep_dive",k="10",model="primary"}} {h2}
+streamrec_online_hits_total{{behavior="explorer",k="10",model="shadow"}} 555
+# HELP streamrec_online_reciprocal_rank_sum Sum of reciprocal ranks at K (monotonic)
+# TYPE streamrec_online_reciprocal_rank_sum gauge
+streamrec_online_reciprocal_rank_sum{{behavior="explorer",k="20",model="primary"}} {rr}
+streamrec_online_reciprocal_rank_sum{{behavior="explorer",k="20",model="shadow"}} 333
+"""
+
+
+def cumulative(steps: list[tuple[float, int, int, float]]) -> list[CounterSample]:
+    """Samples from (time gap, evaluations, hits, rr) increments, starting at zero at t=100."""
+    t, n, h, rr = 100.0, 0, 0, 0.0
+    out = [CounterSample(t, 0, 0, 0.0)]
+    for gap, dn, dh, drr in steps:
+        t, n, h, rr = t + gap, n + dn, h + dh, rr + drr
+        out.append(CounterSample(t, n, h, rr))
+    return out
+
+
+def test_windows_are_counter_differences_between_their_ends() -> None:
+    samples = cumulative([(0.5, 100, 10, 4.0), (0.5, 200, 30, 9.0), (0.5, 100, 5, 1.0)])
+    cut = windows(samples, 1.0)
+    assert [(w.start_s, w.end_s) for w in cut] == [(0.0, 1.0), (1.0, 1.5)]
+    assert [(w.evaluations, w.hits_10) for w in cut] == [(300, 40), (100, 5)]
+    assert cut[0].hit_at_10 == pytest.approx(40 / 300)
+    assert cut[0].mrr_at_20 == pytest.approx(13.0 / 300)
+    assert cut[1].to_json()["hit_at_10"] == 0.05
+
+
+def test_an_empty_window_has_no_rate() -> None:
+    cut = windows(cumulative([(2.0, 0, 0, 0.0), (1.0, 10, 1, 0.5)]), 1.0)
+    assert [w.evaluations for w in cut] == [0, 0, 10]
+    assert cut[0].hit_at_10 is None and cut[0].to_json()["mrr_at_20"] is None
+
+
+def test_too_few_samples_make_no_windows_and_a_bad_width_is_refused() -> None:
+    assert windows([CounterSample(1.0, 5, 1, 0.2)], 1.0) == []
+    with pytest.raises(ValueError, match="window_s must be > 0"):
+        windows(cumulative([(1.0, 1, 1, 1.0)]), 0)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.01, 3.0),
+            st.integers(0, 500),
+            st.integers(0, 50),
+            st.floats(0.0, 40.0),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.floats(0.1, 10.0),
+)
+def test_windows_add_up_to_the_totals(
+    steps: list[tuple[float, int, int, float]], window_s: float
+) -> None:
+    samples = cumulative(steps)
+    cut = windows(samples, window_s)
+    last = samples[-1]
+    assert sum(w.evaluations for w in cut) == last.evaluations
+    assert sum(w.hits_10 for w in cut) == last.hits_10
+    assert sum(w.rr_20 for w in cut) == pytest.approx(last.rr_20, abs=1e-6)
+    assert cut[-1].end_s == pytest.approx(last.t - samples[0].t)
+    assert all(w.end_s - w.start_s <= window_s + 1e-9 for w in cut)
+
+
+def test_auto_window_is_whole_steps_giving_about_the_target_count() -> None:
+    assert auto_window(3.0, 0.5) == 0.5  # a short run: one step per window
+    assert auto_window(150.0, 0.5, target=30) == 5.0
+    assert auto_window(0.0, 0.5) == 0.5
+
+
+def test_a_sample_sums_every_consumer_and_picks_k() -> None:
+    texts = [
+        EXPOSITION.format(n1=10, n2=5, h1=3, h2=1, rr=1.5),
+        EXPOSITION.format(n1=1, n2=0, h1=1, h2=0, rr=0.25),
+    ]
+    assert sample_texts(7.0, texts) == CounterSample(7.0, 16, 5, 1.75)
+
+
+def test_scrape_sampler_samples_until_stopped_then_once_more() -> None:
+    calls = {"n": 0}
+    enough = threading.Event()
+
+    def fetch() -> list[str] | None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            return None  # a consumer not answering: that moment is skipped
+        if calls["n"] >= 4:
+            enough.set()
+        n = calls["n"]
+        return [EXPOSITION.format(n1=n, n2=0, h1=0, h2=0, rr=0)]
+
+    sampler = ScrapeSampler(fetch, 0.01)
+    sampler.start()
+    assert enough.wait(10)
+    samples = sampler.stop()
+    assert len(samples) == calls["n"] - 1
+    assert samples[-1].evaluations == calls["n"]
+    assert [s.evaluations for s in samples] == sorted(s.evaluations for s in samples)
+
+
+def test_the_plot_is_written_with_and_without_an_oracle_line(tmp_path: Path) -> None:
+    cut = windows(cumulative([(1.0, 100, 20, 5.0), (1.0, 0, 0, 0.0), (1.0, 50, 5, 2.0)]), 1.0)
+    plot_over_time(cut, tmp_path / "a.png", "demo")
+    plot_over_time(cut, tmp_path / "b" / "c.png", "demo", oracle=[(0.0, 0.3), (3.0, 0.25)])
+    for path in (tmp_path / "a.png", tmp_path / "b" / "c.png"):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
