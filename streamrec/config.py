@@ -123,6 +123,10 @@ class Settings:
     # embedded broker holds every fetch this long, so it is latency and request rate at once
     fetch_wait_ms: int = 10
     max_message_bytes: int = 65_536
+    # a second checkpoint (same catalog and window length as model_path): scored on every
+    # event as a shadow, or, with split_traffic > 0, serving that share of the sessions
+    shadow_model: str = ""
+    split_traffic: float = 0.0  # 0: shadow only; 0 < P < 1: the second model's share (A/B)
     keep_demo_dir: bool = False  # keep the demo's scratch directory (consumer logs) at exit
     # names of the settings given explicitly (environment or flags), not defaults
     explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -189,6 +193,14 @@ class Settings:
             raise ConfigError(
                 "a validation log (--validation-csv) goes with --split none; other splits "
                 "hold out part of the training log"
+            )
+        if not 0 <= self.split_traffic < 1:
+            raise ConfigError(
+                f"split_traffic must be > 0 and < 1 (0: off), got {self.split_traffic}"
+            )
+        if self.split_traffic and not self.shadow_model:
+            raise ConfigError(
+                "split_traffic needs the second model: give it with --shadow-model PATH"
             )
         if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
             raise ConfigError(

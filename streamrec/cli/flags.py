@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streamrec.cli.setting_flag import (
+    CLICK_LOG,
+    CONSUMER,
+    DATA,
+    GROUP_ORDER,
+    RUNTIME,
+    SERVERS,
+    TRAINING,
+    SettingFlag,
+    help_text,
+)
 from streamrec.cli.validators import number
 from streamrec.config import (
     ARCHITECTURES,
     DEVICES,
-    ENV_PREFIX,
     GENERATORS,
     LOG_FORMATS,
     LOG_LEVELS,
@@ -30,32 +39,6 @@ from streamrec.config import (
     setting_fields,
 )
 from streamrec.model.data.generator_modes import ANCHOR_PROB, FOLLOW_PROB, SUBTOPIC_SIZE
-
-DATA = "data"
-CLICK_LOG = "click log (instead of generated sessions)"
-TRAINING = "training"
-CONSUMER = "consumer"
-SERVERS = "servers"
-RUNTIME = "runtime"
-GROUP_ORDER = (DATA, CLICK_LOG, TRAINING, CONSUMER, SERVERS, RUNTIME)
-
-
-@dataclass(frozen=True)
-class SettingFlag:
-    """How one ``Settings`` field appears on the command line."""
-
-    field: str
-    help: str
-    group: str
-    flag: str = ""  # default: the field name with dashes
-    choices: tuple[str, ...] | None = None
-    metavar: str | None = None
-    default_note: str = ""  # said after the default value, e.g. "the embedded broker"
-
-    @property
-    def option(self) -> str:
-        """The ``--flag`` spelling."""
-        return self.flag or "--" + self.field.replace("_", "-")
 
 
 def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:
@@ -247,6 +230,22 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         CONSUMER,
     ),
     SettingFlag(
+        "shadow_model",
+        "a second checkpoint (same catalog and window length): scores every event too, its "
+        "online metrics labelled model=shadow; only the primary's recommendations are written",
+        CONSUMER,
+        metavar="PATH",
+        default_note="none",
+    ),
+    SettingFlag(
+        "split_traffic",
+        "serve this share of the sessions (0 < P < 1, by a stable hash of the session id) "
+        "from --shadow-model instead (A/B): arms labelled model=primary and model=secondary; "
+        "0 = off",
+        CONSUMER,
+        metavar="P",
+    ),
+    SettingFlag(
         "model_watch_interval",
         "seconds between checks of --model for a new checkpoint, swapped in without a "
         "restart (SIGHUP reloads at once); 0 = do not watch",
@@ -318,32 +317,6 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
 def field_types() -> dict[str, str]:
     """Settings field name -> its annotated type, as written (``"int"``, ``"Path"``, ...)."""
     return {f.name: str(f.type) for f in setting_fields()}
-
-
-def shown_default(value: object) -> str:
-    """A default value as help text shows it."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if value == "":
-        return "none"
-    if isinstance(value, str) and len(value) == 1:
-        return repr(value)  # a lone separator reads better quoted
-    return str(value)
-
-
-def help_text(spec: SettingFlag, defaults: Settings, note: str = "") -> str:
-    """The flag's help with its effective default and environment variable."""
-    env = ENV_PREFIX + spec.field.upper()
-    value = shown_default(getattr(defaults, spec.field))
-    if spec.field in defaults.explicit:
-        where = f"{value}, from {env}"
-    else:
-        where = f"{value}, {spec.default_note}" if spec.default_note else value
-        where += f"; env {env}"
-    text = spec.help + (f"; {note}" if note else "") + f" (default: {where})"
-    return text.replace("%", "%%")  # argparse %-formats help
 
 
 def add_setting_flags(

@@ -173,6 +173,8 @@ COMMANDS: dict[str, Command] = {
             "fetch_wait_ms",
             "scoring",
             "scorer_cache_mb",
+            "shadow_model",
+            "split_traffic",
             "model_watch_interval",
             "max_message_bytes",
             *SERVERS,
@@ -206,7 +208,7 @@ COMMANDS: dict[str, Command] = {
         "Start embedded servers (unless STREAMREC_KAFKA_BOOTSTRAP/STREAMREC_REDIS_URL or "
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
         "with live progress, then print online vs offline metrics and stop what it started.",
-        (*PIPELINE, "keep_demo_dir", "prometheus_bin"),
+        (*PIPELINE, "shadow_model", "keep_demo_dir", "prometheus_bin"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
     ),

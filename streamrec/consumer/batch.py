@@ -22,14 +22,22 @@ from dataclasses import dataclass
 import numpy as np
 from confluent_kafka import KafkaError, Message
 
+from streamrec.consumer.arms import SecondModel, split_top_k
 from streamrec.consumer.outputs import Outputs
-from streamrec.consumer.planner import BatchEvent, BatchPlan, build_writes, plan_batch
+from streamrec.consumer.planner import (
+    BatchEvent,
+    BatchPlan,
+    ShadowRows,
+    build_writes,
+    plan_batch,
+)
 from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.state import APPLIED, DUPLICATE, GAP, UNKNOWN_ITEM, EventWrite
 from streamrec.consumer.store import RetryingSessionStore
 from streamrec.consumer.telemetry import ConsumerMetrics
 from streamrec.contract.events import EventError, decode_event
 from streamrec.contract.messages import SEQ_GAP, json_rows, message_scores
+from streamrec.contract.names import PRIMARY, SECONDARY, SHADOW
 from streamrec.model.evaluation.ranking import RankingTotals
 
 log = logging.getLogger("streamrec.consumer")
@@ -49,6 +57,8 @@ class ScoredRows:
     stored: list[tuple[bytes, bytes]]  # per row: dense items and float32 scores (Redis)
     message_items: list[bytes]  # per row: event-side ids (the recommendation)
     message_scores: list[bytes]  # per row: scores rounded as messages carry them
+    shadow: ShadowRows | None = None  # the shadow model's rows (shadow scoring)
+    second_arm: list[bool] | None = None  # per row: served by the second model (A/B)
 
 
 class BatchProcessor:
@@ -61,8 +71,10 @@ class BatchProcessor:
         outputs: Outputs,
         metrics: ConsumerMetrics,
         max_message_bytes: int,
+        second: SecondModel | None = None,
     ) -> None:
         self.scorer = scorer
+        self.second = second  # a shadow or an A/B arm beside ``scorer``
         self.store = store
         self.outputs = outputs
         self.metrics = metrics
@@ -119,7 +131,9 @@ class BatchProcessor:
         self.metrics.export_scorer_cache(
             self.scorer.cache_counters(), self.scorer.cached_sessions()
         )
-        writes = build_writes(plan, rows.items, rows.scores, rows.ties, rows.stored)
+        writes = build_writes(
+            plan, rows.items, rows.scores, rows.ties, rows.stored, rows.shadow, rows.second_arm
+        )
 
         # Recommendations go out and are acknowledged before the state is written: a crash
         # between the two redelivers events that are then applied and recommended again
@@ -127,6 +141,8 @@ class BatchProcessor:
         # redelivered events would be duplicates, which are not recommended.
         produced_at = time.time()
         recommend = self.outputs.recommend_encoded
+        arm = rows.second_arm
+        second_version = self.second.model.model_version if self.second is not None else None
         for p in plan.events:
             if p.slot is not None:
                 event = p.event
@@ -137,6 +153,7 @@ class BatchProcessor:
                     rows.message_items[row],
                     rows.message_scores[row],
                     produced_at,
+                    second_version if arm is not None and arm[row] else None,
                 )
         if not self.outputs.flush():
             return False
@@ -152,7 +169,28 @@ class BatchProcessor:
     def _score(self, plan: BatchPlan) -> ScoredRows:
         if not plan.windows:
             return ScoredRows([], [], [], [], [], [])
-        items, scores, ties = self.scorer.top_k(plan.sessions, plan.windows)
+        second = self.second
+        if second is None:
+            return self._rows(*self.scorer.top_k(plan.sessions, plan.windows))
+        if second.is_shadow:
+            rows = self._rows(*self.scorer.top_k(plan.sessions, plan.windows))
+            items, scores, ties = second.model.top_k(plan.sessions, plan.windows)
+            rows.shadow = ShadowRows(
+                items.tolist(),
+                scores.tolist(),
+                ties.tolist(),
+                list(zip(json_rows(items), json_rows(scores), strict=True)),
+            )
+            return rows
+        arms = second.arms(plan.sessions)
+        rows = self._rows(
+            *split_top_k(self.scorer, second.model, plan.sessions, plan.windows, arms)
+        )
+        rows.second_arm = arms
+        return rows
+
+    def _rows(self, items: np.ndarray, scores: np.ndarray, ties: np.ndarray) -> ScoredRows:
+        """A batch's top-K rows, encoded for the store and the recommendations."""
         return ScoredRows(
             items=items.tolist(),
             scores=scores.tolist(),
@@ -172,7 +210,7 @@ class BatchProcessor:
         """DLQ records of gaps, and the batch's metrics."""
         written_at = time.time()
         counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0, UNKNOWN_ITEM: 0}
-        evaluations: dict[str | None, RankingTotals] = {}
+        evaluations: dict[tuple[str, str | None], RankingTotals] = {}
         applied_ts: list[float] = []
         for item, msg, write, result in zip(events, sources, writes, results, strict=True):
             counts[result] += 1
@@ -180,16 +218,21 @@ class BatchProcessor:
                 event = item.event
                 applied_ts.append(event.ts)
                 if write.evaluation is not None:
-                    totals = evaluations.get(event.behavior, RankingTotals())
-                    evaluations[event.behavior] = totals + write.evaluation
+                    key = (SECONDARY if write.second_arm else PRIMARY, event.behavior)
+                    evaluations[key] = evaluations.get(key, RankingTotals()) + write.evaluation
+                if write.shadow_evaluation is not None:
+                    key = (SHADOW, event.behavior)
+                    evaluations[key] = (
+                        evaluations.get(key, RankingTotals()) + write.shadow_evaluation
+                    )
             elif result == GAP:
                 detail = f"seq {item.event.seq} arrived before its predecessors"
                 self.outputs.dead_letter(msg, SEQ_GAP, detail)
         if applied_ts:
             latencies = written_at - np.asarray(applied_ts, dtype=np.float64)
             self.metrics.latency.observe_many(np.maximum(latencies, 0.0))
-        for behavior, totals in evaluations.items():
-            self.metrics.record_evaluations(behavior, totals)
+        for (model, behavior), totals in evaluations.items():
+            self.metrics.record_evaluations(behavior, totals, model)
         for outcome, label in OUTCOME_LABELS:
             if counts[outcome]:
                 self.metrics.events.labels(label).inc(counts[outcome])

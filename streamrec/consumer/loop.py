@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 
 from streamrec.config import Settings
+from streamrec.consumer.arms import SecondModel
 from streamrec.consumer.batch import BatchProcessor
 from streamrec.consumer.offsets import OffsetTracker
 from streamrec.consumer.outputs import Outputs
@@ -45,6 +46,7 @@ class ClickConsumer:
         metrics: ConsumerMetrics,
         stop: Callable[[], bool],
         reloader: ModelReloader | None = None,
+        second: SecondModel | None = None,
     ) -> None:
         self.settings = settings
         self.reloader = reloader
@@ -64,6 +66,7 @@ class ClickConsumer:
             self.outputs,
             metrics,
             settings.max_message_bytes,
+            second,
         )
         metrics.serving_model(scorer.model_version, scorer.meta.architecture)
 
@@ -117,6 +120,9 @@ class ClickConsumer:
         scored and recommended by one model). Session state lives in Redis, so nothing about
         exactly-once changes; the old scorer's per-session cache goes with it, and the new
         one rebuilds sessions from their Redis windows."""
+        # The second model (shadow or A/B arm, ``batches.second``) stays: it was checked
+        # against the old primary's catalog and window length, and the reloader refuses a
+        # candidate that differs from them, so it still fits beside ``new``.
         old = self.scorer
         self.scorer = self.batches.scorer = new
         self.outputs.model_version = new.model_version

@@ -9,6 +9,7 @@ import functools
 import gc
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 from prometheus_client import start_http_server
@@ -20,6 +21,7 @@ from streamrec.clients import (
     wait_for_redis,
 )
 from streamrec.config import Settings
+from streamrec.consumer.arms import SecondModel
 from streamrec.consumer.loop import ClickConsumer
 from streamrec.consumer.offsets import report_commit
 from streamrec.consumer.reload import FileStamp, ModelReloader
@@ -48,6 +50,27 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+def load_second_model(
+    settings: Settings, load: Callable[[Path], ServedModel], primary: ServedModel
+) -> SecondModel | None:
+    """The ``--shadow-model`` checkpoint as a shadow, or as the A/B arm serving
+    ``--split-traffic`` of the sessions; None when none is configured. It is loaded once:
+    a hot swap (``consumer.reload``) replaces the primary only."""
+    if not settings.shadow_model:
+        return None
+    model = load(Path(settings.shadow_model))
+    second = SecondModel(model, settings.split_traffic, primary)
+    if second.is_shadow:
+        log.info("shadow model %s scores every event (not served)", model.model_version)
+    else:
+        log.info(
+            "A/B: %.1f%% of the sessions served by %s",
+            100 * settings.split_traffic,
+            model.model_version,
+        )
+    return second
+
+
 def run_consumer(
     settings: Settings,
     stop: Callable[[], bool] = lambda: False,
@@ -67,6 +90,7 @@ def run_consumer(
     served_stamp = FileStamp.of(settings.model_path)  # before loading: a newer file is seen
     scorer = load(settings.model_path)
     log.info("scoring: %s", scorer.mode)
+    second = load_second_model(settings, load, scorer)
     if scorer.max_len != settings.max_len:
         log.info("using the checkpoint's window max_len=%d", scorer.max_len)
     if stop():
@@ -80,7 +104,11 @@ def run_consumer(
         start_http_server(port, addr=host, registry=metrics.registry)
         log.info("metrics on http://%s:%d/metrics", host, port)
     store = SessionStore(
-        redis_conn, Names(settings.namespace), scorer.max_len, settings.session_ttl
+        redis_conn,
+        Names(settings.namespace),
+        scorer.max_len,
+        settings.session_ttl,
+        second.label if second is not None else None,
     )
     consumer = ClickConsumer(
         settings,
@@ -98,6 +126,7 @@ def run_consumer(
             settings.model_watch_interval,
             reload,
         ),
+        second,
     )
     settle_garbage_collector()
     consumer.run()

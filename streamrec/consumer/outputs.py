@@ -54,12 +54,18 @@ class Outputs:
         self._produce(self._recommendations, session_id.encode(), body)
 
     def recommend_encoded(
-        self, session_id: str, seq: int, items_json: bytes, scores_json: bytes, ts: float
+        self,
+        session_id: str,
+        seq: int,
+        items_json: bytes,
+        scores_json: bytes,
+        ts: float,
+        model_version: str | None = None,
     ) -> None:
-        """``recommend`` with the items and scores already JSON arrays (a batch's rows)."""
-        body = encode_recommendation_json(
-            session_id, seq, items_json, scores_json, self.model_version, ts
-        )
+        """``recommend`` with the items and scores already JSON arrays (a batch's rows);
+        ``model_version``: the model that made them when not the served one (A/B)."""
+        version = self.model_version if model_version is None else model_version
+        body = encode_recommendation_json(session_id, seq, items_json, scores_json, version, ts)
         self._produce(self._recommendations, session_id.encode(), body)
 
     def dead_letter(self, msg: Message, reason: str, detail: str) -> None:

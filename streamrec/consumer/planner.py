@@ -5,7 +5,8 @@ Kafka, no Redis calls, no model). An event applies when its seq follows the stor
 earlier event of the same session in the batch; the others are duplicates or gaps, which the
 store's script only counts. Each applicable event's window is scored in batch order, so a
 session's later events see its earlier ones, and each is evaluated against the top-K that was
-current before it: the previous event's in this batch, else the one stored in Redis.
+current before it: the previous event's in this batch, else the one stored in Redis. A shadow
+model scores the same windows; its own previous top-K (in the batch, else stored) evaluates it.
 
 A click on an item outside the served catalog (``dense_item is None``) advances the session's
 seq and nothing else: it joins no window, is not scored and is no prediction target, so the
@@ -47,11 +48,26 @@ class PlannedEvent:
     prev_slot: int | None  # row of the session's previous event in this batch
     prev_topk: TopK | None  # else the top-K stored in Redis (None: nothing stored)
     unknown_item: bool = False  # applicable, but only advances the seq
+    prev_shadow: TopK | None = None  # the shadow's stored top-K, when prev_slot is None
 
     @property
     def scored(self) -> bool:
         """Whether this event is expected to apply (and so is scored)."""
         return self.slot is not None
+
+
+@dataclass(frozen=True)
+class ShadowRows:
+    """The shadow model's top-K of every scored row (it scores the plan's windows too)."""
+
+    items: Sequence[list[int]]
+    scores: Sequence[list[float]]
+    ties: Sequence[int]
+    encoded: Sequence[tuple[bytes, bytes]]  # per row: items and scores as stored (JSON)
+
+    def top_k(self, row: int) -> TopK:
+        """Row ``row``'s top-K as the planner evaluates with it."""
+        return self.items[row], self.scores[row], self.ties[row]
 
 
 @dataclass(frozen=True)
@@ -92,8 +108,11 @@ def plan_batch(
             continue
         prev_slot = last_slot.get(sid)
         prev_topk: TopK | None = None
-        if prev_slot is None and state.topk_items:
-            prev_topk = (state.topk_items, state.topk_scores, state.topk_ties)
+        prev_shadow: TopK | None = None
+        if prev_slot is None:
+            if state.topk_items:
+                prev_topk = (state.topk_items, state.topk_scores, state.topk_ties)
+            prev_shadow = state.shadow_topk
         # a new list each time: earlier rows keep their own window
         after = [*window.get(sid, state.items), item.dense_item][-max_len:]
         window[sid] = after
@@ -102,7 +121,11 @@ def plan_batch(
         last_slot[sid] = slot
         sessions.append(sid)
         windows.append(after)
-        planned.append(PlannedEvent(event, item.dense_item, after, slot, prev_slot, prev_topk))
+        planned.append(
+            PlannedEvent(
+                event, item.dense_item, after, slot, prev_slot, prev_topk, prev_shadow=prev_shadow
+            )
+        )
     return BatchPlan(planned, sessions, windows)
 
 
@@ -121,12 +144,16 @@ def build_writes(
     top_scores: Sequence[list[float]],
     top_ties: Sequence[int] | None = None,
     encoded: Sequence[tuple[bytes, bytes]] | None = None,
+    shadow: ShadowRows | None = None,
+    second_arm: Sequence[bool] | None = None,
 ) -> list[EventWrite]:
     """One conditional write per batch event, given the top-K of every scored row (and per
     row how many items outside its top-K tie with its last score; none when omitted).
 
     ``encoded``: per row, its top-K items and scores as the JSON arrays the store writes (the
     consumer encodes a batch's rows at once); omitted, the store encodes the lists.
+    ``shadow``: the shadow model's rows, evaluated and stored beside the served ones.
+    ``second_arm``: per row, whether its session is served by the second model (A/B).
     """
     ties = top_ties if top_ties is not None else [0] * len(top_items)
     writes: list[EventWrite] = []
@@ -163,6 +190,12 @@ def build_writes(
                 evaluation=evaluate(event.seq, previous, p.dense_item),
                 topk_ties=ties[p.slot],
                 encoded_topk=encoded[p.slot] if encoded is not None else None,
+                second_arm=second_arm[p.slot] if second_arm is not None else False,
             )
         )
+        if shadow is not None:
+            write = writes[-1]
+            before = shadow.top_k(p.prev_slot) if p.prev_slot is not None else p.prev_shadow
+            write.shadow_evaluation = evaluate(event.seq, before, p.dense_item)
+            write.shadow_topk = (*shadow.encoded[p.slot], shadow.ties[p.slot])
     return writes

@@ -23,9 +23,8 @@ class SessionState:
     topk_items: list[int] = field(default_factory=list)
     topk_scores: list[float] = field(default_factory=list)
     topk_ties: int = 0  # items outside the top-K tied with its last score
-    # the top-K items and scores as the JSON arrays to store, when the caller encoded its
-    # batch's rows already (one orjson call per batch); else the store encodes the lists
-    encoded_topk: tuple[bytes, bytes] | None = None
+    # the shadow model's last top-K (items, scores, tail ties); None: none stored
+    shadow_topk: tuple[list[int], list[float], int] | None = None
 
     @property
     def next_seq(self) -> int:
@@ -50,3 +49,9 @@ class EventWrite:
     # the top-K items and scores as the JSON arrays to store, when the caller encoded its
     # batch's rows already (one orjson call per batch); else the store encodes the lists
     encoded_topk: tuple[bytes, bytes] | None = None
+    # A/B: the session is served by the second model, whose totals count ``evaluation``
+    second_arm: bool = False
+    # shadow scoring: the shadow's evaluation of this click (None: nothing to evaluate) and
+    # its top-K after it as stored (items JSON, scores JSON, tail ties); None: no shadow
+    shadow_evaluation: RankingTotals | None = None
+    shadow_topk: tuple[bytes, bytes, int] | None = None

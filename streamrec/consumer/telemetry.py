@@ -16,6 +16,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from streamrec.contract.names import PRIMARY
 from streamrec.model.evaluation.ranking import RankingTotals
 from streamrec.model.scoring import CacheCounters
 
@@ -102,17 +103,17 @@ class ConsumerMetrics:
         self.evaluations = Counter(
             "streamrec_online_evaluations",
             "Events scored against the previous top-K",
-            ["behavior"],
+            ["behavior", "model"],
             registry=r,
         )
         self.hits = Counter(
-            "streamrec_online_hits", "Online hits at K", ["k", "behavior"], registry=r
+            "streamrec_online_hits", "Online hits at K", ["k", "behavior", "model"], registry=r
         )
         # A gauge only to keep the contract's exact name (a Counter would add "_total").
         self.rr_sum = Gauge(
             "streamrec_online_reciprocal_rank_sum",
             "Sum of reciprocal ranks at K (monotonic)",
-            ["k", "behavior"],
+            ["k", "behavior", "model"],
             registry=r,
         )
         self.latency = BatchHistogram(
@@ -184,13 +185,16 @@ class ConsumerMetrics:
             self.scorer_cache.labels(result)
         self.redis_up.set(1)
 
-    def record_evaluations(self, behavior: str | None, totals: RankingTotals) -> None:
-        """Add the online evaluations of one behaviour (a batch's worth at once)."""
+    def record_evaluations(
+        self, behavior: str | None, totals: RankingTotals, model: str = PRIMARY
+    ) -> None:
+        """Add one model's online evaluations of one behaviour (a batch's worth at once);
+        ``model``: ``primary``, ``shadow`` or ``secondary`` (``contract.names``)."""
         label = behavior or NO_BEHAVIOR
-        self.evaluations.labels(label).inc(totals.n)
-        self.hits.labels("10", label).inc(totals.hits_10)
-        self.hits.labels("20", label).inc(totals.hits_20)
-        self.rr_sum.labels("20", label).inc(totals.rr_sum_20)
+        self.evaluations.labels(label, model).inc(totals.n)
+        self.hits.labels("10", label, model).inc(totals.hits_10)
+        self.hits.labels("20", label, model).inc(totals.hits_20)
+        self.rr_sum.labels("20", label, model).inc(totals.rr_sum_20)
 
     def time_stage(self, name: str, since: float) -> float:
         """Observe ``perf_counter()`` minus ``since`` as batch stage ``name``; returns now."""

@@ -1,24 +1,40 @@
 """Exact online totals: every shard's hash summed, and a bounded wait for a stream to finish.
 
 The Lua script in ``store`` adds each applied event's evaluation and every outcome (applied,
-duplicate, gap) to its shard's totals hash; invalid events are counted in the stats hash.
+duplicate, gap) to its shard's totals hash; invalid events are counted in the stats hash. A
+second model's evaluations (shadow or A/B arm) have their own hash per shard, summed apart.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from streamrec.clients import RedisClient
-from streamrec.contract.names import Names
+from streamrec.contract.names import MODEL_LABELS, PRIMARY, Names
 from streamrec.model.evaluation.ranking import RankingTotals
 
 
 @dataclass
+class ModelTotals:
+    """One model's exact online evaluation totals, overall and per behaviour."""
+
+    overall: RankingTotals
+    per_behavior: dict[str, RankingTotals]
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready figures with the same keys as offline evaluation."""
+        out: dict[str, Any] = dict(self.overall.metrics())
+        out["per_behavior"] = {k: v.metrics() for k, v in sorted(self.per_behavior.items())}
+        return out
+
+
+@dataclass
 class OnlineTotals:
-    """Exact online totals summed over shards."""
+    """Exact online totals summed over shards (``overall`` and ``per_behavior``: the primary
+    model's; ``models``: every model's that has totals, the primary's always)."""
 
     overall: RankingTotals
     per_behavior: dict[str, RankingTotals]
@@ -27,6 +43,7 @@ class OnlineTotals:
     gap: int
     invalid: int
     unknown_item: int = 0  # valid clicks on items outside the catalog (seq advanced)
+    models: dict[str, ModelTotals] = field(default_factory=dict)
 
     @property
     def accounted(self) -> int:
@@ -44,22 +61,50 @@ class OnlineTotals:
             "gap": self.gap,
             "invalid": self.invalid,
         }
+        out["models"] = {label: m.report() for label, m in self.models.items()}
         return out
 
 
 def read_totals(client: RedisClient, names: Names) -> OnlineTotals:
-    """Sum every shard's totals (one round trip)."""
+    """Sum every shard's totals, every model's (one round trip)."""
     pipe = client.pipeline(transaction=False)
-    for key in names.all_totals_keys():
-        pipe.hgetall(key)
+    for model in MODEL_LABELS:
+        for key in names.all_totals_keys(model):
+            pipe.hgetall(key)
     pipe.hget(names.stats_key, "invalid")
     *shards, invalid = pipe.execute()
+    per_model = {
+        model: _sum_hashes(shards[i * names.shards : (i + 1) * names.shards])
+        for i, model in enumerate(MODEL_LABELS)
+    }
+    sums = per_model[PRIMARY]
+    models = {
+        model: _model_totals(model_sums)
+        for model, model_sums in per_model.items()
+        if model == PRIMARY or model_sums
+    }
+    return OnlineTotals(
+        overall=models[PRIMARY].overall,
+        per_behavior=models[PRIMARY].per_behavior,
+        applied=int(sums.get("applied", 0)),
+        duplicate=int(sums.get("duplicate", 0)),
+        gap=int(sums.get("gap", 0)),
+        invalid=int(invalid or 0),
+        unknown_item=int(sums.get("unknown_item", 0)),
+        models=models,
+    )
+
+
+def _sum_hashes(shards: list[dict[bytes, bytes]]) -> dict[str, float]:
     sums: dict[str, float] = {}
     for shard in shards:
         for raw_key, raw_value in shard.items():
             key = raw_key.decode()
             sums[key] = sums.get(key, 0.0) + float(raw_value)
+    return sums
 
+
+def _model_totals(sums: dict[str, float]) -> ModelTotals:
     def totals(suffix: str) -> RankingTotals:
         return RankingTotals(
             n=int(sums.get("n" + suffix, 0)),
@@ -69,15 +114,7 @@ def read_totals(client: RedisClient, names: Names) -> OnlineTotals:
         )
 
     behaviors = sorted({k.split(":", 1)[1] for k in sums if k.startswith("n:")})
-    return OnlineTotals(
-        overall=totals(""),
-        per_behavior={b: totals(":" + b) for b in behaviors},
-        applied=int(sums.get("applied", 0)),
-        duplicate=int(sums.get("duplicate", 0)),
-        gap=int(sums.get("gap", 0)),
-        invalid=int(invalid or 0),
-        unknown_item=int(sums.get("unknown_item", 0)),
-    )
+    return ModelTotals(totals(""), {b: totals(":" + b) for b in behaviors})
 
 
 def wait_until_accounted(

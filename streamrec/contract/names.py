@@ -8,6 +8,11 @@ atomic script, so they must live in one hash slot. Sessions are therefore spread
 ``N_SHARDS`` shards by a stable hash of the session id, and each key carries its shard as the
 hash tag: ``streamrec:<ns>:{s07}:session:<id>`` and ``streamrec:<ns>:{s07}:totals``. Reports
 sum the shards' totals.
+
+Online totals are kept per model: the primary's (and every event outcome) in ``...:totals``,
+a second model's in ``...:totals:<label>`` of the same slot (``MODEL_LABELS``: ``shadow`` when
+it scores every event beside the primary, ``secondary`` when it serves its own share of the
+sessions), so one script call updates a session and every model's totals atomically.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ import zlib
 from dataclasses import dataclass
 
 N_SHARDS = 64
+PRIMARY = "primary"
+SHADOW = "shadow"
+SECONDARY = "secondary"
+MODEL_LABELS = (PRIMARY, SHADOW, SECONDARY)
 
 
 @dataclass(frozen=True)
@@ -68,13 +77,16 @@ class Names:
         """The online-totals hash in the same slot as ``session_key(session_id)``."""
         return self.totals_key(self.shard_of(session_id))
 
-    def totals_key(self, shard: int) -> str:
-        """Online totals of one shard."""
-        return f"{self.key_prefix}{{s{shard:02d}}}:totals"
+    def totals_key(self, shard: int, model: str = PRIMARY) -> str:
+        """Online totals of one shard for one model (``MODEL_LABELS``)."""
+        if model not in MODEL_LABELS:
+            raise ValueError(f"unknown model label {model!r}")
+        suffix = "" if model == PRIMARY else f":{model}"
+        return f"{self.key_prefix}{{s{shard:02d}}}:totals{suffix}"
 
-    def all_totals_keys(self) -> list[str]:
-        """Totals keys of every shard."""
-        return [self.totals_key(s) for s in range(self.shards)]
+    def all_totals_keys(self, model: str = PRIMARY) -> list[str]:
+        """One model's totals keys of every shard."""
+        return [self.totals_key(s, model) for s in range(self.shards)]
 
     @property
     def stats_key(self) -> str:

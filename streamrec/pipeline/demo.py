@@ -3,12 +3,14 @@
 Starts embedded servers (unless external ones are configured), makes sure a model exists,
 starts consumer processes, replays held-out sessions, waits until every event is accounted
 for, then compares the online metrics (exact totals from Redis) with offline evaluation of the
-same model on the same sessions, and stops everything it started.
+same model on the same sessions, and stops everything it started. With a shadow model
+(``--shadow-model``) the consumers score every event with it too, and the summary has each
+model's online and offline figures (``models``).
 
 When a Prometheus binary is installed, a Prometheus server with the repository's recording
 rules scrapes the consumers too; the summary then has the online Hit@10 its rule computed
 beside the exact Redis one. Either way the demo writes a PNG of online Hit@10 and MRR@20 per
-time window (``online_watch``).
+time window (``online_watch``); both read the primary model's figures (``model="primary"``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from streamrec.clients import RedisClient, ensure_topics, wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
-from streamrec.contract.names import Names
+from streamrec.contract.names import PRIMARY, SHADOW, Names
 from streamrec.model.data.examples import build_examples
 from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.zoo import load_model
@@ -77,11 +79,23 @@ class DemoResult:
     backend: str
     watch: WatchResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    shadow_offline: dict[str, Any] | None = None  # the shadow model's offline report
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object."""
         online = self.totals.report()
         pick = ("hit_at_10", "hit_at_20", "mrr_at_20", "n_examples", "per_behavior")
+        models = {}
+        if self.shadow_offline is not None:
+            offline_by_model = {PRIMARY: self.offline, SHADOW: self.shadow_offline}
+            models = {
+                label: {
+                    "online": {k: online["models"][label][k] for k in pick},
+                    "offline": {k: report[k] for k in pick},
+                }
+                for label, report in offline_by_model.items()
+                if label in online["models"]
+            }
         return {
             "events_produced": self.produced,
             "events_scored": self.totals.applied,
@@ -97,6 +111,7 @@ class DemoResult:
             "seconds": round(self.timings_s["total"], 1),
             "timings_s": {k: round(v, 1) for k, v in self.timings_s.items()},
             "backend": self.backend,
+            **({"models": models} if models else {}),
             "prometheus": None if self.watch is None else self.watch.prometheus_json(),
             "over_time": None if self.watch is None else self.watch.over_time_json(),
             **self.extra,
@@ -126,6 +141,10 @@ def run_demo(
             {"namespace": f"demo-{run_id}", "group": f"demo-{run_id}"}
         )
     try:
+        if settings.split_traffic:
+            raise DemoError("the demo scores a shadow model; run an A/B split with `consume`")
+        if settings.shadow_model and not Path(settings.shadow_model).is_file():
+            raise DemoError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
         model_path, trained = ensure_model(settings, console)
         timings["training"] = time.monotonic() - started if trained else 0.0
         console.print(f"serving {model_path}{' (trained now)' if trained else ''}")
@@ -175,6 +194,8 @@ def run_demo(
             f"{consumers} consumer(s)",
         )
         offline = offline_report(model_path, replay)
+        shadow = settings.shadow_model
+        shadow_offline = offline_report(Path(shadow), replay) if shadow else None
         timings["total"] = time.monotonic() - started
         return DemoResult(
             produced=result.sent,
@@ -187,6 +208,7 @@ def run_demo(
             backend=servers.backend,
             watch=watched,
             extra={"model": str(model_path), "sessions": len(replay)},
+            shadow_offline=shadow_offline,
         )
     finally:
         if procs:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streamrec.contract.names import PRIMARY
 from streamrec.pipeline.overtime import (
     CounterSample,
     OracleLine,
@@ -131,7 +132,8 @@ class OnlineWatch:
             if time.monotonic() > deadline:
                 raise TimeoutError("a consumer's /metrics did not answer after the drain")
             time.sleep(0.1)
-        evaluations = round(metric_sum(texts, "streamrec_online_evaluations_total"))
+        # the primary model's (a shadow's evaluations carry model="shadow"), as the rules read
+        evaluations = round(metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY))
         if self.sampler is not None:
             samples = self.sampler.stop(timeout)
             return WatchResult(None, self.note, "scrape", samples, evaluations)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streamrec.contract.names import PRIMARY
 from streamrec.pipeline.promql import EVALUATIONS, HITS_10, RR_20, PromClient
 from streamrec.pipeline.scrape import metric_sum
 
@@ -107,12 +108,13 @@ def windows(samples: Sequence[CounterSample], window_s: float) -> list[Window]:
 
 
 def sample_texts(t: float, texts: Sequence[str]) -> CounterSample:
-    """The sample that the /metrics expositions ``texts`` (one per consumer) make together."""
+    """The sample that the /metrics expositions ``texts`` (one per consumer) make together:
+    the primary model's counters (a shadow's are labelled ``model="shadow"``)."""
     return CounterSample(
         t=t,
-        evaluations=metric_sum(texts, "streamrec_online_evaluations_total"),
-        hits_10=metric_sum(texts, "streamrec_online_hits_total", k="10"),
-        rr_20=metric_sum(texts, "streamrec_online_reciprocal_rank_sum", k="20"),
+        evaluations=metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY),
+        hits_10=metric_sum(texts, "streamrec_online_hits_total", k="10", model=PRIMARY),
+        rr_20=metric_sum(texts, "streamrec_online_reciprocal_rank_sum", k="20", model=PRIMARY),
     )
 
 

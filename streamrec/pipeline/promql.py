@@ -12,15 +12,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-EVALUATIONS = "sum(streamrec_online_evaluations_total)"
-HITS_10 = 'sum(streamrec_online_hits_total{k="10"})'
-RR_20 = 'sum(streamrec_online_reciprocal_rank_sum{k="20"})'
-# the recording rules of infra/prometheus/rules.yml the demo reports
+from streamrec.contract.names import PRIMARY
+
+# The online metrics carry a ``model`` label (primary; shadow or secondary beside it when a
+# second model runs): every figure read here is the primary model's, as Redis's ``overall``.
+PRIMARY_MODEL = f'model="{PRIMARY}"'
+EVALUATIONS = f"sum(streamrec_online_evaluations_total{{{PRIMARY_MODEL}}})"
+HITS_10 = f'sum(streamrec_online_hits_total{{k="10",{PRIMARY_MODEL}}})'
+RR_20 = f'sum(streamrec_online_reciprocal_rank_sum{{k="20",{PRIMARY_MODEL}}})'
+# the recording rules of infra/prometheus/rules.yml the demo reports (one series per model)
 RULES = {
     "hit_at_10": "streamrec:online_hit_at_10:cumulative",
     "hit_at_20": "streamrec:online_hit_at_20:cumulative",
     "mrr_at_20": "streamrec:online_mrr_at_20:cumulative",
 }
+
+
+def primary_series(rule: str) -> str:
+    """The primary model's series of a recording rule kept ``by (model)``."""
+    return f"{rule}{{{PRIMARY_MODEL}}}"
 
 
 class PrometheusQueryError(RuntimeError):
@@ -129,13 +139,13 @@ def final_reading(client: PromClient, evaluations: int, timeout: float) -> Prome
         seen = client.scalar(EVALUATIONS)
     scraped_by = time.time()  # every rule evaluated after this saw the final counters
     while True:
-        stamp = client.scalar(f"timestamp({RULES['hit_at_10']})")
+        stamp = client.scalar(f"timestamp({primary_series(RULES['hit_at_10'])})")
         if stamp is not None and stamp >= scraped_by:
             break
         if time.monotonic() > deadline:
             raise TimeoutError(f"the rule {RULES['hit_at_10']} was not evaluated in time")
         time.sleep(0.1)
-    values = {name: client.scalar(rule) for name, rule in RULES.items()}
+    values = {name: client.scalar(primary_series(rule)) for name, rule in RULES.items()}
     return PrometheusReading(evaluations, values, time.monotonic() - started)
 
 

@@ -8,22 +8,25 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.models import TinyModel
+from tests.models import TinyModel, train_tiny_model
 
 pytestmark = pytest.mark.integration
 
 
-def run_demo(model: Path, out_dir: Path, sessions: int, **env_extra: str) -> dict[str, Any]:
+def run_demo(
+    model: Path, out_dir: Path, sessions: int, args: Sequence[str] = (), **env_extra: str
+) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
     env.update(env_extra)
     result = subprocess.run(
         [sys.executable, "-m", "streamrec", "demo", "--sessions", str(sessions), "--json",
-         "--model", str(model), "--out-dir", str(out_dir)],
+         "--model", str(model), "--out-dir", str(out_dir), *args],
         capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -89,3 +92,32 @@ def test_demo_without_prometheus_samples_the_consumers_itself(
     assert "carrying on without it" in summary["_stderr"]
     assert summary["over_time"]["source"] == "scrape"
     assert_windows_add_up(summary, tmp_path)
+
+
+def test_demo_with_a_shadow_model_matches_each_models_offline_figures(
+    generated_model: TinyModel, tmp_path: Path
+) -> None:
+    markov = train_tiny_model(tmp_path / "markov.pt", architecture="markov")
+    out_dir = tmp_path / "out"
+    summary = run_demo(
+        generated_model.path, out_dir, 600, args=("--shadow-model", str(markov.path))
+    )
+    assert summary["events_scored"] == summary["events_produced"] > 5_000
+    models = summary["models"]
+    assert set(models) == {"primary", "shadow"}
+    for label in ("primary", "shadow"):
+        online, offline = models[label]["online"], models[label]["offline"]
+        assert online["n_examples"] == offline["n_examples"] > 5_000
+        for key in ("hit_at_10", "hit_at_20", "mrr_at_20"):
+            assert online[key] == pytest.approx(offline[key], abs=0.002), (label, key)
+    assert models["primary"]["online"] == summary["online"]  # the served model's figures
+    # two different models: the shadow's totals are its own, not a copy of the primary's
+    assert models["shadow"]["offline"]["hit_at_10"] != models["primary"]["offline"]["hit_at_10"]
+    assert "shadow online" in summary["_stderr"]  # the human summary has each model's rows
+    # Prometheus's rules and the over-time windows read the primary's series (model label)
+    prometheus = summary["prometheus"]
+    if shutil.which("prometheus") is not None:
+        assert prometheus["n_examples"] == summary["online"]["n_examples"]
+        for key in ("hit_at_10", "hit_at_20", "mrr_at_20"):
+            assert prometheus[key] == pytest.approx(summary["online"][key], abs=0.002)
+    assert_windows_add_up(summary, out_dir)

@@ -22,10 +22,11 @@ import pytest
 
 from streamrec.clients import ensure_topics, redis_client, wait_for_redis
 from streamrec.config import Settings
-from streamrec.consumer.state import EventWrite
+from streamrec.consumer.state import APPLIED, DUPLICATE, EventWrite
 from streamrec.consumer.store import APPLY_EVENTS_LUA, SessionStore
 from streamrec.consumer.totals import OnlineTotals, read_totals
-from streamrec.contract.names import Names
+from streamrec.contract.names import SHADOW, Names
+from streamrec.model.evaluation.ranking import RankingTotals
 from streamrec.pipeline.demo import offline_report
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import metric_sum, scrape
@@ -40,6 +41,7 @@ from tests.integration.helpers import (
     log_tails,
 )
 from tests.integration.test_pipeline import METRICS, replay_and_check
+from tests.integration.test_second_model_totals import click, shadow_writes
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
@@ -147,6 +149,32 @@ def test_scripts_are_reloaded_on_a_master_that_lost_them(
     totals = read_totals(redis_client(settings), Names("flush"))
     assert (totals.applied, totals.duplicate, totals.gap) == (600, 300, 0)
     assert all(count > 0 for count in session_keys_per_node(valkey_cluster, Names("flush")))
+
+
+def test_shadow_totals_share_the_session_slot_on_a_cluster(
+    valkey_cluster: EmbeddedValkeyCluster,
+) -> None:
+    # a shadow's totals hash is a third key of each shard call: on a cluster it must be in
+    # the session's slot (redis-py refuses a cross-slot call), and its totals stay exact
+    settings = Settings().with_overrides({"redis_url": valkey_cluster.url, "namespace": "shd"})
+    client = wait_for_redis(settings)
+    names = Names("shd")
+    store = SessionStore(client, names, 4, 600, second_model=SHADOW)
+    sids = [f"session-{i}" for i in range(300)]
+    first = [click(sid, 0, 7) for sid in sids]
+    second = [click(sid, 1, 1) for sid in sids]  # rank 1 for the primary, 3 for the shadow
+    assert store.apply(shadow_writes(store, first)) == [APPLIED] * 300
+    writes = shadow_writes(store, second)
+    assert store.apply(writes) == [APPLIED] * 300
+    assert store.apply(writes) == [DUPLICATE] * 300
+    totals = read_totals(redis_client(settings), names)
+    assert set(totals.models) == {"primary", "shadow"}
+    for label, rank in (("primary", 1), ("shadow", 3)):
+        got, want = totals.models[label].overall, RankingTotals.from_ranks([rank] * 300)
+        assert (got.n, got.hits_10, got.hits_20) == (want.n, want.hits_10, want.hits_20)
+        assert got.rr_sum_20 == pytest.approx(want.rr_sum_20)
+    assert (totals.applied, totals.duplicate) == (600, 300)
+    assert all(count > 0 for count in session_keys_per_node(valkey_cluster, names))
 
 
 def poll_until(condition: Callable[[], bool], message: str, timeout: float = 90.0) -> None:

@@ -33,6 +33,16 @@ def test_secrets_are_masked_and_sasl_configured() -> None:
         Settings().with_overrides({"kafka_username": "svc"})
 
 
+def test_split_traffic_is_a_share_and_needs_the_second_model() -> None:
+    ok = Settings().with_overrides({"shadow_model": "b.pt", "split_traffic": 0.25})
+    assert ok.split_traffic == 0.25
+    for bad in (-0.1, 1.0, 1.5):
+        with pytest.raises(ConfigError, match="split_traffic must be > 0 and < 1"):
+            Settings().with_overrides({"shadow_model": "b.pt", "split_traffic": bad})
+    with pytest.raises(ConfigError, match="needs the second model"):
+        Settings().with_overrides({"split_traffic": 0.5})
+
+
 def test_model_watch_interval_must_be_a_finite_non_negative_number() -> None:
     assert Settings(model_watch_interval=0).validate().model_watch_interval == 0
     for bad in (-1.0, float("inf"), float("nan")):

@@ -35,13 +35,20 @@ def timings_line(summary: Mapping[str, Any]) -> str:
 def demo_summary(summary: Mapping[str, Any], backend: str) -> list[str]:
     """The demo's human summary: counts, timings, online vs offline metrics, latency."""
     latency: Mapping[str, Any] = summary["latency_ms"]
+    rows = [("online", summary["online"]), ("offline", summary["offline"])]
+    if "models" in summary:  # a shadow model: each model's online and offline figures
+        rows = [
+            (f"{label} {side}", figures[side])
+            for label, figures in summary["models"].items()
+            for side in ("online", "offline")
+        ]
     return [
         "",
         f"{summary['events_produced']:,} events produced, {summary['events_scored']:,} scored, "
         f"{summary['events_duplicate']:,} duplicate, {summary['events_invalid']:,} invalid "
         f"with {summary['consumers']} consumer(s) [{backend}]",
         timings_line(summary),
-        *render.metric_table([("online", summary["online"]), ("offline", summary["offline"])]),
+        *render.metric_table(rows),
         f"latency (event -> recommendation written): p50 {latency['p50']} ms, "
         f"p99 {latency['p99']} ms",
         prometheus_line(summary),

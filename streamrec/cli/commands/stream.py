@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 
@@ -98,10 +99,13 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
     if not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
+    if settings.shadow_model and not Path(settings.shadow_model).is_file():
+        raise UsageError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
     # first: a SIGTERM while torch imports or the model loads then ends the process cleanly
     with stop_on_signals() as stop, reload_on_sighup() as reload:
         import logging
 
+        from streamrec.consumer.arms import IncompatibleModels
         from streamrec.consumer.main import run_consumer
 
         logging.basicConfig(
@@ -109,7 +113,10 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s",
         )
-        run_consumer(settings, stop, reload.take)
+        try:
+            run_consumer(settings, stop, reload.take)
+        except IncompatibleModels as exc:
+            raise UsageError(f"--shadow-model: {exc}") from None
     return EXIT_OK
 
 
@@ -127,4 +134,7 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         f"{ev['duplicate']:,} duplicate, {ev['gap']:,} gap, {ev['invalid']:,} invalid"
     )
     render.metrics_report(totals, heading, args.json)
+    if not args.json and len(totals["models"]) > 1:
+        print("\nper model (primary: the served one; shadow, or the A/B arm secondary):")
+        render.print_lines(render.metric_table(list(totals["models"].items())))
     return EXIT_OK

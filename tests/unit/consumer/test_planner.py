@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import copy
 
-from streamrec.consumer.planner import BatchEvent, BatchPlan, build_writes, evaluate, plan_batch
+from streamrec.consumer.planner import (
+    BatchEvent,
+    BatchPlan,
+    ShadowRows,
+    build_writes,
+    evaluate,
+    plan_batch,
+)
 from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.contract.events import ClickEvent
 from streamrec.model.evaluation.ranking import MISS_RANK, RankingTotals, rank_in_top_k
@@ -183,3 +190,45 @@ def test_unknown_item_out_of_order_is_a_gap_or_duplicate_like_any_click() -> Non
     plan, writes = plan_and_write([unknown("s", 0), unknown("s", 5)], {"s": copy.deepcopy(stored)})
     assert plan.windows == []
     assert [(w.scored, w.unknown_item) for w in writes] == [(False, False), (False, False)]
+
+
+def shadow_rows(plan: BatchPlan) -> ShadowRows:
+    """A stand-in shadow: row r recommends items 100 + r, then 5, 6 (scores falling)."""
+    items = [[100 + r, 5, 6] for r in range(len(plan.windows))]
+    scores = [[3.0, 2.0, 1.0] for _ in plan.windows]
+    encoded = [(b"[%d]" % r, b"[]") for r in range(len(plan.windows))]
+    return ShadowRows(items, scores, [0] * len(items), encoded)
+
+
+def test_the_shadow_is_evaluated_against_its_own_previous_top_k() -> None:
+    stored = SessionState(
+        items=[3], last_seq=0, topk_items=[9], topk_scores=[1.0], shadow_topk=([7, 6], [2, 1], 0)
+    )
+    events = [click("a", 1, 6), click("a", 2, 5)]
+    plan = plan_batch(events, {"a": stored}, MAX_LEN)
+    items, scores = scores_for(plan)
+    writes = build_writes(plan, items, scores, shadow=shadow_rows(plan))
+    # click 1 (item 6): a miss for the primary's stored [9], rank 2 in the shadow's stored [7, 6]
+    assert writes[0].evaluation == RankingTotals.from_rank(MISS_RANK)
+    assert writes[0].shadow_evaluation == RankingTotals.from_rank(2)
+    # click 2 (item 5): rank 2 in the shadow's row 0 of this batch, a miss for the primary's
+    assert writes[1].shadow_evaluation == RankingTotals.from_rank(2)
+    assert writes[1].evaluation == RankingTotals.from_rank(MISS_RANK)
+    assert [w.shadow_topk for w in writes] == [(b"[0]", b"[]", 0), (b"[1]", b"[]", 0)]
+    assert not any(w.second_arm for w in writes)
+
+
+def test_no_stored_shadow_top_k_means_no_shadow_evaluation() -> None:
+    stored = SessionState(items=[3], last_seq=0, topk_items=[9], topk_scores=[1.0])
+    plan = plan_batch([click("a", 1, 9)], {"a": stored}, MAX_LEN)
+    writes = build_writes(plan, *scores_for(plan), shadow=shadow_rows(plan))
+    assert writes[0].evaluation == RankingTotals.from_rank(1)
+    assert writes[0].shadow_evaluation is None and writes[0].shadow_topk is not None
+
+
+def test_second_arm_rows_are_marked_for_the_second_models_totals() -> None:
+    events = [click("a", 0, 5), click("b", 0, 6), click("a", 1, 7)]
+    plan = plan_batch(events, {"a": SessionState(), "b": SessionState()}, MAX_LEN)
+    writes = build_writes(plan, *scores_for(plan), second_arm=[True, False, True])
+    assert [w.second_arm for w in writes] == [True, False, True]
+    assert all(w.shadow_topk is None for w in writes)

@@ -197,3 +197,26 @@ def test_model_info_marks_only_the_model_serving_now() -> None:
     assert (info("a-1", "lstm-attn"), info("b-2", "gru4rec")) == (0, 1)
     metrics.serving_model("a-1", "lstm-attn")
     assert (info("a-1", "lstm-attn"), info("b-2", "gru4rec")) == (1, 0)
+
+
+def test_a_swap_replaces_the_primary_and_keeps_the_shadow_beside_it(
+    served_path: Path,
+) -> None:
+    from unittest.mock import MagicMock
+
+    from streamrec.config import Settings
+    from streamrec.consumer.arms import SecondModel
+    from streamrec.consumer.loop import ClickConsumer
+
+    loader = CountingLoader()
+    old, new, shadow = loader(served_path), loader(served_path), loader(served_path)
+    second = SecondModel(shadow, 0.0, old)
+    metrics = ConsumerMetrics()
+    consumer = ClickConsumer(
+        Settings(), MagicMock(), MagicMock(), MagicMock(), old, metrics, lambda: False,
+        second=second,
+    )  # fmt: skip
+    consumer._swap_model(new)
+    assert consumer.scorer is new and consumer.batches.scorer is new
+    assert consumer.batches.second is second and second.model is shadow  # not reloaded
+    assert consumer.outputs.model_version == new.model_version

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from streamrec.contract.names import Names
+import pytest
+from redis.crc import key_slot
+
+from streamrec.contract.names import MODEL_LABELS, Names
 
 
 def test_session_key_and_totals_share_a_hash_slot() -> None:
@@ -15,22 +18,30 @@ def test_session_key_and_totals_share_a_hash_slot() -> None:
     assert len(set(Names().all_totals_keys())) == 64
 
 
-def test_every_script_calls_keys_share_one_cluster_slot() -> None:
-    # one script call per shard: its totals key and every session key of the shard
-    from redis.crc import key_slot
+def test_each_models_totals_share_the_sessions_slot() -> None:
+    names = Names("ns")
+    shard = names.shard_of("abc")
+    keys = {label: names.totals_key(shard, label) for label in MODEL_LABELS}
+    assert keys["primary"] == names.totals_key_for("abc")
+    assert keys["shadow"] == keys["primary"] + ":shadow"
+    assert len(set(keys.values())) == 3
+    assert len({key_slot(k.encode()) for k in [*keys.values(), names.session_key("abc")]}) == 1
+    with pytest.raises(ValueError, match="unknown model label"):
+        names.totals_key(shard, "tertiary")
 
+
+def test_every_script_calls_keys_share_one_cluster_slot() -> None:
+    # one script call per shard: its totals keys (every model's) and every session key of it
     names = Names("ns")
     for n in range(3000):
         sid = f"session-{n}"
-        assert key_slot(names.session_key(sid).encode()) == key_slot(
-            names.totals_key(names.shard_of(sid)).encode()
-        ), sid
+        slot = key_slot(names.session_key(sid).encode())
+        for label in MODEL_LABELS:
+            assert slot == key_slot(names.totals_key(names.shard_of(sid), label).encode()), sid
 
 
 def test_the_shards_spread_over_three_masters() -> None:
     # a three-master cluster (slots split in three) gets shards on every master
-    from redis.crc import key_slot
-
     from streamrec.contract.names import N_SHARDS
 
     names = Names("ns")

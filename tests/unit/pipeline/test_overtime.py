@@ -21,16 +21,19 @@ from streamrec.pipeline.overtime import (
 EXPOSITION = """\
 # HELP streamrec_online_evaluations_total Events scored against the previous top-K
 # TYPE streamrec_online_evaluations_total counter
-streamrec_online_evaluations_total{{behavior="explorer"}} {n1}
-streamrec_online_evaluations_total{{behavior="deep_dive"}} {n2}
+streamrec_online_evaluations_total{{behavior="explorer",model="primary"}} {n1}
+streamrec_online_evaluations_total{{behavior="deep_dive",model="primary"}} {n2}
+streamrec_online_evaluations_total{{behavior="explorer",model="shadow"}} 777
 # HELP streamrec_online_hits_total Online hits at K
 # TYPE streamrec_online_hits_total counter
-streamrec_online_hits_total{{behavior="explorer",k="10"}} {h1}
-streamrec_online_hits_total{{behavior="explorer",k="20"}} 999
-streamrec_online_hits_total{{behavior="deep_dive",k="10"}} {h2}
+streamrec_online_hits_total{{behavior="explorer",k="10",model="primary"}} {h1}
+streamrec_online_hits_total{{behavior="explorer",k="20",model="primary"}} 999
+streamrec_online_hits_total{{behavior="deep_dive",k="10",model="primary"}} {h2}
+streamrec_online_hits_total{{behavior="explorer",k="10",model="shadow"}} 555
 # HELP streamrec_online_reciprocal_rank_sum Sum of reciprocal ranks at K (monotonic)
 # TYPE streamrec_online_reciprocal_rank_sum gauge
-streamrec_online_reciprocal_rank_sum{{behavior="explorer",k="20"}} {rr}
+streamrec_online_reciprocal_rank_sum{{behavior="explorer",k="20",model="primary"}} {rr}
+streamrec_online_reciprocal_rank_sum{{behavior="explorer",k="20",model="shadow"}} 333
 """
 
 
