@@ -165,9 +165,10 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
     phases = build_phases(params.scenario, category_items, popularity, params.seed)
     moment = drift_user(params.n_users, params.scenario, params.drift_at)
     if params.mode != "seed":
-        process = ModeProcess(
-            params.mode, params.mode_params, phases[0].category_items(category_items),
-            phases[0].category_cdfs(category_items), item_category, params.seed,
+        full = Phase(live=np.ones(params.n_items, dtype=bool), popularity=popularity)
+        process = ModeProcess(  # tables over the full catalog; set_phase picks the live part
+            params.mode, params.mode_params, category_items,
+            full.category_cdfs(category_items), item_category, params.seed,
         )  # fmt: skip
         return _mode_sessions(
             params, rng, process, category_items, item_category, popularity, phases
