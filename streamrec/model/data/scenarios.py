@@ -72,7 +72,7 @@ def drift_user(n_users: int, scenario: str, drift_at: float) -> int:
         raise ValueError(f"unknown drift scenario {scenario!r}")
     if not 0.0 < drift_at < 1.0:
         raise ValueError(f"drift_at must be > 0 and < 1, got {drift_at}")
-    return int(round(drift_at * n_users))
+    return round(drift_at * n_users)
 
 
 def build_phases(
@@ -86,7 +86,7 @@ def build_phases(
     if scenario == "new-items":
         live = np.ones(len(popularity), dtype=bool)
         for items in category_items:
-            n_new = min(int(round(NEW_ITEM_SHARE * len(items))), max(len(items) - 1, 0))
+            n_new = min(round(NEW_ITEM_SHARE * len(items)), max(len(items) - 1, 0))
             if n_new:
                 live[rng.choice(items, size=n_new, replace=False)] = False
         before = popularity * live

@@ -13,9 +13,10 @@ drawn from ``w * mode_part + (1 - w) * seed_part``:
 Everything comes from ``GeneratedData``, per example: the session's behaviour and preferred
 categories, the category and item of the last click, the session's anchor sub-topic, the
 mode's weight and tables, and the drift scenario's phase that drew the session
-(``model/data/scenarios.py``: its live items, popularity and tables). No model can beat this on average, and ranking by it maximises
-the expected Hit@K. Exact ties between different items are broken by a fixed item order
-(any order gives the same expected hits, and ties otherwise count against the target).
+(``model/data/scenarios.py``: its live items, popularity and tables). No model can beat
+this on average, and ranking by it maximises the expected Hit@K. Exact ties between
+different items are broken by a fixed item order (any order gives the same expected hits,
+and ties otherwise count against the target).
 """
 
 from __future__ import annotations
