@@ -21,6 +21,9 @@ SPLITS = ("session", "example", "time", "none")
 # generated sessions: the seed's process, or one with item successors / a first-click anchor
 # (streamrec.model.data.generator_modes; the config layer imports nothing of the package)
 GENERATORS = ("seed", "series", "anchor")
+# drift scenarios on generated data (streamrec.model.data.scenarios): the process changes at
+# the moment --drift-at (share of the users generated before it)
+SCENARIOS = ("none", "new-items", "popularity-shift", "behaviour-mix")
 # the model zoo (streamrec.model.zoo registers each; lstm-attn is the seed's model)
 ARCHITECTURES = (
     "lstm-attn",
@@ -58,6 +61,8 @@ class Settings:
     seed: int = 42
     users: int = 20_000
     generator: str = "seed"  # seed (the seed's sessions), series or anchor
+    scenario: str = "none"  # drift scenario on generated data (SCENARIOS)
+    drift_at: float = 0.5  # the drift's moment: share of the users generated before it
     split: str = "session"
     max_len: int = 25
     # "zero": the LSTM starts at each window's first click (incremental scoring is exact);
@@ -156,6 +161,7 @@ class Settings:
         choices = {
             "split": SPLITS,
             "generator": GENERATORS,
+            "scenario": SCENARIOS,
             "window_start": WINDOW_STARTS,
             "device": DEVICES,
             "scoring": SCORING_MODES,
@@ -189,6 +195,8 @@ class Settings:
         ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 < self.drift_at < 1:
+            raise ConfigError(f"drift_at must be > 0 and < 1, got {self.drift_at}")
         if self.validation_csv and self.split != "none":
             raise ConfigError(
                 "a validation log (--validation-csv) goes with --split none; other splits "

@@ -32,6 +32,7 @@ from streamrec.config import (
     GENERATORS,
     LOG_FORMATS,
     LOG_LEVELS,
+    SCENARIOS,
     SCORING_MODES,
     SPLITS,
     WINDOW_STARTS,
@@ -39,6 +40,7 @@ from streamrec.config import (
     setting_fields,
 )
 from streamrec.model.data.generator_modes import ANCHOR_PROB, FOLLOW_PROB, SUBTOPIC_SIZE
+from streamrec.model.data.scenarios import BEHAVIOR_PROBS_AFTER, NEW_ITEM_SHARE
 
 
 def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:
@@ -58,6 +60,17 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         DATA,
         choices=GENERATORS,
     ),
+    SettingFlag(
+        "scenario",
+        "drift on generated data at --drift-at: 'new-items' (a share of "
+        f"{NEW_ITEM_SHARE:g} of the catalog appears only then), 'popularity-shift' "
+        "(within-category popularity re-drawn), 'behaviour-mix' (explorer / deep-dive / "
+        f"comparison shares become {'/'.join(f'{p:g}' for p in BEHAVIOR_PROBS_AFTER)}); "
+        "training uses only the sessions before the moment",
+        DATA,
+        choices=SCENARIOS,
+    ),
+    SettingFlag("drift_at", "the drift's moment: share of the users generated before it", DATA),
     SettingFlag(
         "split",
         "'session': hold out 20% of whole sessions (honest); 'example': the seed's random "

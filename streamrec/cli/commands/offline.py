@@ -17,7 +17,11 @@ def generate(args: argparse.Namespace, settings: Settings) -> int:
     from streamrec.model.data.corpus import generated_corpus
 
     corpus = generated_corpus(
-        users=settings.users, seed=settings.seed, generator=settings.generator
+        users=settings.users,
+        seed=settings.seed,
+        generator=settings.generator,
+        scenario=settings.scenario,
+        drift_at=settings.drift_at,
     )
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
     try:

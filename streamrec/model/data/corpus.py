@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from streamrec.model.data.generator import GeneratedData, GeneratorParams, generate_sessions
+from streamrec.model.data.scenarios import DRIFT_AT
 
 
 @dataclass
@@ -44,18 +45,33 @@ class SessionCorpus:
         return self.generated.item_category if self.generated is not None else None
 
 
-def generated_corpus(users: int = 20_000, seed: int = 42, generator: str = "seed") -> SessionCorpus:
-    """The generator in mode ``generator`` with ``users`` users and ``seed`` (other parameters:
-    the seed's defaults). The source names all three; session ids name the mode unless it
-    is ``seed`` (whose ids stay as they were)."""
-    data = generate_sessions(GeneratorParams(n_users=users, seed=seed, mode=generator))
+def generated_corpus(
+    users: int = 20_000,
+    seed: int = 42,
+    generator: str = "seed",
+    scenario: str = "none",
+    drift_at: float = DRIFT_AT,
+) -> SessionCorpus:
+    """The generator in mode ``generator`` with ``users`` users and ``seed``, drifting by
+    ``scenario`` at ``drift_at`` (other parameters: the seed's defaults). The source names
+    them (the scenario only when there is one); session ids name the mode unless it is
+    ``seed`` (whose ids stay as they were) and the scenario unless it is ``none``."""
+    data = generate_sessions(
+        GeneratorParams(
+            n_users=users, seed=seed, mode=generator, scenario=scenario, drift_at=drift_at
+        )
+    )
     prefix = f"g{seed}" if generator == "seed" else f"g{seed}{generator[0]}"
+    source = f"generated(users={users}, seed={seed}, generator={generator})"
+    if scenario != "none":
+        prefix += f"d{scenario[0]}"
+        source = f"{source[:-1]}, scenario={scenario}, drift_at={drift_at:g})"
     return SessionCorpus(
         sessions=data.sessions,
         session_ids=[f"{prefix}-{i}" for i in range(len(data.sessions))],
         behaviors=list[str | None](data.behaviors),
         n_items=data.n_items,
-        source=f"generated(users={users}, seed={seed}, generator={generator})",
+        source=source,
         generated=data,
     )
 

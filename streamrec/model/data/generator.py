@@ -12,6 +12,8 @@ the category of every click), read off the same stream without drawing anything 
 ``GeneratorParams.mode`` picks the process: ``seed`` (the default, the seed's sessions bit
 for bit) or one of the modes of ``generator_modes.py`` (``series``, ``anchor``), which draw
 on the same catalog and add a signal that category popularity cannot read.
+``GeneratorParams.scenario`` (``scenarios.py``) changes the process at a moment of the
+stream (``none``, the default, changes nothing).
 """
 
 from __future__ import annotations
@@ -28,8 +30,16 @@ from streamrec.model.data.generator_modes import (
     ModeProcess,
     ModeTables,
 )
+from streamrec.model.data.scenarios import (
+    BEHAVIOR_PROBS,
+    DRIFT_AT,
+    Phase,
+    build_phases,
+    drift_user,
+    phase_tables,
+)
 
-BEHAVIOR_PROBS: tuple[float, ...] = (0.3, 0.5, 0.2)
+__all__ = ["BEHAVIOR_PROBS", "GeneratedData", "GeneratorParams", "generate_sessions"]
 # Probability of re-drawing the category after each click, per behaviour.
 SWITCH_PROB = {"explorer": 0.40, "deep_dive": 0.15, "comparison": 0.50}
 ZIPF_EXPONENT = 0.8
@@ -46,6 +56,8 @@ class GeneratorParams:
     seed: int = 42
     mode: str = "seed"  # one of GENERATORS
     mode_params: ModeParams = field(default_factory=ModeParams)
+    scenario: str = "none"  # one of SCENARIOS (streamrec.config)
+    drift_at: float = DRIFT_AT  # the moment: share of the users generated before it
 
 
 @dataclass
@@ -60,6 +72,11 @@ class GeneratedData:
     The modes' hidden truth: ``tables`` (successors, sub-topics), ``click_sources[i][t]``
     (what drew the t-th click: ``generator_modes.FROM_*``) and ``session_subtopics[i]`` (the
     anchor's sub-topic, -1 outside ``anchor``). The oracle reads all it needs from here.
+
+    The drift scenario's truth: ``phases`` (the process before and after the moment; one
+    under ``none``), ``phase_tables[k]`` (the mode's tables as live in phase ``k``) and
+    ``session_phase[i]`` (the phase that drew session ``i``). ``item_popularity`` stays the
+    seed's Zipf popularity over the full catalog; ``phases[k].popularity`` is the one drawn.
     """
 
     params: GeneratorParams
@@ -73,11 +90,24 @@ class GeneratedData:
     tables: ModeTables = field(default_factory=ModeTables)
     click_sources: list[list[int]] = field(default_factory=list)
     session_subtopics: list[int] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+    phase_tables: list[ModeTables] = field(default_factory=list)
+    session_phase: list[int] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
         """The generator mode that drew the sessions."""
         return self.params.mode
+
+    @property
+    def scenario(self) -> str:
+        """The drift scenario (``none`` without drift)."""
+        return self.params.scenario
+
+    @property
+    def first_drifted(self) -> int:
+        """Index of the first session drawn after the moment (``len(sessions)`` if none)."""
+        return next((i for i, k in enumerate(self.session_phase) if k > 0), len(self.sessions))
 
     @property
     def n_items(self) -> int:
@@ -132,30 +162,31 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
     rng = np.random.RandomState(params.seed)
     category_items, item_category = _category_layout(rng, params.n_items, params.n_categories)
     popularity = _zipf_popularity(category_items, params.n_items)
-
-    # Same floats as RandomState.choice(items, p=normalised popularity) computes internally.
-    category_cdfs: list[np.ndarray] = []
-    for items in category_items:
-        probs = popularity[items]
-        probs = probs / probs.sum() if len(items) else probs
-        cdf = probs.cumsum()
-        if len(items):
-            cdf /= cdf[-1]
-        category_cdfs.append(cdf)
+    phases = build_phases(params.scenario, category_items, popularity, params.seed)
+    moment = drift_user(params.n_users, params.scenario, params.drift_at)
     if params.mode != "seed":
-        process = ModeProcess(
-            params.mode, params.mode_params, category_items, category_cdfs, item_category,
-            params.seed,
+        full = Phase(live=np.ones(params.n_items, dtype=bool), popularity=popularity)
+        process = ModeProcess(  # tables over the full catalog; set_phase picks the live part
+            params.mode, params.mode_params, category_items,
+            full.category_cdfs(category_items), item_category, params.seed,
         )  # fmt: skip
-        return _mode_sessions(params, rng, process, category_items, item_category, popularity)
+        return _mode_sessions(
+            params, rng, process, category_items, item_category, popularity, phases
+        )
 
     sessions: list[list[int]] = []
     behaviors: list[str] = []
     preferred: list[list[int]] = []
     click_cats: list[list[int]] = []
+    session_phase: list[int] = []
     behavior_names = list(BEHAVIORS)
-    for _user in range(params.n_users):
-        behavior = str(rng.choice(behavior_names, p=list(BEHAVIOR_PROBS)))
+    for user in range(params.n_users):
+        phase = int(user >= moment)
+        if user in (0, moment):  # the live catalog and popularity (same floats as the seed's)
+            live_items = phases[phase].category_items(category_items)
+            category_cdfs = phases[phase].category_cdfs(category_items)
+            behavior_probs = list(phases[phase].behavior_probs)
+        behavior = str(rng.choice(behavior_names, p=behavior_probs))
         session_len = rng.randint(5, 35)
         n_preferred = rng.randint(2, 6)
         preferred_cats = rng.choice(params.n_categories, size=n_preferred, replace=False)
@@ -165,7 +196,7 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
         session: list[int] = []
         cats: list[int] = []
         for _step in range(session_len):
-            items = category_items[current_cat]
+            items = live_items[current_cat]
             if len(items) == 0:
                 continue  # the seed skips without a transition draw
             idx = int(category_cdfs[current_cat].searchsorted(rng.random_sample(), side="right"))
@@ -182,6 +213,7 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
             behaviors.append(behavior)
             preferred.append([int(c) for c in preferred_cats])
             click_cats.append(cats)
+            session_phase.append(phase)
 
     return GeneratedData(
         params=params,
@@ -194,6 +226,9 @@ def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
         category_items=category_items,
         click_sources=[[FROM_SEED_PROCESS] * len(s) for s in sessions],
         session_subtopics=[-1] * len(sessions),
+        phases=phases,
+        phase_tables=[ModeTables() for _ in phases],
+        session_phase=session_phase,
     )
 
 
@@ -204,9 +239,11 @@ def _mode_sessions(
     category_items: list[np.ndarray],
     item_category: np.ndarray,
     popularity: np.ndarray,
+    phases: list[Phase],
 ) -> GeneratedData:
     """Sessions of a ``series`` or ``anchor`` mode: each user's behaviour, length and
-    preferred categories drawn as the seed draws them, the clicks by ``process``."""
+    preferred categories drawn as the seed draws them, the clicks by ``process`` (switched
+    to the second phase's items and tables at the moment)."""
     data = GeneratedData(
         params=params,
         sessions=[],
@@ -217,11 +254,22 @@ def _mode_sessions(
         item_popularity=popularity,
         category_items=category_items,
         tables=process.tables,
+        phases=phases,
+        phase_tables=[phase_tables(process.tables, phase.live) for phase in phases],
     )
     behavior_names = list(BEHAVIORS)
     all_categories = np.arange(params.n_categories)
-    for _user in range(params.n_users):
-        behavior = str(rng.choice(behavior_names, p=list(BEHAVIOR_PROBS)))
+    moment = drift_user(params.n_users, params.scenario, params.drift_at)
+    for user in range(params.n_users):
+        phase = int(user >= moment)
+        if user in (0, moment):
+            live = phases[phase]
+            process.set_phase(
+                live.category_items(category_items),
+                live.category_cdfs(category_items),
+                data.phase_tables[phase],
+            )
+        behavior = str(rng.choice(behavior_names, p=list(live.behavior_probs)))
         session_len = rng.randint(5, 35)
         preferred_cats = rng.choice(params.n_categories, size=rng.randint(2, 6), replace=False)
         start = int(rng.choice(preferred_cats))
@@ -234,4 +282,5 @@ def _mode_sessions(
         data.click_sources.append(drawn.sources)
         subtopic = process.tables.item_subtopic
         data.session_subtopics.append(-1 if subtopic is None else int(subtopic[drawn.items[0]]))
+        data.session_phase.append(phase)
     return data

@@ -131,6 +131,15 @@ class ModeProcess:
         self.item_category = item_category
         self.mode_rng = np.random.default_rng((seed, _MODE_STREAM[mode]))
         self.tables = build_tables(mode, params, category_items, self.mode_rng)
+        self.live_tables = self.tables
+
+    def set_phase(
+        self, category_items: list[np.ndarray], category_cdfs: list[np.ndarray], tables: ModeTables
+    ) -> None:
+        """Draw from here on from these items, cdfs and tables (a drift scenario's phase)."""
+        self.category_items, self.category_cdfs, self.live_tables = (
+            category_items, category_cdfs, tables,
+        )  # fmt: skip
 
     def _popular_item(self, rng: np.random.RandomState, category: int) -> int:
         cdf = self.category_cdfs[category]
@@ -150,15 +159,16 @@ class ModeProcess:
         picks = self.mode_rng.random(session_len)
         first = self._popular_item(rng, category)
         drawn = DrawnSession([first], [category], [FROM_SEED_PROCESS])
+        tables = self.live_tables
         anchor = (
-            self.tables.subtopic_items[int(self.tables.item_subtopic[first])]
-            if self.tables.subtopic_items is not None and self.tables.item_subtopic is not None
+            tables.subtopic_items[int(tables.item_subtopic[first])]
+            if tables.subtopic_items is not None and tables.item_subtopic is not None
             else None
         )
         for step in range(1, session_len):
             if coins[step] < self.weight:
-                if self.tables.successor is not None:
-                    item = int(self.tables.successor[drawn.items[-1]])
+                if tables.successor is not None:
+                    item = int(tables.successor[drawn.items[-1]])
                     source = FROM_SUCCESSOR
                 else:
                     assert anchor is not None

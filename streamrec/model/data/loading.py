@@ -6,6 +6,11 @@ Splits (``Settings.split``): ``session`` (a seeded 80/20 of whole sessions) and 
 start in the log's last ``test_days`` days; ``none`` trains on every session, and validates on
 ``validation_csv`` when one is given. Held-out logs are always mapped through the training
 catalog: clicks on items it does not know are removed (the session-rec / GRU4Rec protocol).
+
+Under a drift scenario (generated data, ``Settings.scenario``) every split trains on the
+sessions generated before the moment only: the split's training examples of later sessions
+are dropped, its held-out part is kept whole (both sides of the moment), so evaluating or
+replaying it shows how a model that never saw the drift does after it.
 """
 
 from __future__ import annotations
@@ -73,7 +78,13 @@ def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> Sessio
         return log_corpus(
             read_filtered_log(settings, settings.csv_path, item_ids is None), item_ids
         )
-    return generated_corpus(users=settings.users, seed=settings.seed, generator=settings.generator)
+    return generated_corpus(
+        users=settings.users,
+        seed=settings.seed,
+        generator=settings.generator,
+        scenario=settings.scenario,
+        drift_at=settings.drift_at,
+    )
 
 
 @dataclass
@@ -112,6 +123,9 @@ def prepare_data(
         )
     else:
         train, val = split_examples(examples, len(corpus.sessions), settings.split, settings.seed)
+    if corpus.generated is not None and corpus.generated.scenario != "none":
+        before = train.session_index < corpus.generated.first_drifted
+        train = train.subset(np.flatnonzero(before))
     if settings.max_train_sessions > 0:
         keep = np.unique(train.session_index)[: settings.max_train_sessions]
         train = train.subset(np.flatnonzero(np.isin(train.session_index, keep)))

@@ -12,9 +12,11 @@ drawn from ``w * mode_part + (1 - w) * seed_part``:
 
 Everything comes from ``GeneratedData``, per example: the session's behaviour and preferred
 categories, the category and item of the last click, the session's anchor sub-topic, the
-mode's weight and tables. No model can beat this on average, and ranking by it maximises
-the expected Hit@K. Exact ties between different items are broken by a fixed item order
-(any order gives the same expected hits, and ties otherwise count against the target).
+mode's weight and tables, and the drift scenario's phase that drew the session
+(``model/data/scenarios.py``: its live items, popularity and tables). No model can beat
+this on average, and ranking by it maximises the expected Hit@K. Exact ties between
+different items are broken by a fixed item order (any order gives the same expected hits,
+and ties otherwise count against the target).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class HiddenState:
     last_item: np.ndarray
     subtopic: np.ndarray  # the anchor's sub-topic (-1 outside anchor mode)
     weight: np.ndarray  # the mode's share of the next click
+    phase: np.ndarray  # the drift scenario's phase that drew the session (0 without drift)
 
 
 class OracleScorer:
@@ -55,6 +58,10 @@ class OracleScorer:
         n_cat = gen.n_categories
         self.item_category = torch.from_numpy(gen.item_category)
         self.popularity = torch.from_numpy(gen.item_popularity)
+        # per drift phase: (n_phases, n_items) popularity and live items
+        self.phase_popularity = torch.from_numpy(np.stack([p.popularity for p in gen.phases]))
+        self.phase_live = torch.from_numpy(np.stack([p.live for p in gen.phases]))
+        self.session_phase = np.asarray(gen.session_phase, dtype=np.int64)
         self.session_switch = np.zeros((len(gen.sessions), n_cat))
         self.session_stay = np.zeros(len(gen.sessions))
         for s, behavior in enumerate(gen.behaviors):
@@ -66,10 +73,18 @@ class OracleScorer:
         self.weight = gen.params.mode_params.mix_weight(gen.mode)
         subtopic = gen.tables.item_subtopic
         self.item_subtopic = None if subtopic is None else torch.from_numpy(subtopic)
-        self.subtopic_size = (
+        self.subtopic_size = (  # (n_phases, n_subtopics): live items per sub-topic
             None
             if gen.tables.subtopic_items is None
-            else np.array([len(items) for items in gen.tables.subtopic_items], dtype=np.float64)
+            else np.array(
+                [[len(items) for items in t.subtopic_items or []] for t in gen.phase_tables],
+                dtype=np.float64,
+            )
+        )
+        self.successor = (
+            None
+            if gen.tables.successor is None
+            else np.stack([t.successor for t in gen.phase_tables if t.successor is not None])
         )
         # ranks items of equal probability in a fixed order, most popular first
         order = np.argsort(-gen.item_popularity, kind="stable")
@@ -89,6 +104,7 @@ class OracleScorer:
             last_item=np.array([gen.sessions[s][t - 1] for s, t in pairs], dtype=np.int64),
             subtopic=np.array([gen.session_subtopics[s] for s, _ in pairs], dtype=np.int64),
             weight=np.full(len(pairs), self.weight),
+            phase=self.session_phase[np.asarray(batch.session_index, dtype=np.int64)],
         )
 
     def category_process(self, batch: PrefixBatch) -> torch.Tensor:
@@ -99,18 +115,20 @@ class OracleScorer:
     def _seed_part(self, state: HiddenState) -> torch.Tensor:
         cat_probs = self.session_switch[state.session].copy()
         cat_probs[np.arange(len(state.session)), state.category] += self.session_stay[state.session]
-        return torch.from_numpy(cat_probs)[:, self.item_category] * self.popularity.unsqueeze(0)
+        popularity = self.phase_popularity[torch.from_numpy(state.phase)]
+        return torch.from_numpy(cat_probs)[:, self.item_category] * popularity
 
     def _mode_part(self, state: HiddenState) -> torch.Tensor:
         n_rows, n_items = len(state.session), len(self.popularity)
         part = torch.zeros((n_rows, n_items), dtype=torch.float64)
-        if self.gen.tables.successor is not None:
-            successor = torch.from_numpy(self.gen.tables.successor[state.last_item])
+        if self.successor is not None:
+            successor = torch.from_numpy(self.successor[state.phase, state.last_item])
             part[torch.arange(n_rows), successor] = 1.0
         elif self.item_subtopic is not None and self.subtopic_size is not None:
             subtopic = torch.from_numpy(state.subtopic)
-            size = torch.from_numpy(self.subtopic_size[state.subtopic])
+            size = torch.from_numpy(self.subtopic_size[state.phase, state.subtopic])
             same = self.item_subtopic.unsqueeze(0) == subtopic.unsqueeze(1)
+            same &= self.phase_live[torch.from_numpy(state.phase)]
             part = same.double() / size.unsqueeze(1)
         return part
 
