@@ -179,7 +179,7 @@ def run_demo(
                 result = _replay_once(settings, replay, rate, concurrency, status)
                 totals = status.wait_until_consumed(result.sent, DRAIN_TIMEOUT_S)
             timings["replay"] = time.monotonic() - mark
-            watched = watch.finish(PROMETHEUS_TIMEOUT_S)
+            watched = watch.finish(PROMETHEUS_TIMEOUT_S, totals.overall.n)
             texts = [t for t in (c.metrics_text() for c in procs) if t]
             latency = {
                 f"p{int(q * 100)}": _ms(histogram_quantile(texts, LATENCY_HISTOGRAM, q))

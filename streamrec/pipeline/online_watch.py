@@ -124,16 +124,29 @@ class OnlineWatch:
     def _drop_prometheus(self, why: str) -> None:
         self.prometheus, self.client, self.note = None, None, why
 
-    def finish(self, timeout: float) -> WatchResult:
+    def finish(self, timeout: float, expected_evaluations: int) -> WatchResult:
         """After the drain: the consumers' final counters, Prometheus's rules once it has
-        scraped them, and the samples of the run."""
+        scraped them, and the samples of the run.
+
+        ``expected_evaluations``: the primary's exact count in Redis. A consumer counts a
+        batch in its metrics just after the batch's Redis write, so right after the drain its
+        counter can still be one batch short: wait until it has caught up."""
         deadline = time.monotonic() + timeout
-        while (texts := self._texts()) is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError("a consumer's /metrics did not answer after the drain")
-            time.sleep(0.1)
-        # the primary model's (a shadow's evaluations carry model="shadow"), as the rules read
-        evaluations = round(metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY))
+        evaluations = -1
+        while evaluations != expected_evaluations:
+            texts = self._texts()
+            if texts is not None:
+                # the primary model's (a shadow's carry model="shadow"), as the rules read
+                evaluations = round(
+                    metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY)
+                )
+            if evaluations != expected_evaluations and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the consumers' /metrics count {evaluations} online evaluations after "
+                    f"the drain, Redis {expected_evaluations}"
+                )
+            if evaluations != expected_evaluations:
+                time.sleep(0.1)
         if self.sampler is not None:
             samples = self.sampler.stop(timeout)
             return WatchResult(None, self.note, "scrape", samples, evaluations)
