@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from streamrec.config import SCORING_MODES
 from streamrec.model.checkpoint import CheckpointMeta
 from streamrec.model.scoring import StreamingScorer
 from streamrec.model.zoo import load_model
@@ -23,7 +24,7 @@ from streamrec.model.zoo import load_model
 def resolve_scoring(scoring: str, device: torch.device) -> str:
     """The scoring mode ``scoring`` means on ``device``: ``auto`` picks ``full`` on CUDA and
     ``incremental`` elsewhere; an explicit mode is kept."""
-    if scoring not in ("auto", "incremental", "full"):
+    if scoring not in SCORING_MODES:
         raise ValueError(f"scoring must be auto, incremental or full, got {scoring!r}")
     if scoring != "auto":
         return scoring

@@ -132,21 +132,23 @@ class OnlineWatch:
         batch in its metrics just after the batch's Redis write, so right after the drain its
         counter can still be one batch short: wait until it has caught up."""
         deadline = time.monotonic() + timeout
-        evaluations = -1
-        while evaluations != expected_evaluations:
+        while True:
             texts = self._texts()
             if texts is not None:
                 # the primary model's (a shadow's carry model="shadow"), as the rules read
                 evaluations = round(
                     metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY)
                 )
-            if evaluations != expected_evaluations and time.monotonic() > deadline:
+                if evaluations == expected_evaluations:
+                    break
+            if time.monotonic() > deadline:
+                if texts is None:
+                    raise TimeoutError("a consumer's /metrics did not answer after the drain")
                 raise TimeoutError(
                     f"the consumers' /metrics count {evaluations} online evaluations after "
                     f"the drain, Redis {expected_evaluations}"
                 )
-            if evaluations != expected_evaluations:
-                time.sleep(0.1)
+            time.sleep(0.1)
         if self.sampler is not None:
             samples = self.sampler.stop(timeout)
             return WatchResult(None, self.note, "scrape", samples, evaluations)
