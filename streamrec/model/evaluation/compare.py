@@ -53,8 +53,11 @@ class ComparisonRow:
 def compare_models(
     settings: Settings, names: list[str], out_dir: Path, console: Console
 ) -> tuple[list[ComparisonRow], PreparedData]:
-    """Train and evaluate each of ``names`` on ``settings``' data; rows in the given order."""
-    data = prepare_data(settings)
+    """Train and evaluate each of ``names`` on ``settings``' data; rows in the given order.
+
+    ``validation_sample`` only shortens the per-epoch validation of the trained models: the
+    comparison itself always scores every held-out prefix."""
+    data = prepare_data(settings.with_overrides({"validation_sample": 0}))
     if not len(data.val):
         raise ValueError("nothing to compare on: the split holds nothing out (give a test log)")
     rows = []

@@ -80,3 +80,17 @@ def test_with_an_oracle_row_each_hit_at_10_is_also_a_share_of_the_oracles(
     assert comparison_json(rows, data)["hit_at_10_to_oracle"] == ratios
     assert "hit_at_10_to_oracle" not in comparison_json(rows[:1], data)
     assert "oracle |" not in markdown_table(rows[:1])
+
+
+def test_the_validation_sample_never_shrinks_the_compared_set(tmp_path: Path) -> None:
+    full, _ = compare_models(
+        Settings(users=400, threads=1), ["popularity"], tmp_path, Console(quiet=True)
+    )
+    sampled, data = compare_models(
+        Settings(users=400, threads=1, validation_sample=50),
+        ["popularity"],
+        tmp_path,
+        Console(quiet=True),
+    )
+    assert sampled[0].n_examples == full[0].n_examples == len(data.val) > 50
+    assert sampled[0].hit_at_10 == full[0].hit_at_10
