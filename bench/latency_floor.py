@@ -1,0 +1,133 @@
+"""What sets the end-to-end latency floor: the Kafka path alone against the whole pipeline.
+
+For each offered rate, one after the other on this machine:
+  kafka     the consumer's Kafka work and nothing else (``bench/broker_requests.py``'s
+            group member: poll, produce one output per event, flush, commit every 0.25 s;
+            no Redis, no model), on fresh embedded servers: event timestamp to output
+            acknowledged, percentiles of every event (exact);
+  pipeline  ``streamrec loadtest --profile fixed --rate R``: one ``streamrec consume``
+            process with the model and Redis, event timestamp to recommendation written
+            (the consumer's latency histogram; percentiles interpolated in its buckets).
+Both use the default Kafka settings (``streamrec.clients``: click producer linger, fetch
+wait) and partitions. Prints one line per rate and path, then as its last stdout line
+``{"rates": [{"rate", "kafka": {p50, p99}, "pipeline": {p50, p99, batch_ms, ...},
+"kafka_p99_over_pipeline_p99", "kafka_p99_over_target"}...]}``: how much of the pipeline's
+tail, and of the target (``--target-ms``), the Kafka path alone takes.
+
+    python bench/latency_floor.py [--rates 2000,4000] [--seconds 20] [--target-ms 50]
+        [--model artifacts/model.pt] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` as a package
+
+from bench.broker_requests import one_run
+from streamrec.cli.validators import number, number_list
+from streamrec.clients import CLICK_LINGER_MS
+from streamrec.config import ConfigError, Settings, settings_from_env
+from streamrec.pipeline.bench import embedded_pipeline
+from streamrec.pipeline.loadtest import run_loadtest
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def kafka_path(settings: Settings, rate: float, seconds: float, run_no: int) -> dict[str, Any]:
+    """One group member doing only the consumer's Kafka work at ``rate`` for ``seconds``, with
+    ``settings``' partitions and fetch wait."""
+    run = argparse.Namespace(rate=rate, seconds=seconds, partitions=settings.partitions,
+                             linger_ms=CLICK_LINGER_MS)  # fmt: skip
+    with embedded_pipeline("latfloor", partitions=settings.partitions) as bench:
+        return one_run(bench, bench.pids["broker"], settings.fetch_wait_ms, 1, run, run_no)
+
+
+def pipeline_path(
+    settings: Settings, rate: float, seconds: float, console: Console
+) -> dict[str, Any]:
+    """``streamrec loadtest --profile fixed --rate R``: the step's figures."""
+    with tempfile.TemporaryDirectory(prefix="streamrec-latfloor-") as out:
+        report, _, _ = run_loadtest(settings, [rate], seconds, 1, Path(out), console)
+    step = report.steps[0]
+    return {
+        "p50": step.latency_ms["p50"],
+        "p99": step.latency_ms["p99"],
+        "achieved_events_per_s": step.achieved_events_per_s,
+        "batch_mean_events": step.batch_mean_events,
+        "batch_ms": round(sum(step.batch_stage_ms.values()), 2),
+        "batch_stage_ms": step.batch_stage_ms,
+        "cpu_cores": step.cpu_cores,
+    }
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is missing or b is 0."""
+    return None if a is None or not b else round(a / b, 3)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, validated (one-line errors, exit 2)."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rates", type=number_list(number(float, above=0)), default=[2000.0, 4000.0],
+                    help="offered events/s, comma-separated (default: 2000,4000)")  # fmt: skip
+    ap.add_argument("--seconds", type=number(float, above=0), default=20.0,
+                    help="seconds offered per rate and path (default: 20)")  # fmt: skip
+    ap.add_argument("--target-ms", type=number(float, above=0), default=50.0,
+                    help="p99 target to compare the Kafka path with (default: 50)")  # fmt: skip
+    ap.add_argument("--model", type=Path, default=Path("artifacts/model.pt"),
+                    help="checkpoint the pipeline serves (trained first if missing)")  # fmt: skip
+    ap.add_argument("--json", action="store_true", help="last stdout line: the runs as JSON")
+    ap.add_argument("--out", type=Path, default=RESULTS / "latency-floor.json")
+    return ap.parse_args(argv)
+
+
+def main() -> None:
+    """Each rate: the Kafka path, then the pipeline; one line each, JSON at the end."""
+    args = parse_args()
+    try:
+        settings = settings_from_env().with_overrides({"model_path": args.model})
+    except ConfigError as exc:
+        sys.exit(f"latency_floor: {exc}")
+    console = Console(stderr=True, soft_wrap=True)
+    rows = []
+    for index, rate in enumerate(args.rates):
+        kafka = kafka_path(settings, rate, args.seconds, index)["latency_ms"]
+        print(f"{rate:>7,.0f} ev/s  kafka path alone  p50 {kafka['p50']} ms  p99 {kafka['p99']} ms",
+              flush=True)  # fmt: skip
+        pipeline = pipeline_path(settings, rate, args.seconds, console)
+        print(f"{rate:>7,.0f} ev/s  whole pipeline    p50 {pipeline['p50']} ms  p99 "
+              f"{pipeline['p99']} ms  ({pipeline['batch_mean_events']} events, "
+              f"{pipeline['batch_ms']} ms a batch)", flush=True)  # fmt: skip
+        rows.append({
+            "rate": rate,
+            "kafka": kafka,
+            "pipeline": pipeline,
+            "kafka_p99_over_pipeline_p99": ratio(kafka["p99"], pipeline["p99"]),
+            "kafka_p99_over_target": ratio(kafka["p99"], args.target_ms),
+        })  # fmt: skip
+    out = {
+        "rates": rows,
+        "seconds": args.seconds,
+        "target_ms": args.target_ms,
+        "partitions": settings.partitions,
+        "fetch_wait_ms": settings.fetch_wait_ms,
+        "click_linger_ms": CLICK_LINGER_MS,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2))
+    if args.json:
+        print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
