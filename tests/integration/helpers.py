@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import (
@@ -22,7 +24,7 @@ from streamrec.consumer.store import SessionStore
 from streamrec.consumer.totals import OnlineTotals, wait_until_accounted
 from streamrec.contract.names import Names
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
-from streamrec.producer.replay import ClickProducer
+from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 from tests.backends import Endpoints
 from tests.models import TinyModel
@@ -163,3 +165,26 @@ def log_tails(paths: list[Path], lines: int = 20) -> str:
     return "\n".join(
         f"--- {p}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:]) for p in paths
     )
+
+
+class BackgroundReplay:
+    """``producer.replay(sessions, **how)`` on a thread, started at once: the stream goes on
+    while a test breaks things; ``result`` waits for it and checks every event was sent."""
+
+    def __init__(self, producer: ClickProducer, sessions: ReplaySessions, **how: Any) -> None:
+        self.producer = producer
+        self._results: list[ReplayResult] = []
+        self._thread = threading.Thread(
+            target=lambda: self._results.append(producer.replay(sessions, **how)), daemon=True
+        )
+        self._thread.start()
+
+    def result(self, timeout: float) -> ReplayResult:
+        """Wait up to ``timeout`` for the replay; fail the test unless it ended with every
+        event acknowledged."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"the replay did not end within {timeout:.0f}s"
+        assert self._results, "the replay raised (see the thread's traceback above)"
+        result = self._results[0]
+        assert result.failed == 0, f"{result.failed} events failed: {self.producer.last_error}"
+        return result

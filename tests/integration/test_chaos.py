@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from streamrec.pipeline.processes import (
     stop_consumers,
     wait_for_assignment,
 )
-from streamrec.producer.replay import ClickProducer, ReplayResult, interleave
+from streamrec.producer.replay import ClickProducer, interleave
 from tests.backends import Endpoints
 from tests.integration.helpers import (
+    BackgroundReplay,
     RawProducer,
     assert_same_totals,
     assert_state_matches,
@@ -60,13 +60,7 @@ def test_sigkilled_consumers_and_rebalances_change_nothing(
 
     group = spawn(2)
     wait_for_assignment(group, 4)
-    outcome: dict[str, ReplayResult] = {}
-    producer = threading.Thread(
-        target=lambda: outcome.update(
-            r=ClickProducer(settings).replay(replay, rate=450, concurrency=100, seed=5)
-        )
-    )
-    producer.start()
+    producer = BackgroundReplay(ClickProducer(settings), replay, rate=450, concurrency=100, seed=5)
     rng = random.Random(20261127)
     kills = 0
     try:
@@ -82,8 +76,7 @@ def test_sigkilled_consumers_and_rebalances_change_nothing(
                 group += spawn()
             else:
                 assert stop_consumers([group.pop()]) == [0]
-        producer.join(timeout=180)
-        assert not producer.is_alive() and outcome["r"].failed == 0
+        producer.result(timeout=180)
         chaos = wait_for_totals(settings, replay.n_events)
         deadline = time.monotonic() + 120
         while chaos.applied < replay.n_events and time.monotonic() < deadline:

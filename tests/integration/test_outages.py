@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,10 +22,11 @@ from streamrec.contract.names import Names
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import metric_sum, scrape
 from streamrec.pipeline.servers import EmbeddedServices, free_port
-from streamrec.producer.replay import ClickProducer, ReplayResult
+from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
 from tests.backends import Endpoints
 from tests.integration.helpers import (
+    BackgroundReplay,
     assert_same_totals,
     fault_free_run,
     isolated_settings,
@@ -63,16 +63,12 @@ def test_redis_killed_mid_stream_is_survived_exactly(
     settings = isolated_settings(generated_model.settings, mine, partitions=4)
     ensure_topics(settings)
     consumers = start_consumers(settings, generated_model.path, 1, tmp_path)
-    outcome: dict[str, ReplayResult] = {}
     try:
         wait_for_assignment(consumers, 4)
         url, names = consumers[0].metrics_url, Names(settings.namespace)
-        producer = threading.Thread(
-            target=lambda: outcome.update(
-                r=ClickProducer(settings).replay(replay, rate=600, concurrency=100, seed=5)
-            )
+        producer = BackgroundReplay(
+            ClickProducer(settings), replay, rate=600, concurrency=100, seed=5
         )
-        producer.start()
         poll_until(
             lambda: read_totals(redis_client(settings), names).applied >= 1000,
             "the stream never got going",
@@ -91,8 +87,7 @@ def test_redis_killed_mid_stream_is_survived_exactly(
         )
         assert consumers[0].proc.poll() is None, "consumer died during the Redis outage"
         own_servers.start()  # same port and data dir: Valkey reloads its append-only file
-        producer.join(timeout=120)
-        assert outcome["r"].failed == 0
+        producer.result(timeout=120)
         totals = wait_for_totals(settings, replay.n_events)
         deadline = time.monotonic() + 60
         while totals.applied < replay.n_events and time.monotonic() < deadline:
@@ -181,18 +176,14 @@ def test_broker_down_for_ten_seconds_is_survived(
 
         assert own_servers.stop(names=("broker",)) == ["broker"]  # returns once it has exited
         down_since = time.monotonic()
-        outcome: dict[str, ReplayResult] = {}
-        sender = threading.Thread(  # keeps producing into the outage; librdkafka queues
-            target=lambda: outcome.update(r=producer.replay(second, concurrency=30, seed=2))
-        )
-        sender.start()
+        # keeps producing into the outage; librdkafka queues
+        sender = BackgroundReplay(producer, second, concurrency=30, seed=2)
         time.sleep(max(0.0, 10.0 - (time.monotonic() - down_since)))
         assert consumers[0].proc.poll() is None, "consumer died while the broker was down"
         assert wait_for_totals(settings, 0).applied == first.n_events  # nothing got through
         own_servers.start()  # memory storage: topics are gone and must be recreated
         ensure_topics(settings)
-        sender.join(timeout=180)
-        assert outcome["r"].failed == 0, producer.last_error
+        sender.result(timeout=180)
         totals = wait_for_totals(settings, first.n_events + second.n_events, timeout=180)
     finally:
         codes = stop_consumers(consumers)

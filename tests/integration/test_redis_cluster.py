@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,11 +30,12 @@ from streamrec.pipeline.demo import offline_report
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import metric_sum, scrape
 from streamrec.pipeline.valkey_cluster import EmbeddedValkeyCluster, cluster_info
-from streamrec.producer.replay import ClickProducer, ReplayResult
+from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 from streamrec.redis_scripts import PipelinedScript
 from tests.backends import Endpoints
 from tests.integration.helpers import (
+    BackgroundReplay,
     assert_state_matches,
     isolated_settings,
     log_tails,
@@ -215,16 +215,12 @@ def _kill_a_master_mid_stream(
     ensure_topics(settings)
     replay = replay_sessions(settings, held_out_only=True, max_sessions=300)
     consumers = start_consumers(settings, model.path, 1, tmp_path)
-    outcome: dict[str, ReplayResult] = {}
     try:
         wait_for_assignment(consumers, 4)
         url, names = consumers[0].metrics_url, Names(settings.namespace)
-        producer = threading.Thread(
-            target=lambda: outcome.update(
-                r=ClickProducer(settings).replay(replay, rate=600, concurrency=100, seed=5)
-            )
+        producer = BackgroundReplay(
+            ClickProducer(settings), replay, rate=600, concurrency=100, seed=5
         )
-        producer.start()
         poll_until(
             lambda: read_totals(redis_client(settings), names).applied >= 1000,
             "the stream never got going",
@@ -242,8 +238,7 @@ def _kill_a_master_mid_stream(
         assert consumers[0].proc.poll() is None, "consumer died while a master was down"
         cluster.start_node(cluster.nodes[1])  # same files: its identity, slots and AOF
         cluster.wait_ok(timeout=90)
-        producer.join(timeout=180)
-        assert outcome["r"].failed == 0
+        producer.result(timeout=180)
         poll_until(
             lambda: read_totals(redis_client(settings), names).applied >= replay.n_events,
             "not every event was applied after the master came back",
