@@ -18,10 +18,11 @@ class TinyModel:
 
 
 def train_tiny_model(
-    path: Path, csv_path: str = "", max_train_sessions: int = 600, seed: int = 42, **log: str
+    path: Path, csv_path: str = "", max_train_sessions: int = 600, seed: int = 42, **log: object
 ) -> TinyModel:
     """One epoch on a few hundred training sessions of the default session split (``log``:
-    other settings of a click log, e.g. ``log_format`` and ``split``)."""
+    other settings, e.g. a click log's ``log_format`` and ``split``, or ``users`` and
+    ``scenario`` of generated data)."""
     settings = Settings(
         epochs=1, threads=1, csv_path=csv_path, max_train_sessions=max_train_sessions,
         model_path=path, learning_rate=3e-3, seed=seed,

@@ -32,12 +32,17 @@ def metric_table(rows: Sequence[MetricRow]) -> list[str]:
 
 
 def metrics_report(report: Mapping[str, Any], heading: str, as_json: bool) -> None:
-    """A metrics report on stdout: one JSON object, or ``heading`` and the metric table."""
+    """A metrics report on stdout: one JSON object, or ``heading`` and the metric table
+    (and one per drift phase when the report has ``phases``)."""
     if as_json:
         print(json.dumps(report))
         return
     print(heading)
     print_lines(metric_table(overall_and_per_behavior(report)))
+    phases: Mapping[str, Mapping[str, Any]] | None = report.get("phases")
+    if phases:
+        print("by drift phase (sessions drawn before / after the scenario's moment):")
+        print_lines(metric_table(list(phases.items())))
 
 
 def print_lines(lines: Sequence[str], console: Console | None = None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streamrec.cli.clock_flags import add_clock_flags
+from streamrec.cli.clock_flags import DEFAULT_CONCURRENCY, add_clock_flags
 from streamrec.cli.validators import name_list, number, number_list
 from streamrec.config import ARCHITECTURES, Settings
 from streamrec.model.evaluation.baselines import BASELINES
@@ -148,9 +148,16 @@ def report_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
 
 def demo_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     """``demo``: how much to replay, how fast, with how many consumers, where the plot goes."""
-    _number(p, "--sessions", int, 2000, "held-out sessions to replay (default: %(default)s)", min=1)
+    _number(
+        p, "--sessions", int, 2000, "held-out sessions to replay, the first ones (under "
+        "--scenario: half before the drift's moment, half after) (default: %(default)s)", min=1,
+    )  # fmt: skip
     _number(p, "--consumers", int, 2, "consumer processes (default: %(default)s)", min=1)
     _number(p, "--rate", float, 0.0, AS_FAST_AS_POSSIBLE, min=0)
+    _number(
+        p, "--concurrency", int, DEFAULT_CONCURRENCY,
+        "sessions open at once, their clicks interleaved (default: %(default)s)", min=1,
+    )  # fmt: skip
     _number(
         p, "--window-seconds", float, 0.0,
         "window of the online-metrics-over-time plot in seconds; 0 = about 30 windows over "

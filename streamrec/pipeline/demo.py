@@ -11,6 +11,10 @@ When a Prometheus binary is installed, a Prometheus server with the repository's
 rules scrapes the consumers too; the summary then has the online Hit@10 its rule computed
 beside the exact Redis one. Either way the demo writes a PNG of online Hit@10 and MRR@20 per
 time window (``online_watch``); both read the primary model's figures (``model="primary"``).
+
+Under a drift scenario (``--scenario``) the replay crosses the moment in stream order, the
+PNG shows the oracle's Hit@10 on each side of it and a marker where the drift reached the
+stream, and the summary's ``drift`` object has each phase's figures (``drift.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.contract.names import PRIMARY, SHADOW, Names
-from streamrec.model.data.examples import build_examples
 from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.zoo import load_model
+from streamrec.pipeline.drift import DriftMark, DriftReport, drift_report
 from streamrec.pipeline.models import ensure_model
 from streamrec.pipeline.online_watch import OnlineWatch, WatchResult
 from streamrec.pipeline.processes import (
@@ -60,9 +64,7 @@ class DemoError(RuntimeError):
 def offline_report(model_path: Path, sessions: ReplaySessions) -> dict[str, Any]:
     """Offline evaluation of the model on exactly the replayed sessions."""
     model, _ = load_model(model_path, expect_n_items=sessions.corpus.n_items)
-    replayed = [sessions.corpus.sessions[i] for i in sessions.indices]
-    labels = [sessions.corpus.behaviors[i] for i in sessions.indices]
-    return evaluate(model.scorer(), build_examples(replayed), labels).report()
+    return evaluate(model.scorer(), sessions.examples(), sessions.corpus.behaviors).report()
 
 
 @dataclass
@@ -80,6 +82,7 @@ class DemoResult:
     watch: WatchResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     shadow_offline: dict[str, Any] | None = None  # the shadow model's offline report
+    drift: DriftReport | None = None  # under a drift scenario
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object."""
@@ -114,6 +117,7 @@ class DemoResult:
             **({"models": models} if models else {}),
             "prometheus": None if self.watch is None else self.watch.prometheus_json(),
             "over_time": None if self.watch is None else self.watch.over_time_json(),
+            **({"drift": self.drift.to_json()} if self.drift is not None else {}),
             **self.extra,
         }
 
@@ -169,16 +173,17 @@ def run_demo(
             watch.begin(settings.connect_timeout)
             timings["setup"] = time.monotonic() - started - timings["training"]
 
-            mark = time.monotonic()
+            replay_started = time.monotonic()
             console.print(
                 f"replaying {len(replay):,} held-out sessions "
                 f"({replay.n_events:,} click events) ..."
             )
             names = Names(settings.namespace)
+            mark = DriftMark(replay) if replay.phases() is not None else None
             with _LiveStatus(console, replay.n_events, client, names) as status:
-                result = _replay_once(settings, replay, rate, concurrency, status)
+                result = _replay_once(settings, replay, rate, concurrency, status, mark)
                 totals = status.wait_until_consumed(result.sent, DRAIN_TIMEOUT_S)
-            timings["replay"] = time.monotonic() - mark
+            timings["replay"] = time.monotonic() - replay_started
             watched = watch.finish(PROMETHEUS_TIMEOUT_S, totals.overall.n)
             texts = [t for t in (c.metrics_text() for c in procs) if t]
             latency = {
@@ -187,15 +192,24 @@ def run_demo(
             }
             codes = stop_consumers(procs)
             procs = []
+        offline = offline_report(model_path, replay)
+        shadow = settings.shadow_model
+        shadow_offline = offline_report(Path(shadow), replay) if shadow else None
+        drift = None
+        if mark is not None:
+            start = watched.samples[0].t if watched.samples else None
+            drift = drift_report(settings, model_path, replay, mark, start)
         watched.plot(
             out_dir / OVER_TIME_PNG,
             window_s,
             f"StreamRec demo: online metrics per window ({watched.source}), "
-            f"{consumers} consumer(s)",
+            f"{consumers} consumer(s)"
+            + (f", drift: {settings.scenario}" if drift is not None else ""),
+            oracle=None if drift is None else drift.oracle_line(watched.duration_s),
+            marker_s=None if drift is None else drift.drift_s,
         )
-        offline = offline_report(model_path, replay)
-        shadow = settings.shadow_model
-        shadow_offline = offline_report(Path(shadow), replay) if shadow else None
+        if drift is not None:
+            drift.note_windows(watched.series)
         timings["total"] = time.monotonic() - started
         return DemoResult(
             produced=result.sent,
@@ -209,6 +223,7 @@ def run_demo(
             watch=watched,
             extra={"model": str(model_path), "sessions": len(replay)},
             shadow_offline=shadow_offline,
+            drift=drift,
         )
     finally:
         if procs:
@@ -225,11 +240,17 @@ def _replay_once(
     rate: float,
     concurrency: int,
     status: _LiveStatus,
+    mark: DriftMark | None,
 ) -> ReplayResult:
     """Replay with a producer that is gone (connections closed) when this returns."""
     producer = ClickProducer(settings)
     result = producer.replay(
-        replay, rate=rate, concurrency=concurrency, seed=settings.seed, progress=status.sent
+        replay,
+        rate=rate,
+        concurrency=concurrency,
+        seed=settings.seed,
+        progress=status.sent,
+        on_session_start=None if mark is None else mark.on_session_start,
     )
     if result.failed:
         raise DemoError(f"{result.failed} of {result.sent} events were not acknowledged")

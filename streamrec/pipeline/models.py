@@ -18,10 +18,12 @@ QUICK_MODEL_VALIDATION_SAMPLE = 5000
 
 def quick_model_path(settings: Settings) -> Path:
     """Where the demo keeps the quick model it trains (reused by later runs): one per
-    generator mode, since each mode's sessions follow their own process."""
-    if settings.generator == "seed":
-        return settings.artifacts / "quick-model.pt"
-    return settings.artifacts / f"quick-model-{settings.generator}.pt"
+    generator mode, since each mode's sessions follow their own process, and one per drift
+    scenario and moment (a model trained without the drift has seen what comes after it)."""
+    name = "quick-model" if settings.generator == "seed" else f"quick-model-{settings.generator}"
+    if settings.scenario != "none":
+        name += f"-{settings.scenario}-{settings.drift_at:g}"
+    return settings.artifacts / f"{name}.pt"
 
 
 def ensure_model(settings: Settings, console: Console) -> tuple[Path, bool]:

@@ -68,14 +68,24 @@ class WatchResult:
             "windows": [w.to_json() for w in self.series],
         }
 
+    @property
+    def duration_s(self) -> float:
+        """Seconds from the first sample to the last (0 without samples)."""
+        return self.samples[-1].t - self.samples[0].t if self.samples else 0.0
+
     def plot(
-        self, path: Path, window_s: float, title: str, oracle: OracleLine | None = None
+        self,
+        path: Path,
+        window_s: float,
+        title: str,
+        oracle: OracleLine | None = None,
+        marker_s: float | None = None,
     ) -> None:
-        """Cut the samples into windows (``window_s``; 0: about 30 windows) and plot them."""
-        duration = self.samples[-1].t - self.samples[0].t if self.samples else 0.0
-        self.window_s = window_s or auto_window(duration, SCRAPE_INTERVAL_S)
+        """Cut the samples into windows (``window_s``; 0: about 30 windows) and plot them
+        (with ``plot_over_time``'s ``oracle`` line and ``marker_s``)."""
+        self.window_s = window_s or auto_window(self.duration_s, SCRAPE_INTERVAL_S)
         self.series = windows(self.samples, self.window_s)
-        plot_over_time(self.series, path, title, oracle)
+        plot_over_time(self.series, path, title, oracle, marker_s)
         self.png = path
 
 

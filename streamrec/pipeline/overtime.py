@@ -186,10 +186,15 @@ class ScrapeSampler:
 
 
 def plot_over_time(
-    series: Sequence[Window], path: Path, title: str, oracle: OracleLine | None = None
+    series: Sequence[Window],
+    path: Path,
+    title: str,
+    oracle: OracleLine | None = None,
+    marker_s: float | None = None,
 ) -> None:
     """Per-window online Hit@10 and MRR@20 (top; the oracle's Hit@10 dashed when given) and
-    evaluations per second (bottom) against time."""
+    evaluations per second (bottom) against time; ``marker_s``: a vertical line at that
+    moment on both (a drift's)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -207,6 +212,9 @@ def plot_over_time(
     if oracle:
         top.plot([t for t, _ in oracle], [v for _, v in oracle], linestyle="--",
                  color="black", label="oracle Hit@10")  # fmt: skip
+    if marker_s is not None:
+        top.axvline(marker_s, color="tab:red", linestyle=":", label="drift")
+        bottom.axvline(marker_s, color="tab:red", linestyle=":")
     top.set_ylabel("per window")
     top.set_ylim(bottom=0)
     top.grid(alpha=0.3)

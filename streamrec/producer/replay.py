@@ -46,6 +46,7 @@ class ReplayResult:
 
 
 ProgressHook = Callable[[int, int], None]  # (sent, total)
+SessionHook = Callable[[str], None]  # (session id) right after its first click was queued
 
 
 class ClickProducer:
@@ -109,12 +110,14 @@ class ClickProducer:
         rounds: int = 1,
         first_round: int = 0,
         clock: ClockSpec | None = None,
+        on_session_start: SessionHook | None = None,
     ) -> ReplayResult:
         """Send the sessions' clicks, each when ``clock`` has it due (default: the flat clock,
         ``rate`` events/s, 0: as fast as possible; ``concurrency`` sessions open at once).
 
         ``rounds``: replay this many times (0: until stopped), each round as new sessions;
         ``first_round`` numbers the rounds from there (distinct ids across several calls).
+        ``on_session_start`` is called with each session's id as its first click is sent.
         """
         clock = clock or ClockSpec()
         per_round = sessions.n_events
@@ -135,7 +138,10 @@ class ClickProducer:
                 self.last_lag = pacer.record(due)
             self.send(ClickEvent(sid, seq, item, time.time(), behavior))
             sent += 1
-            sessions_touched += seq == 0
+            if seq == 0:
+                sessions_touched += 1
+                if on_session_start is not None:
+                    on_session_start(sid)
             if progress is not None and (
                 sent % PROGRESS_EVERY == 0 or time.monotonic() - shown_at >= PROGRESS_INTERVAL_S
             ):

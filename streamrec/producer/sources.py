@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from streamrec.config import Settings
 from streamrec.model.data.clicklog import log_corpus, time_split
 from streamrec.model.data.corpus import SessionCorpus
-from streamrec.model.data.examples import session_split
+from streamrec.model.data.examples import PrefixExamples, build_examples, session_split
 from streamrec.model.data.loading import load_corpus, read_filtered_log
 from streamrec.traffic.dwell import LogNormalDwell, fit_lognormal, session_gaps
 
@@ -41,6 +43,22 @@ class ReplaySessions:
         """Total clicks to replay."""
         return sum(len(self.corpus.sessions[i]) for i in self.indices)
 
+    def phases(self) -> list[int] | None:
+        """Each replayed session's drift phase (0 before the moment, 1 after), or None
+        without a drift scenario."""
+        generated = self.corpus.generated
+        if generated is None or generated.scenario == "none":
+            return None
+        return [generated.session_phase[i] for i in self.indices]
+
+    def examples(self, indices: list[int] | None = None) -> PrefixExamples:
+        """The prefix examples of the replayed sessions (or of ``indices``, a part of them),
+        each pointing at its session's position in the corpus (as the oracle reads it)."""
+        chosen = self.indices if indices is None else indices
+        examples = build_examples([self.corpus.sessions[i] for i in chosen])
+        positions = np.asarray(chosen, dtype=np.int64)
+        return replace(examples, session_index=positions[examples.session_index])
+
 
 def replay_sessions(
     settings: Settings, held_out_only: bool = True, max_sessions: int = 0
@@ -52,7 +70,8 @@ def replay_sessions(
     ``example`` split), or the sessions of a log's last ``test_days`` (``time``). With
     ``split == 'none'`` the whole log is replayed as it is in the file (no filters: items the
     model does not know reach the consumer as such). ``max_sessions`` > 0 keeps the first
-    that many.
+    that many; under a drift scenario, that many around the moment instead (half before it,
+    half after, as far as each side has them), so a short replay still crosses the drift.
     """
     if settings.split == "none" and settings.csv_path:
         corpus = log_corpus(read_filtered_log(settings, settings.csv_path, filtered=False))
@@ -71,8 +90,20 @@ def replay_sessions(
         starts = corpus.start_times
         indices = sorted(indices, key=lambda i: (starts[i], i))
     if max_sessions > 0:
-        indices = indices[:max_sessions]
+        generated = corpus.generated
+        if generated is not None and generated.scenario != "none":
+            indices = _around(indices, generated.first_drifted, max_sessions)
+        else:
+            indices = indices[:max_sessions]
     return ReplaySessions(corpus, indices)
+
+
+def _around(indices: list[int], moment: int, count: int) -> list[int]:
+    """``count`` of the sorted ``indices`` centred on the first one at or after ``moment``
+    (fewer on a side that has fewer, more on the other)."""
+    first_after = sum(1 for i in indices if i < moment)
+    start = max(0, min(first_after - count // 2, len(indices) - count))
+    return indices[start : start + count]
 
 
 def fitted_dwell(settings: Settings, path: str) -> LogNormalDwell:

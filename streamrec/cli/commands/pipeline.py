@@ -53,6 +53,7 @@ def demo_summary(summary: Mapping[str, Any], backend: str) -> list[str]:
         f"p99 {latency['p99']} ms",
         prometheus_line(summary),
         over_time_line(summary),
+        *drift_lines(summary),
     ]
 
 
@@ -81,6 +82,25 @@ def over_time_line(summary: Mapping[str, Any]) -> str:
     )
 
 
+def drift_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Under a drift scenario: when the drift reached the stream, and Hit@10 before and after
+    it offline (the model, the oracle) and online (the windows on each side)."""
+    drift: Mapping[str, Any] | None = summary.get("drift")
+    if not drift:
+        return []
+    at = "was not seen" if drift["drift_s"] is None else f"at {drift['drift_s']:.1f}s"
+    lines = [f"drift ({drift['scenario']}) reached the stream {at}; Hit@10 before -> after:"]
+    for label, key in (
+        ("model offline", "offline"),
+        ("oracle offline", "oracle"),
+        ("online windows", "online_windows"),
+    ):
+        figures = [(drift[side][key] or {}).get("hit_at_10") for side in ("before", "after")]
+        shown = " -> ".join("n/a" if f is None else f"{f:.4f}" for f in figures)
+        lines.append(f"  {label:<15s} {shown}")
+    return lines
+
+
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole pipeline once; 1 when a consumer did not exit cleanly."""
     from streamrec.pipeline.demo import run_demo
@@ -92,6 +112,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
         args.consumers,
         console,
         rate=args.rate,
+        concurrency=args.concurrency,
         out_dir=args.out_dir,
         window_s=args.window_seconds,
     )

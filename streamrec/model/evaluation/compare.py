@@ -6,7 +6,8 @@ land in the output folder) and scored on the same held-out prefixes; on generate
 ``category-popularity`` (which needs the generator's item categories) can be listed too;
 with an oracle row, each row's Hit@10 is also given as a share of the oracle's.
 Per model: Hit@10, Hit@20, MRR@20, coverage@20 (the share of the catalog that appears in
-some top-20), learned parameters, training seconds and offline scoring events per second.
+some top-20), learned parameters, training seconds and offline scoring events per second;
+under a drift scenario also the figures before and after the moment (``phases``).
 Results go to ``compare.json``, ``compare.md`` and ``compare.png``.
 """
 
@@ -25,6 +26,7 @@ from streamrec.config import Settings
 from streamrec.model.data.loading import PreparedData, prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
 from streamrec.model.evaluation.evaluate import evaluate
+from streamrec.model.evaluation.phases import PHASE_NAMES, has_phases, phase_reports
 from streamrec.model.evaluation.ranking import TOP_K
 from streamrec.model.scoring import Scorer
 from streamrec.model.training.workflow import train_model
@@ -48,6 +50,8 @@ class ComparisonRow:
     train_seconds: float
     params: int
     scoring_events_per_s: float
+    # under a drift scenario: Hit@10, Hit@20, MRR@20, n_examples before and after the moment
+    phases: dict[str, dict[str, float]] | None = None
 
 
 def compare_models(
@@ -76,9 +80,16 @@ def compare_models(
             model, _ = load_model(out)
             scorer, params = model.scorer(), result.n_parameters
         rows.append(_score(name, scorer, data, train_s, params))
+        row = rows[-1]
+        by_phase = (
+            "  Hit@10 before/after the drift "
+            + " / ".join(f"{row.phases[p]['hit_at_10']:.4f}" for p in PHASE_NAMES)
+            if row.phases
+            else ""
+        )
         console.print(
-            f"   Hit@10 {rows[-1].hit_at_10:.4f}  Hit@20 {rows[-1].hit_at_20:.4f}  "
-            f"MRR@20 {rows[-1].mrr_at_20:.4f}  coverage@20 {rows[-1].coverage_at_20:.3f}"
+            f"   Hit@10 {row.hit_at_10:.4f}  Hit@20 {row.hit_at_20:.4f}  "
+            f"MRR@20 {row.mrr_at_20:.4f}  coverage@20 {row.coverage_at_20:.3f}{by_phase}"
         )
     return rows, data
 
@@ -95,6 +106,12 @@ def _score(
     totals = evaluate(scorer, data.val, data.corpus.behaviors, on_batch=note_top_k)
     seconds = time.perf_counter() - started
     figures = totals.total.metrics()
+    phases = None
+    if has_phases(data.corpus):
+        reports = phase_reports(scorer, data.val, data.corpus)
+        phases = {
+            p: {k: v for k, v in r.items() if k != "per_behavior"} for p, r in reports.items()
+        }
     return ComparisonRow(
         model=name,
         hit_at_10=figures["hit_at_10"],
@@ -105,6 +122,7 @@ def _score(
         train_seconds=round(train_s, 2),
         params=params,
         scoring_events_per_s=round(len(data.val) / seconds, 1) if seconds > 0 else 0.0,
+        phases=phases,
     )
 
 
@@ -132,10 +150,14 @@ def oracle_ratios(rows: list[ComparisonRow]) -> dict[str, float]:
 
 def markdown_table(rows: list[ComparisonRow]) -> str:
     """The rows as a Markdown table, best Hit@20 in bold; with an oracle row, a column of
-    each Hit@10 as a share of the oracle's."""
+    each Hit@10 as a share of the oracle's; under a drift scenario, columns of Hit@10 before
+    and after the moment."""
     best = max(r.hit_at_20 for r in rows)
     ratios = oracle_ratios(rows)
+    drift = all(r.phases for r in rows)
     extra = (" Hit@10 / oracle |", "---|") if ratios else ("", "")
+    if drift:
+        extra = (extra[0] + " Hit@10 before | Hit@10 after |", extra[1] + "---|---|")
     lines = [
         "| model | Hit@10 |" + extra[0] + " Hit@20 | MRR@20 | coverage@20 | parameters | "
         "train s | scoring ev/s |",
@@ -143,9 +165,11 @@ def markdown_table(rows: list[ComparisonRow]) -> str:
     ]
     for r in rows:
         hit20 = f"**{r.hit_at_20:.4f}**" if r.hit_at_20 == best else f"{r.hit_at_20:.4f}"
-        ratio = f" {ratios[r.model]:.3f} |" if ratios else ""
+        middle = f" {ratios[r.model]:.3f} |" if ratios else ""
+        if drift and r.phases:
+            middle += "".join(f" {r.phases[p]['hit_at_10']:.4f} |" for p in PHASE_NAMES)
         lines.append(
-            f"| {r.model} | {r.hit_at_10:.4f} |{ratio} {hit20} | {r.mrr_at_20:.4f} | "
+            f"| {r.model} | {r.hit_at_10:.4f} |{middle} {hit20} | {r.mrr_at_20:.4f} | "
             f"{r.coverage_at_20:.3f} | {r.params:,} | {r.train_seconds:.1f} | "
             f"{r.scoring_events_per_s:,.0f} |"
         )

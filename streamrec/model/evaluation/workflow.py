@@ -15,6 +15,7 @@ from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.data.loading import PreparedData, prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
 from streamrec.model.evaluation.evaluate import evaluate
+from streamrec.model.evaluation.phases import has_phases, phase_reports
 from streamrec.model.runtime import configure_torch
 from streamrec.model.scoring import Scorer
 from streamrec.model.zoo import load_model
@@ -32,7 +33,9 @@ def evaluate_named(
 
     A checkpoint's own catalog maps the log's item ids (clicks on items outside it are
     removed first and counted). Baselines are fitted on the training side, or on
-    ``settings.train_csv`` when given (and score the ``--from-csv`` log).
+    ``settings.train_csv`` when given (and score the ``--from-csv`` log). Under a drift
+    scenario the report also has ``phases``: the report on the sessions drawn before the
+    moment and on those after it.
     """
     configure_torch(settings.threads, "cpu")
     started = time.perf_counter()
@@ -70,9 +73,11 @@ def evaluate_named(
             "source": data.corpus.source,
             "n_sessions": int(np.unique(scored.session_index).size),
             "dropped_unknown_clicks": data.corpus.dropped_unknown_clicks,
-            "seconds": round(time.perf_counter() - started, 3),
         }
     )
+    if has_phases(data.corpus):
+        report["phases"] = phase_reports(scorer, scored, data.corpus)
+    report["seconds"] = round(time.perf_counter() - started, 3)
     return report
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from streamrec.cli.commands.pipeline import demo_summary, timings_line
+from streamrec.cli.commands.pipeline import demo_summary, drift_lines, timings_line
 from streamrec.cli.exits import EXIT_FAILED, EXIT_UNREACHABLE, exit_status
 from streamrec.cli.render import metric_table, overall_and_per_behavior
 from streamrec.pipeline.loadtest import LoadTestReport, StepResult, describe_saturation
@@ -111,3 +111,22 @@ def test_service_errors_are_unreachable_only_when_nothing_answered(
 ) -> None:
     error = ServiceUnreachable if "not answering" in message else ServiceError
     assert exit_status(error(message)) == status
+
+
+def test_under_a_drift_the_demo_summary_shows_hit_at_10_on_each_side() -> None:
+    def side(model: float, oracle: float, online: float | None) -> dict[str, Any]:
+        return {"offline": metrics(model, 10), "oracle": metrics(oracle, 10),
+                "online_windows": {"hit_at_10": online}}  # fmt: skip
+
+    drift = {"scenario": "new-items", "drift_s": 3.84, "before": side(0.26, 0.32, 0.2615),
+             "after": side(0.21, 0.30, None)}  # fmt: skip
+    lines = demo_summary(demo_json(drift=drift), "embedded")
+    assert lines[-4:] == [
+        "drift (new-items) reached the stream at 3.8s; Hit@10 before -> after:",
+        "  model offline   0.2600 -> 0.2100",
+        "  oracle offline  0.3200 -> 0.3000",
+        "  online windows  0.2615 -> n/a",
+    ]
+    assert drift_lines(demo_json()) == []
+    drift["drift_s"] = None
+    assert "was not seen" in drift_lines(demo_json(drift=drift))[0]

@@ -135,5 +135,7 @@ def test_the_plot_is_written_with_and_without_an_oracle_line(tmp_path: Path) -> 
     cut = windows(cumulative([(1.0, 100, 20, 5.0), (1.0, 0, 0, 0.0), (1.0, 50, 5, 2.0)]), 1.0)
     plot_over_time(cut, tmp_path / "a.png", "demo")
     plot_over_time(cut, tmp_path / "b" / "c.png", "demo", oracle=[(0.0, 0.3), (3.0, 0.25)])
-    for path in (tmp_path / "a.png", tmp_path / "b" / "c.png"):
+    step = [(0.0, 0.3), (1.5, 0.3), (1.5, 0.25), (3.0, 0.25)]  # a drift's oracle and moment
+    plot_over_time(cut, tmp_path / "d.png", "demo", oracle=step, marker_s=1.5)
+    for path in (tmp_path / "a.png", tmp_path / "b" / "c.png", tmp_path / "d.png"):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -133,3 +133,41 @@ def test_a_clocked_replay_sends_in_due_order_and_reports_its_schedule(
     assert result.pacing.achieved_seconds >= 0.03
     unpaced = click.replay(ReplaySessions(corpus, [0, 1]), first_round=1)
     assert unpaced.pacing is None  # as fast as possible: nothing was scheduled
+
+
+def test_the_session_hook_runs_once_per_session_as_its_first_click_goes_out(
+    monkeypatch: pytest.MonkeyPatch, sessions: ReplaySessions
+) -> None:
+    click, kafka = producer(monkeypatch)
+    started: list[tuple[str, int]] = []  # (session id, messages queued by then)
+    result = click.replay(
+        sessions, limit=400, concurrency=20, seed=4,
+        on_session_start=lambda sid: started.append((sid, len(kafka.values))),
+    )  # fmt: skip
+    sent = [json.loads(v) for v in kafka.values]
+    firsts = [(e["session_id"], n) for n, e in enumerate(sent, 1) if e["seq"] == 0]
+    assert started == firsts and len(started) == result.sessions
+
+
+def test_under_a_drift_scenario_a_short_replay_spans_the_moment() -> None:
+    settings = Settings(users=300, scenario="new-items")
+    replay = replay_sessions(settings, max_sessions=10)
+    assert replay.phases() == [0] * 5 + [1] * 5
+    held_out = replay_sessions(settings)  # all of them, in stream order
+    assert held_out.indices == sorted(held_out.indices)
+    start = held_out.indices.index(replay.indices[0])
+    assert replay.indices == held_out.indices[start : start + 10]  # consecutive
+    assert replay_sessions(Settings(users=300), max_sessions=10).phases() is None
+
+
+def test_replayed_examples_point_at_their_sessions_in_the_corpus(
+    sessions: ReplaySessions,
+) -> None:
+    chosen = sessions.indices[3:6]
+    examples = sessions.examples(chosen)
+    assert sorted(set(examples.session_index.tolist())) == sorted(chosen)
+    for index in chosen:
+        session = sessions.corpus.sessions[index]
+        mine = examples.targets[examples.session_index == index]
+        assert mine.tolist() == session[1:]
+    assert len(sessions.examples()) == sessions.n_events - len(sessions)
