@@ -134,9 +134,12 @@ ONLINE_DROP = 0.02
 def test_demo_under_new_items_shows_the_drop_online_after_the_moment(tmp_path: Path) -> None:
     """A markov model fitted on the sessions before the moment never saw the new items: its
     online Hit@10 over the windows after the moment falls below the windows before it."""
-    drift = {"users": 4000, "scenario": "new-items"}
     model = train_tiny_model(
-        tmp_path / "markov.pt", architecture="markov", max_train_sessions=0, **drift
+        tmp_path / "markov.pt",
+        architecture="markov",
+        max_train_sessions=0,
+        users=4000,
+        scenario="new-items",
     )
     out_dir = tmp_path / "out"
     args = ("--users", "4000", "--scenario", "new-items", "--rate", "2000",
