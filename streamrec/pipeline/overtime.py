@@ -27,6 +27,7 @@ MAX_RANGE_POINTS = 10_000
 # an oracle's line for the plot: (seconds since the start, Hit@10); drift scenarios supply it
 OracleLine = Sequence[tuple[float, float]]
 S = TypeVar("S")  # what a ScrapeSampler's samples are
+OVER_TIME_PNG = "online-over-time.png"
 
 
 @dataclass(frozen=True)
