@@ -4,6 +4,7 @@ time (the step runs plot against the offered rate instead: ``loadtest.plot_repor
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def plot_clock_run(
             "schedule ends, drain", (clock_end_s, 1.0), xycoords=("data", "axes fraction"),
             xytext=(4, -12), textcoords="offset points", fontsize=8,
         )  # fmt: skip
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, 110), fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -103,6 +103,7 @@ class LoadWindow:
         return {
             "start_s": online.pop("start_s"),
             "end_s": online.pop("end_s"),
+            "seconds": self.seconds,
             "offered_events_per_s": self.offered_events_per_s,
             "sent_events_per_s": self.sent_events_per_s,
             "achieved_events_per_s": self.achieved_events_per_s,

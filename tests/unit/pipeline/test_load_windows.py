@@ -60,8 +60,8 @@ def test_a_step_run_has_no_offered_rate_and_an_idle_window_no_latency() -> None:
     assert all(w.offered_events_per_s is None for w in cut)
     assert cut[-1].latency_ms == {"p50": None, "p99": None}
     row = cut[-1].to_json()
-    assert list(row)[:7] == [
-        "start_s", "end_s", "offered_events_per_s", "sent_events_per_s",
+    assert list(row)[:8] == [
+        "start_s", "end_s", "seconds", "offered_events_per_s", "sent_events_per_s",
         "achieved_events_per_s", "latency_ms", "lag",
     ]  # fmt: skip
     assert (row["evaluations"], row["hit_at_10"], row["achieved_events_per_s"]) == (0, None, 40)
