@@ -15,6 +15,13 @@ def _values(values: Sequence[float | None]) -> list[float]:
     return [math.nan if v is None else v for v in values]
 
 
+def _two_and_five(value: float, _pos: int) -> str:
+    """A minor tick's label on a log axis: only 2 and 5 times a power of ten."""
+    if value <= 0:
+        return ""
+    return f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 5) else ""
+
+
 def plot_clock_run(
     series: Sequence[LoadWindow], path: Path, title: str, clock_end_s: float | None = None
 ) -> None:
@@ -25,6 +32,7 @@ def plot_clock_run(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, (ax_rate, ax_lat, ax_hit) = plt.subplots(
         3, 1, figsize=(10, 8.5), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2]}
@@ -48,6 +56,8 @@ def plot_clock_run(
                     markersize=3, label=key)  # fmt: skip
     ax_lat.set_ylabel("latency (ms)")
     ax_lat.set_yscale("log")
+    ax_lat.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+    ax_lat.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))  # 20, 50, not 2 x 10^1
     ax_lat.legend(loc="upper left", fontsize=8)
     for label, online in (
         ("online Hit@10", [w.online.hit_at_10 for w in series]),
