@@ -142,7 +142,7 @@ class _Progress:
         producer: ClickProducer,
         sampler: ScrapeSampler[LoadSample],
     ) -> None:
-        self.board, self.total, self.producer, self.sampler = board, total, producer, sampler
+        self.board, self.producer, self.sampler = board, producer, sampler
         self.sent_task = board.add("sent", total)
         self.done_task = board.add("consumed", total)
         self.started = time.monotonic()
@@ -159,7 +159,7 @@ class _Progress:
 
     def drained(self, totals: OnlineTotals) -> None:
         """``wait_until_accounted``'s hook."""
-        self._consumed(totals.accounted, self.total - totals.accounted)
+        self._consumed(totals.accounted, self.producer.queued - totals.accounted)
 
     def _consumed(self, accounted: int, lag: int) -> None:
         self.board.update(self.done_task, accounted, info=f"lag {max(lag, 0):,}")
