@@ -213,12 +213,17 @@ COMMANDS: dict[str, Command] = {
         QUICK_MODEL_NOTE,
     ),
     "loadtest": Command(
-        "offer click events at rising rates until the consumers fall behind",
+        "offer click events in rising steps, or on a traffic clock, and measure the pipeline",
         "Drive the pipeline (embedded servers unless external ones are configured) with "
         "held-out sessions at a fixed rate or in steps. Per step: achieved events/s, latency "
         "p50/p95/p99 (event -> recommendation written), lag at the step's end and CPU of "
         "each process. Writes loadtest.json and loadtest.png and prints the saturation "
-        "throughput (the highest step that keeps up).",
+        "throughput (the highest step that keeps up). With --clock it offers traffic on a "
+        "clock instead (the flat clock at --rate, or Poisson session starts; --rate-profile "
+        "diurnal|burst modulates either) for --duration seconds, waits until the consumers "
+        "have drained it and reports per time window: offered, sent and achieved events/s, "
+        "latency p50/p99, lag, online Hit@10 and MRR@20 (loadtest.json, loadtest.png). "
+        "Either way online-over-time.png plots online Hit@10 and MRR@20 per window.",
         PIPELINE,
         run_flags.loadtest_flags,
         QUICK_MODEL_NOTE,

@@ -31,6 +31,31 @@ def metric_table(rows: Sequence[MetricRow]) -> list[str]:
     return lines
 
 
+WINDOW_COLUMNS = ("offered/s", "achieved/s", "p50 ms", "p99 ms", "lag", "Hit@10")
+
+
+def window_table(windows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A load test's windows, one line each: seconds, offered and achieved events/s, latency
+    p50/p99, lag at the end and online Hit@10 (``-`` where a window has no value)."""
+
+    def cell(value: float | None, spec: str) -> str:
+        return f"{'-' if value is None else format(value, spec):>10s}"
+
+    lines = [f"{'seconds':>13s} " + " ".join(f"{name:>10s}" for name in WINDOW_COLUMNS)]
+    for w in windows:
+        span = f"{w['start_s']:.1f}-{w['end_s']:.1f}"
+        cells = (
+            cell(w["offered_events_per_s"], ",.0f"),
+            cell(w["achieved_events_per_s"], ",.0f"),
+            cell(w["latency_ms"]["p50"], ",.0f"),
+            cell(w["latency_ms"]["p99"], ",.0f"),
+            cell(w["lag"], ",d"),
+            cell(w["hit_at_10"], ".4f"),
+        )
+        lines.append(f"{span:>13s} " + " ".join(cells))
+    return lines
+
+
 def metrics_report(report: Mapping[str, Any], heading: str, as_json: bool) -> None:
     """A metrics report on stdout: one JSON object, or ``heading`` and the metric table
     (and one per drift phase when the report has ``phases``)."""

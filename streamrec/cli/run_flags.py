@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streamrec.cli.clock_flags import DEFAULT_CONCURRENCY, add_clock_flags
+from streamrec.cli.clock_flags import DEFAULT_CONCURRENCY, add_clock_flags, add_load_clock_flags
 from streamrec.cli.validators import name_list, number, number_list
 from streamrec.config import ARCHITECTURES, Settings
 from streamrec.model.evaluation.baselines import BASELINES
 
 DEFAULT_LOAD_STEPS = (1000.0, 2000.0, 5000.0, 10000.0, 20000.0)
+DEFAULT_LOAD_RATE = 1000.0
+DEFAULT_STEP_SECONDS = 20.0
 AS_FAST_AS_POSSIBLE = "events per second; 0 = as fast as possible (default)"
 
 
@@ -176,33 +178,45 @@ def demo_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
 
 
 def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
-    """``loadtest``: the load profile, consumers and where the report goes."""
-    p.add_argument(
-        "--profile",
-        choices=["steps", "fixed"],
-        default="steps",
-        help="'steps': --steps rates in turn; 'fixed': --rate only",
-    )
-    p.add_argument(
-        "--steps",
-        metavar="RATES",
-        type=number_list(number(float, above=0)),
-        default=list(DEFAULT_LOAD_STEPS),
-        help="comma-separated events/s for the steps profile (default: "
-        + ",".join(f"{r:g}" for r in DEFAULT_LOAD_STEPS)
-        + ")",
-    )
-    _number(p, "--rate", float, 1000.0, "events/s for the fixed profile (default: %(default)g)",
-            above=0)  # fmt: skip
-    _number(p, "--step-seconds", float, 20.0, "seconds per step (default: %(default)g)",
-            metavar="SECONDS", above=0)  # fmt: skip
+    """``loadtest``: the step plan or a clock-driven run, consumers, windows, the report."""
     _number(p, "--consumers", int, 1, "consumer processes (default: %(default)s)", min=1)
+    _number(
+        p, "--rate", float, None, f"events/s of --profile fixed (default: "
+        f"{DEFAULT_LOAD_RATE:g}), or of --clock flat (required there)", above=0,
+    )  # fmt: skip
+    _number(
+        p, "--window-seconds", float, 0.0,
+        "window of the over-time report and plots (online Hit@10 and MRR@20; with --clock "
+        "also rates, latency and lag) in seconds; 0 = about 30 windows over the run "
+        "(default: %(default)s)",
+        metavar="SECONDS", min=0,
+    )  # fmt: skip
     p.add_argument(
         "--out-dir",
         type=Path,
         metavar="PATH",
-        help=f"where loadtest.json and loadtest.png go (default: {defaults.artifacts}/loadtest)",
+        help="where loadtest.json, loadtest.png and online-over-time.png go (default: "
+        f"{defaults.artifacts}/loadtest)",
     )
     p.add_argument(
         "--json", action="store_true", help="last stdout line is the report as one JSON object"
     )
+    g = p.add_argument_group(
+        "step plan (the default: rising rates until the consumers fall behind)"
+    )
+    g.add_argument(
+        "--profile",
+        choices=["steps", "fixed"],
+        help="'steps': --steps rates in turn; 'fixed': --rate only (default: steps)",
+    )
+    g.add_argument(
+        "--steps",
+        metavar="RATES",
+        type=number_list(number(float, above=0)),
+        help="comma-separated events/s for the steps profile (default: "
+        + ",".join(f"{r:g}" for r in DEFAULT_LOAD_STEPS)
+        + ")",
+    )
+    _number(g, "--step-seconds", float, None, f"seconds per step (default: "
+            f"{DEFAULT_STEP_SECONDS:g})", metavar="SECONDS", above=0)  # fmt: skip
+    add_load_clock_flags(p)

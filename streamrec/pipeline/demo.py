@@ -39,6 +39,7 @@ from streamrec.model.zoo import load_model
 from streamrec.pipeline.drift import DriftMark, DriftReport, drift_report
 from streamrec.pipeline.models import ensure_model
 from streamrec.pipeline.online_watch import OnlineWatch, WatchResult
+from streamrec.pipeline.overtime import OVER_TIME_PNG
 from streamrec.pipeline.processes import (
     ConsumerProcess,
     start_consumers,
@@ -54,7 +55,6 @@ from streamrec.progress import ProgressBoard
 
 DRAIN_TIMEOUT_S = 300.0
 PROMETHEUS_TIMEOUT_S = 60.0  # for the final scrape and rule evaluation after the drain
-OVER_TIME_PNG = "online-over-time.png"
 
 
 class DemoError(RuntimeError):

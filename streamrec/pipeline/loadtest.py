@@ -1,7 +1,8 @@
 """``streamrec loadtest``: offered load in steps until the consumers fall behind.
 
-It runs its own pipeline: consumer processes it starts, on embedded servers it starts (or on
-the servers configured explicitly, in a namespace of its own), and stops them at the end.
+It runs its own pipeline (``load_pipeline``): consumer processes it starts, on embedded
+servers it starts (or on the servers configured explicitly, in a namespace of its own), and
+stops them at the end. ``loadtest_clock`` offers traffic on a clock instead of steps.
 
 For each step the producer offers a fixed rate of click events (held-out generated sessions,
 each step and round as new session ids) for a set duration. Measured per step:
@@ -14,42 +15,33 @@ each step and round as new session ids) for a set duration. Measured per step:
   (decode, Redis read, score, emit = recommendations produced and acknowledged, Redis write,
   flush, commit), which says where an event's latency goes.
 A step "keeps up" when it achieves at least 90% of the offered rate and its end lag is at most
-two seconds' worth of events; the saturation throughput is the highest such step.
+two seconds' worth of events; the saturation throughput is the highest such step. Over the
+whole run the same figures and the online Hit@10 and MRR@20 are sampled per time window
+(``load_windows``): the report's ``windows`` and online-over-time.png.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from streamrec.clients import ensure_topics, wait_for_redis
+from streamrec.clients import wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM, STAGES
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
-from streamrec.pipeline.models import ensure_model
-from streamrec.pipeline.processes import (
-    ConsumerProcess,
-    start_consumers,
-    stop_consumers,
-    wait_for_assignment,
-)
-from streamrec.pipeline.scrape import (
-    bucket_delta,
-    histogram_buckets,
-    metric_sum,
-    quantile_from_buckets,
-)
-from streamrec.pipeline.servers import pipeline_servers
+from streamrec.pipeline.load_pipeline import load_pipeline
+from streamrec.pipeline.load_windows import LoadWindow, latency_ms, load_sampler, load_windows
+from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window, plot_over_time
+from streamrec.pipeline.processes import ConsumerProcess
+from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
+from streamrec.pipeline.scrape import histogram_buckets, metric_sum
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
 
@@ -68,6 +60,24 @@ def cpu_seconds(pid: int) -> float | None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+CpuReading = dict[str, float | None]
+
+
+def cpu_reading(pids: dict[str, int]) -> CpuReading:
+    """``cpu_seconds`` of each named process."""
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def cpu_cores(pids: dict[str, int], before: CpuReading, elapsed: float) -> dict[str, float]:
+    """Cores each process used since the ``before`` reading, ``elapsed`` seconds ago."""
+    cores = {}
+    for name, after in cpu_reading(pids).items():
+        start = before.get(name)
+        if after is not None and start is not None:
+            cores[name] = round((after - start) / elapsed, 3)
+    return cores
 
 
 @dataclass
@@ -97,6 +107,8 @@ class LoadTestReport:
     consumers: int
     model: str
     extra: dict[str, Any] = field(default_factory=dict)
+    window_s: float = 0.0
+    windows: list[LoadWindow] = field(default_factory=list)  # the whole run over time
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -108,6 +120,8 @@ class LoadTestReport:
             "consumers": self.consumers,
             "model": self.model,
             **self.extra,
+            "window_s": self.window_s,
+            "windows": [w.to_json() for w in self.windows],
         }
 
 
@@ -116,12 +130,7 @@ def _latency(
 ) -> tuple[dict[str, float | None], dict[float, float]]:
     texts = [t for t in (c.metrics_text() for c in consumers) if t]
     now = histogram_buckets(texts, LATENCY_HISTOGRAM)
-    delta = bucket_delta(now, before)
-    out: dict[str, float | None] = {}
-    for q in (0.5, 0.95, 0.99):
-        value = quantile_from_buckets(delta, q)
-        out[f"p{int(q * 100)}"] = None if value is None else round(value * 1000, 2)
-    return out, now
+    return latency_ms(now, before, (0.5, 0.95, 0.99)), now
 
 
 BatchSums = dict[str, float]
@@ -157,23 +166,21 @@ def run_steps(
     rates: list[float],
     step_seconds: float,
     consumers: list[ConsumerProcess],
-    other_pids: dict[str, int],
+    pids: dict[str, int],
+    producer: ClickProducer,
     console: Console,
 ) -> list[StepResult]:
-    """Offer each rate in turn; stop after the first step that does not keep up."""
+    """Offer each rate in turn; stop after the first step that does not keep up. ``pids``:
+    the processes whose CPU is reported."""
     client = wait_for_redis(settings)
     names = Names(settings.namespace)
     sessions = replay_sessions(settings, held_out_only=True)
-    producer = ClickProducer(settings)
-    pids = {f"consumer-{i}": c.proc.pid for i, c in enumerate(consumers)}
-    pids.update(other_pids)
-    pids["loadtest (producer)"] = os.getpid()
     results: list[StepResult] = []
     produced_total = read_totals(client, names).accounted
     _, buckets = _latency(consumers, {})
     sums = batch_sums(consumers)
     for index, rate in enumerate(rates):
-        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        cpu_before = cpu_reading(pids)
         accounted_before = read_totals(client, names).accounted
         started = time.monotonic()
         limit = int(rate * step_seconds)
@@ -195,11 +202,7 @@ def run_steps(
         sums_now = batch_sums(consumers)
         batch_mean, stage_ms = batch_figures(sums_now, sums)
         sums = sums_now
-        cpu = {}
-        for name, pid in pids.items():
-            after, before = cpu_seconds(pid), cpu_before[name]
-            if after is not None and before is not None:
-                cpu[name] = round((after - before) / elapsed, 3)
+        cpu = cpu_cores(pids, cpu_before, elapsed)
         keeps_up = achieved >= KEEP_UP_FRACTION * rate and lag <= max(MAX_LAG_SECONDS * rate, 100)
         step = StepResult(
             offered_events_per_s=rate,
@@ -284,43 +287,41 @@ def run_loadtest(
     consumers: int,
     out_dir: Path,
     console: Console,
+    window_s: float = 0.0,
 ) -> tuple[LoadTestReport, Path, Path]:
-    """Start what is needed, run the steps, write JSON and PNG; returns (report, json, png)."""
-    work = Path(tempfile.mkdtemp(prefix="streamrec-loadtest-"))
-    procs: list[ConsumerProcess] = []
-    run_id = uuid.uuid4().hex[:8]
-    try:
-        model_path, _trained = ensure_model(settings, console)
-        with pipeline_servers(settings, work, console) as servers:
-            settings = servers.settings.with_overrides(
-                {"namespace": f"load-{run_id}", "group": f"load-{run_id}"}
-            )
-            ensure_topics(settings)
-            procs = start_consumers(settings, model_path, consumers, work)
-            wait_for_assignment(procs, settings.partitions)
-            steps = run_steps(settings, rates, step_seconds, procs, servers.pids, console)
-            codes = stop_consumers(procs)
-            procs = []
-        if any(codes):
-            raise RuntimeError(f"consumer exit codes {codes}")
-        kept_up = [s.offered_events_per_s for s in steps if s.keeps_up]
-        report = LoadTestReport(
-            steps=steps,
-            saturation_events_per_s=max(kept_up, default=0.0),
-            saturation_is_lower_bound=len(kept_up) == len(steps),
-            backend=servers.backend,
-            consumers=consumers,
-            model=str(model_path),
-            extra={"step_seconds": step_seconds, "partitions": settings.partitions,
-                   "cpu_count": os.cpu_count()},
-        )  # fmt: skip
-        out_dir.mkdir(parents=True, exist_ok=True)
-        json_path = out_dir / "loadtest.json"
-        json_path.write_text(json.dumps(report.to_json(), indent=2))
-        png_path = out_dir / "loadtest.png"
-        plot_report(report, png_path)
-        return report, json_path, png_path
-    finally:
-        if procs:
-            stop_consumers(procs)
-        shutil.rmtree(work, ignore_errors=True)
+    """Start what is needed, run the steps, write the JSON, the step plot and the over-time
+    plot (windows of ``window_s``; 0: about 30); returns (report, json, step plot)."""
+    with load_pipeline(settings, consumers, console) as pipe:
+        producer = ClickProducer(pipe.settings)
+        client, names = wait_for_redis(pipe.settings), Names(pipe.settings.namespace)
+        sampler = load_sampler(pipe.consumers, client, names, producer)
+        sampler.start()
+        steps = run_steps(
+            pipe.settings, rates, step_seconds, pipe.consumers, pipe.pids(), producer, console
+        )
+        samples = sampler.stop()
+    kept_up = [s.offered_events_per_s for s in steps if s.keeps_up]
+    window_s = window_s or auto_window(samples[-1].t - samples[0].t, SCRAPE_INTERVAL_S)
+    report = LoadTestReport(
+        steps=steps,
+        saturation_events_per_s=max(kept_up, default=0.0),
+        saturation_is_lower_bound=len(kept_up) == len(steps),
+        backend=pipe.backend,
+        consumers=consumers,
+        model=str(pipe.model_path),
+        extra={"step_seconds": step_seconds, "partitions": pipe.settings.partitions,
+               "cpu_count": os.cpu_count(), "over_time_png": str(out_dir / OVER_TIME_PNG)},
+        window_s=window_s,
+        windows=load_windows(samples, window_s),
+    )  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "loadtest.json"
+    json_path.write_text(json.dumps(report.to_json(), indent=2))
+    png_path = out_dir / "loadtest.png"
+    plot_report(report, png_path)
+    plot_over_time(
+        [w.online for w in report.windows],
+        out_dir / OVER_TIME_PNG,
+        f"StreamRec load test, {consumers} consumer(s): online metrics per window",
+    )
+    return report, json_path, png_path

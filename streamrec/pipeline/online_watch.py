@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamrec.contract.names import PRIMARY
 from streamrec.pipeline.overtime import (
     CounterSample,
     OracleLine,
@@ -17,10 +16,12 @@ from streamrec.pipeline.overtime import (
     Window,
     auto_window,
     plot_over_time,
+    sample_texts,
     samples_from_prometheus,
+    wait_for_evaluations,
     windows,
 )
-from streamrec.pipeline.processes import ConsumerProcess
+from streamrec.pipeline.processes import ConsumerProcess, metrics_texts
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S, EmbeddedPrometheus, write_targets
 from streamrec.pipeline.promql import (
     PromClient,
@@ -29,7 +30,6 @@ from streamrec.pipeline.promql import (
     final_reading,
     wait_for_targets,
 )
-from streamrec.pipeline.scrape import metric_sum
 
 TARGETS_NAME = "demo"
 
@@ -99,13 +99,12 @@ class OnlineWatch:
         self.prometheus = prometheus
         self.note = note
         self.client = None if prometheus is None else PromClient(prometheus.url)
-        self.sampler: ScrapeSampler | None = None
+        self.sampler: ScrapeSampler[CounterSample] | None = None
         self.started = 0.0
         self.targets_wait_s = 0.0  # how long begin() waited for Prometheus's first scrapes
 
     def _texts(self) -> list[str] | None:
-        texts = [c.metrics_text() for c in self.consumers]
-        return None if any(t is None for t in texts) else [t for t in texts if t is not None]
+        return metrics_texts(self.consumers)
 
     def announce(self) -> None:
         """List the consumers for Prometheus's file discovery. Call it as soon as they are
@@ -127,7 +126,7 @@ class OnlineWatch:
                 self._drop_prometheus(str(exc))
         self.targets_wait_s = time.monotonic() - mark
         if self.prometheus is None:
-            self.sampler = ScrapeSampler(self._texts, SCRAPE_INTERVAL_S)
+            self.sampler = ScrapeSampler(self._texts, SCRAPE_INTERVAL_S, sample_texts)
             self.sampler.start()
         self.started = time.time()
 
@@ -141,24 +140,7 @@ class OnlineWatch:
         ``expected_evaluations``: the primary's exact count in Redis. A consumer counts a
         batch in its metrics just after the batch's Redis write, so right after the drain its
         counter can still be one batch short: wait until it has caught up."""
-        deadline = time.monotonic() + timeout
-        while True:
-            texts = self._texts()
-            if texts is not None:
-                # the primary model's (a shadow's carry model="shadow"), as the rules read
-                evaluations = round(
-                    metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY)
-                )
-                if evaluations == expected_evaluations:
-                    break
-            if time.monotonic() > deadline:
-                if texts is None:
-                    raise TimeoutError("a consumer's /metrics did not answer after the drain")
-                raise TimeoutError(
-                    f"the consumers' /metrics count {evaluations} online evaluations after "
-                    f"the drain, Redis {expected_evaluations}"
-                )
-            time.sleep(0.1)
+        evaluations = wait_for_evaluations(self._texts, expected_evaluations, timeout)
         if self.sampler is not None:
             samples = self.sampler.stop(timeout)
             return WatchResult(None, self.note, "scrape", samples, evaluations)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from streamrec.contract.names import PRIMARY
 from streamrec.pipeline.promql import EVALUATIONS, HITS_10, RR_20, PromClient
@@ -26,6 +26,8 @@ from streamrec.pipeline.scrape import metric_sum
 MAX_RANGE_POINTS = 10_000
 # an oracle's line for the plot: (seconds since the start, Hit@10); drift scenarios supply it
 OracleLine = Sequence[tuple[float, float]]
+S = TypeVar("S")  # what a ScrapeSampler's samples are
+OVER_TIME_PNG = "online-over-time.png"
 
 
 @dataclass(frozen=True)
@@ -78,33 +80,49 @@ def auto_window(duration_s: float, step_s: float, target: int = 30) -> float:
     return step_s * max(1, math.ceil(duration_s / (target * step_s)))
 
 
+def window_cuts(times: Sequence[float], window_s: float) -> list[tuple[float, float, int, int]]:
+    """Cut sorted sample ``times`` into windows of ``window_s`` from the first; per window
+    (start_s, end_s, i, j): seconds since the first sample, and the samples at its two ends:
+    ``i`` the last one inside the window before (the first sample for the first window),
+    ``j`` the last one inside this window (the last sample for the last window)."""
+    if window_s <= 0:
+        raise ValueError(f"window_s must be > 0, got {window_s}")
+    if len(times) < 2:
+        return []
+    since = [t - times[0] for t in times]
+    count = math.ceil(since[-1] / window_s - 1e-9)
+    out = []
+    previous = 0
+    for k in range(count):
+        end = min((k + 1) * window_s, since[-1])
+        last = bisect.bisect_right(since, end + 1e-9) - 1
+        out.append((k * window_s, end, previous, last))
+        previous = last
+    return out
+
+
 def windows(samples: Sequence[CounterSample], window_s: float) -> list[Window]:
     """Cut the run into windows of ``window_s`` from the first sample; each window ends at the
     last sample inside it, the last window at the last sample."""
-    if window_s <= 0:
-        raise ValueError(f"window_s must be > 0, got {window_s}")
     ordered = sorted(samples, key=lambda s: s.t)
-    if len(ordered) < 2:
-        return []
-    t0 = ordered[0].t
-    times = [s.t - t0 for s in ordered]
-    count = math.ceil(times[-1] / window_s - 1e-9)
-    out = []
-    previous = ordered[0]
-    for k in range(count):
-        end = min((k + 1) * window_s, times[-1])
-        last = ordered[bisect.bisect_right(times, end + 1e-9) - 1]
-        out.append(
-            Window(
-                start_s=k * window_s,
-                end_s=end,
-                evaluations=round(last.evaluations - previous.evaluations),
-                hits_10=round(last.hits_10 - previous.hits_10),
-                rr_20=last.rr_20 - previous.rr_20,
-            )
-        )
-        previous = last
-    return out
+    return [
+        window_between(ordered[i], ordered[j], start, end)
+        for start, end, i, j in window_cuts([s.t for s in ordered], window_s)
+    ]
+
+
+def window_between(
+    first: CounterSample, last: CounterSample, start_s: float, end_s: float
+) -> Window:
+    """The window from ``start_s`` to ``end_s``: the counters' differences from ``first`` to
+    ``last``."""
+    return Window(
+        start_s=start_s,
+        end_s=end_s,
+        evaluations=round(last.evaluations - first.evaluations),
+        hits_10=round(last.hits_10 - first.hits_10),
+        rr_20=last.rr_20 - first.rr_20,
+    )
 
 
 def sample_texts(t: float, texts: Sequence[str]) -> CounterSample:
@@ -143,15 +161,22 @@ def samples_from_prometheus(
     return out
 
 
-class ScrapeSampler:
+class ScrapeSampler(Generic[S]):
     """Samples the consumers' /metrics every ``interval_s`` on a thread (the fallback when no
     Prometheus runs). ``fetch`` returns every consumer's exposition, or None while one does
-    not answer (that moment is then not sampled)."""
+    not answer (that moment is then not sampled); ``read`` makes a sample of the time and the
+    expositions (``sample_texts``; the load test reads more into its samples)."""
 
-    def __init__(self, fetch: Callable[[], list[str] | None], interval_s: float) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[], list[str] | None],
+        interval_s: float,
+        read: Callable[[float, list[str]], S],
+    ) -> None:
         self.fetch = fetch
         self.interval_s = interval_s
-        self.samples: list[CounterSample] = []
+        self.read = read
+        self.samples: list[S] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-sampler", daemon=True)
 
@@ -166,14 +191,14 @@ class ScrapeSampler:
         texts = self.fetch()
         if texts is None:
             return False
-        self.samples.append(sample_texts(t, texts))
+        self.samples.append(self.read(t, texts))
         return True
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             self.sample()
 
-    def stop(self, timeout: float = 10.0) -> list[CounterSample]:
+    def stop(self, timeout: float = 10.0) -> list[S]:
         """Stop sampling, take a final sample (retried until ``timeout``), return them all."""
         self._stop.set()
         self._thread.join()
@@ -183,6 +208,33 @@ class ScrapeSampler:
                 raise TimeoutError(f"a consumer's /metrics did not answer within {timeout:.0f}s")
             time.sleep(0.1)
         return self.samples
+
+
+def wait_for_evaluations(
+    fetch: Callable[[], list[str] | None], expected: int, timeout: float
+) -> int:
+    """Poll the consumers' /metrics (``fetch``, as ``ScrapeSampler`` takes it) until their
+    primary online evaluations add up to ``expected`` (Redis's exact count); returns it.
+
+    A consumer counts a batch in its metrics just after the batch's Redis write, so right
+    after a drain its counter can still be one batch short."""
+    deadline = time.monotonic() + timeout
+    while True:
+        texts = fetch()
+        if texts is not None:
+            evaluations = round(
+                metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY)
+            )
+            if evaluations == expected:
+                return evaluations
+        if time.monotonic() > deadline:
+            if texts is None:
+                raise TimeoutError("a consumer's /metrics did not answer after the drain")
+            raise TimeoutError(
+                f"the consumers' /metrics count {evaluations} online evaluations after "
+                f"the drain, Redis {expected}"
+            )
+        time.sleep(0.1)
 
 
 def plot_over_time(

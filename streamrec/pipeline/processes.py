@@ -35,6 +35,12 @@ class ConsumerProcess:
             return None
 
 
+def metrics_texts(consumers: list[ConsumerProcess]) -> list[str] | None:
+    """Every consumer's /metrics, or None while one of them is not answering."""
+    texts = [c.metrics_text() for c in consumers]
+    return None if any(t is None for t in texts) else [t for t in texts if t is not None]
+
+
 def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list[str]:
     """The ``streamrec consume`` command line for one consumer process."""
     return [

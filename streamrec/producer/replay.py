@@ -38,6 +38,7 @@ class ReplayResult:
     sessions: int  # sessions touched: at least their first click was sent
     last_error: str | None = None  # the last delivery error of this call
     pacing: PacingReport | None = None  # scheduled vs achieved send times (paced clocks)
+    clock_started: float = 0.0  # wall-clock time (unix seconds) of the schedule's time 0
 
     @property
     def events_per_second(self) -> float:
@@ -58,7 +59,8 @@ class ClickProducer:
         self.settings = settings
         self.topic = Names(settings.namespace).clicks
         self.producer = Producer(click_producer_config(settings, **kafka_overrides))
-        # lifetime counts of this producer's delivery reports (``replay`` reports per call)
+        # lifetime counts of events queued and of delivery reports (``replay`` reports per call)
+        self.queued = 0
         self.acknowledged = 0
         self.failed = 0
         self.last_error: str | None = None
@@ -84,6 +86,7 @@ class ClickProducer:
                 break
             except BufferError:
                 self.producer.poll(0.05)
+        self.queued += 1
         self.producer.poll(0)
 
     def flush(self, timeout: float = 120.0) -> int:
@@ -128,6 +131,7 @@ class ClickProducer:
         events = timeline(sessions, clock, rate, concurrency, seed, rounds, first_round)
         first = next(events, None)  # the schedule is built before the clock starts
         pacer = Pacer(self._wait, seed=seed)
+        clock_started = time.time()
         started = shown_at = pacer.start
         for due, sid, seq, item, behavior in itertools.chain([first] if first else [], events):
             if (total and sent >= total) or (should_stop is not None and should_stop()):
@@ -158,4 +162,5 @@ class ClickProducer:
             sessions=sessions_touched,
             last_error=self.last_error if self.failed > failed_before else None,
             pacing=pacer.report(),
+            clock_started=clock_started,
         )

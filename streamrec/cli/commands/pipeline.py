@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 
 from streamrec.cli import render
 from streamrec.cli.exits import EXIT_FAILED, EXIT_OK
 from streamrec.config import Settings
-
-if TYPE_CHECKING:
-    pass
 
 TIMING_LABELS = {
     "setup": "setup",
@@ -126,21 +123,51 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def loadtest(args: argparse.Namespace, settings: Settings) -> int:
-    """Offer load in steps (or at one rate); write and summarise the report."""
-    from streamrec.pipeline.loadtest import describe_saturation, run_loadtest
+def clock_summary(summary: Mapping[str, Any]) -> list[str]:
+    """A clock-driven load test's summary: what was sent, the drain, the run's latency and
+    online metrics, then the windows."""
+    latency, online = summary["latency_ms"], summary["online"]
+    pacing = f" ({summary['pacing']})" if summary.get("pacing") else ""
+    return [
+        f"{summary['clock']}: {summary['events_produced']:,} events sent in "
+        f"{summary['send_seconds']:.1f}s{pacing}",
+        f"{summary['events_accounted']:,} events accounted for, the last "
+        f"{summary['drain_seconds']:.1f}s after the schedule ended (lag at the end "
+        f"{summary['lag_end']:,}); latency p50 {latency['p50']} ms, p99 {latency['p99']} ms; "
+        f"online Hit@10 {online['hit_at_10']:.4f}, MRR@20 {online['mrr_at_20']:.4f} "
+        f"({online['n_examples']:,} evaluations)",
+        f"per window of {summary['window_s']:g}s (seconds since sampling began; the clock "
+        f"started at {summary['clock_started_s']:g}s):",
+        *render.window_table(summary["windows"]),
+    ]
 
-    rates = list(args.steps) if args.profile == "steps" else [args.rate]
+
+def loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    """Offer load in steps, at one rate or on a clock; write and summarise the report."""
+    from streamrec.cli.load_plan import StepPlan, load_plan
+
+    plan = load_plan(args)
     out_dir = args.out_dir or settings.artifacts / "loadtest"
     console = Console(stderr=True, soft_wrap=True)
-    report, json_path, png_path = run_loadtest(
-        settings, rates, args.step_seconds, args.consumers, out_dir, console
-    )
-    console.print(
-        f"{describe_saturation(report)} (report {json_path}, plot {png_path})",
-        markup=False,
-        highlight=False,
-    )
+    if isinstance(plan, StepPlan):
+        from streamrec.pipeline.loadtest import describe_saturation, run_loadtest
+
+        report, json_path, png_path = run_loadtest(
+            settings, plan.rates, plan.step_seconds, args.consumers, out_dir, console,
+            args.window_seconds,
+        )  # fmt: skip
+        summary = report.to_json()
+        lines = [describe_saturation(report)]
+    else:
+        from streamrec.pipeline.loadtest_clock import run_clock_loadtest
+
+        clock_report, json_path, png_path = run_clock_loadtest(
+            settings, plan, args.consumers, out_dir, console, args.window_seconds
+        )
+        summary = clock_report.to_json()
+        lines = clock_summary(summary)
+    lines.append(f"report {json_path}, plots {png_path} and {summary['over_time_png']}")
+    render.print_lines(lines, console)
     if args.json:
-        print(json.dumps(report.to_json()))
+        print(json.dumps(summary))
     return EXIT_OK

@@ -1,4 +1,5 @@
-"""What the commands print: one metric table, the demo summary, the load test's saturation."""
+"""What the commands print: one metric table, the demo summary, the load test's saturation and
+its clock-driven run."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from streamrec.cli.commands.pipeline import demo_summary, drift_lines, timings_line
+from streamrec.cli.commands.pipeline import (
+    clock_summary,
+    demo_summary,
+    drift_lines,
+    timings_line,
+)
 from streamrec.cli.exits import EXIT_FAILED, EXIT_UNREACHABLE, exit_status
 from streamrec.cli.render import metric_table, overall_and_per_behavior
 from streamrec.pipeline.loadtest import LoadTestReport, StepResult, describe_saturation
@@ -96,6 +102,34 @@ def load_report(*keeps_up: bool) -> LoadTestReport:
 )
 def test_saturation_line(keeps_up: tuple[bool, ...], line: str) -> None:
     assert describe_saturation(load_report(*keeps_up)) == line
+
+
+def test_clock_run_summary_and_its_window_table() -> None:
+    window = {
+        "start_s": 0.0, "end_s": 2.0, "offered_events_per_s": 1234.4,
+        "achieved_events_per_s": 1200.0, "latency_ms": {"p50": 40.2, "p99": 180.7}, "lag": 1500,
+        "hit_at_10": 0.12345,
+    }  # fmt: skip
+    idle = {**window, "start_s": 2.0, "end_s": 2.5, "offered_events_per_s": 0.0,
+            "latency_ms": {"p50": None, "p99": None}, "lag": 0, "hit_at_10": None}  # fmt: skip
+    summary = {
+        "clock": "poisson clock: 5 sessions/s, for 2s", "events_produced": 2400,
+        "send_seconds": 2.04, "pacing": "schedule: 2.0s planned", "events_accounted": 2400,
+        "drain_seconds": 0.46, "lag_end": 0, "latency_ms": {"p50": 41.0, "p99": 190.0},
+        "online": {"hit_at_10": 0.12, "mrr_at_20": 0.05, "n_examples": 2300}, "window_s": 2.0,
+        "clock_started_s": 0.012, "windows": [window, idle],
+    }  # fmt: skip
+    lines = clock_summary(summary)
+    assert lines[0] == (
+        "poisson clock: 5 sessions/s, for 2s: 2,400 events sent in 2.0s (schedule: 2.0s planned)"
+    )
+    assert lines[1].startswith("2,400 events accounted for, the last 0.5s after the schedule")
+    assert "p99 190.0 ms" in lines[1] and "(2,300 evaluations)" in lines[1]
+    assert lines[3].split() == ["seconds", "offered/s", "achieved/s", "p50", "ms", "p99", "ms",
+                                "lag", "Hit@10"]  # fmt: skip
+    assert lines[4].split() == ["0.0-2.0", "1,234", "1,200", "40", "181", "1,500", "0.1235"]
+    assert lines[5].split() == ["2.0-2.5", "0", "1,200", "-", "-", "0", "-"]
+    assert len({len(line) for line in lines[3:]}) == 1  # columns aligned
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,7 @@ def test_scrape_sampler_samples_until_stopped_then_once_more() -> None:
         n = calls["n"]
         return [EXPOSITION.format(n1=n, n2=0, h1=0, h2=0, rr=0)]
 
-    sampler = ScrapeSampler(fetch, 0.01)
+    sampler = ScrapeSampler(fetch, 0.01, sample_texts)
     sampler.start()
     assert enough.wait(10)
     samples = sampler.stop()

@@ -4,6 +4,7 @@ on a reused producer (no broker needed)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -63,11 +64,14 @@ def test_counts_are_per_call_on_a_reused_producer(
     monkeypatch: pytest.MonkeyPatch, sessions: ReplaySessions
 ) -> None:
     click, kafka = producer(monkeypatch)
+    before = time.time()
     first = click.replay(sessions, limit=300, seed=1)
     second = click.replay(sessions, limit=120, seed=2, first_round=1)
     assert (first.sent, first.acknowledged, first.failed) == (300, 300, 0)
     assert (second.sent, second.acknowledged, second.failed) == (120, 120, 0)
-    assert click.acknowledged == 420  # the producer's own count is its lifetime's
+    # the producer's own counts are its lifetime's
+    assert (click.queued, click.acknowledged) == (420, 420)
+    assert before <= first.clock_started <= second.clock_started <= time.time()
     assert second.events_per_second == pytest.approx(120 / second.seconds)
     assert first.sessions == sessions_in(kafka.values[:300])
     assert second.sessions == sessions_in(kafka.values[300:])
