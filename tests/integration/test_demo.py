@@ -85,7 +85,11 @@ def test_demo_without_prometheus_samples_the_consumers_itself(
 ) -> None:
     no_prometheus = tmp_path / "bin"  # PATH without prometheus (children start by full path)
     no_prometheus.mkdir()
-    summary = run_demo(generated_model.path, tmp_path, 300, PATH=str(no_prometheus))
+    # at 2,000 events/s the replay spans a few of the sampler's 0.5 s steps, so there are
+    # several windows however fast this machine drains it
+    summary = run_demo(
+        generated_model.path, tmp_path, 300, ("--rate", "2000"), PATH=str(no_prometheus)
+    )
     assert summary["events_scored"] == summary["events_produced"] > 3000
     assert summary["prometheus"]["hit_at_10"] is None
     assert summary["prometheus"]["reason"].startswith("no prometheus binary on PATH")
