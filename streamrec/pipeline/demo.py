@@ -39,6 +39,7 @@ from streamrec.model.zoo import load_model
 from streamrec.pipeline.drift import DriftMark, DriftReport, drift_report
 from streamrec.pipeline.models import ensure_model
 from streamrec.pipeline.online_watch import OnlineWatch, WatchResult
+from streamrec.pipeline.oracle_line import flat_line, oracle_hit_at_10
 from streamrec.pipeline.overtime import OVER_TIME_PNG
 from streamrec.pipeline.processes import (
     ConsumerProcess,
@@ -199,13 +200,19 @@ def run_demo(
         if mark is not None:
             start = watched.samples[0].t if watched.samples else None
             drift = drift_report(settings, model_path, replay, mark, start)
+        oracle_level = None if drift is not None else oracle_hit_at_10(replay)
+        oracle = (
+            drift.oracle_line(watched.duration_s)
+            if drift is not None
+            else flat_line(oracle_level, watched.duration_s)
+        )
         watched.plot(
             out_dir / OVER_TIME_PNG,
             window_s,
             f"StreamRec demo: online metrics per window ({watched.source}), "
             f"{consumers} consumer(s)"
             + (f", drift: {settings.scenario}" if drift is not None else ""),
-            oracle=None if drift is None else drift.oracle_line(watched.duration_s),
+            oracle=oracle,
             marker_s=None if drift is None else drift.drift_s,
         )
         if drift is not None:
@@ -221,7 +228,12 @@ def run_demo(
             timings_s=timings,
             backend=servers.backend,
             watch=watched,
-            extra={"model": str(model_path), "sessions": len(replay)},
+            extra={
+                "model": str(model_path),
+                "sessions": len(replay),
+                # the over-time PNG's flat oracle line (generated data without a drift)
+                "oracle_hit_at_10": oracle_level,
+            },
             shadow_offline=shadow_offline,
             drift=drift,
         )

@@ -38,6 +38,7 @@ from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.load_pipeline import load_pipeline
 from streamrec.pipeline.load_windows import LoadWindow, latency_ms, load_sampler, load_windows
+from streamrec.pipeline.oracle_line import flat_line, oracle_hit_at_10
 from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window, plot_over_time
 from streamrec.pipeline.processes import ConsumerProcess
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
@@ -300,6 +301,7 @@ def run_loadtest(
             pipe.settings, rates, step_seconds, pipe.consumers, pipe.pids(), producer, console
         )
         samples = sampler.stop()
+        oracle = oracle_hit_at_10(replay_sessions(pipe.settings, held_out_only=True))
     kept_up = [s.offered_events_per_s for s in steps if s.keeps_up]
     window_s = window_s or auto_window(samples[-1].t - samples[0].t, SCRAPE_INTERVAL_S)
     report = LoadTestReport(
@@ -310,7 +312,8 @@ def run_loadtest(
         consumers=consumers,
         model=str(pipe.model_path),
         extra={"step_seconds": step_seconds, "partitions": pipe.settings.partitions,
-               "cpu_count": os.cpu_count(), "over_time_png": str(out_dir / OVER_TIME_PNG)},
+               "cpu_count": os.cpu_count(), "over_time_png": str(out_dir / OVER_TIME_PNG),
+               "oracle_hit_at_10": oracle},
         window_s=window_s,
         windows=load_windows(samples, window_s),
     )  # fmt: skip
@@ -323,5 +326,6 @@ def run_loadtest(
         [w.online for w in report.windows],
         out_dir / OVER_TIME_PNG,
         f"StreamRec load test, {consumers} consumer(s): online metrics per window",
+        oracle=flat_line(oracle, samples[-1].t - samples[0].t),
     )
     return report, json_path, png_path

@@ -37,6 +37,7 @@ from streamrec.pipeline.load_windows import (
     load_windows,
 )
 from streamrec.pipeline.loadtest import cpu_cores, cpu_reading
+from streamrec.pipeline.oracle_line import flat_line, oracle_hit_at_10
 from streamrec.pipeline.overtime import (
     OVER_TIME_PNG,
     ScrapeSampler,
@@ -206,6 +207,7 @@ def run_clock_loadtest(
         )
         samples = sampler.stop()
         cpu = cpu_cores(pids, cpu_before, time.monotonic() - started)
+    oracle = oracle_hit_at_10(sessions)
     window_s = window_s or auto_window(samples[-1].t - samples[0].t, SCRAPE_INTERVAL_S)
     clock_started_s = result.clock_started - samples[0].t  # since the first sample
     report = ClockReport(
@@ -228,6 +230,7 @@ def run_clock_loadtest(
             "partitions": run.partitions,
             "cpu_count": os.cpu_count(),
             "over_time_png": str(out_dir / OVER_TIME_PNG),
+            "oracle_hit_at_10": oracle,
         },
     )
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -240,5 +243,6 @@ def run_clock_loadtest(
         [w.online for w in report.windows],
         out_dir / OVER_TIME_PNG,
         f"StreamRec load test, {consumers} consumer(s): online metrics per window",
+        oracle=flat_line(oracle, samples[-1].t - samples[0].t),
     )
     return report, json_path, png_path

@@ -68,6 +68,8 @@ def test_demo_json_summary(generated_model: TinyModel, tmp_path: Path) -> None:
         assert summary["online"][key] == pytest.approx(summary["offline"][key], abs=0.002)
     assert summary["online"]["n_examples"] == summary["offline"]["n_examples"]
     assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"]
+    # the over-time PNG's oracle line: the best possible on the same sessions
+    assert summary["offline"]["hit_at_10"] < summary["oracle_hit_at_10"] < 1
 
     # acceptance 4: Prometheus's recording rule, after its final scrape, equals Redis
     prometheus = summary["prometheus"]
@@ -156,6 +158,7 @@ def test_demo_under_new_items_shows_the_drop_online_after_the_moment(tmp_path: P
         assert online[key] == pytest.approx(offline[key], abs=0.002)
     assert_windows_add_up(summary, out_dir)
 
+    assert summary["oracle_hit_at_10"] is None  # the PNG's oracle is the drift's step
     report = summary["drift"]
     before, after = report["before"], report["after"]
     assert report["scenario"] == "new-items"

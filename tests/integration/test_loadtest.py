@@ -34,6 +34,8 @@ def run_loadtest(model: TinyModel, out_dir: Path, *flags: str) -> tuple[dict[str
     for png in ("loadtest.png", "online-over-time.png"):
         assert (out_dir / png).read_bytes()[:4] == PNG, png
     assert report["over_time_png"] == str(out_dir / "online-over-time.png")
+    oracle = report["oracle_hit_at_10"]  # the over-time PNG's oracle line (generated data)
+    assert oracle is not None and 0 < oracle < 1
     return report, result.stderr
 
 
@@ -105,6 +107,7 @@ def test_clock_run_with_a_flash_crowd(generated_model: TinyModel, tmp_path: Path
     assert report["drain_seconds"] >= 0
     # the windows add up to the run: online evaluations exactly, offered events as scheduled
     online = report["online"]
+    assert online["hit_at_10"] < report["oracle_hit_at_10"]
     assert sum(w["evaluations"] for w in windows) == online["n_examples"] > 0
     assert sum(w["hits_at_10"] for w in windows) == round(
         online["hit_at_10"] * online["n_examples"]
