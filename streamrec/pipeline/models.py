@@ -18,11 +18,17 @@ QUICK_MODEL_VALIDATION_SAMPLE = 5000
 
 def quick_model_path(settings: Settings) -> Path:
     """Where the demo keeps the quick model it trains (reused by later runs): one per
-    generator mode, since each mode's sessions follow their own process, and one per drift
-    scenario and moment (a model trained without the drift has seen what comes after it)."""
+    generated data set, since a model trained on other data would be served sessions it
+    trained on (or never saw the items of). So one per generator mode (each mode's sessions
+    follow their own process), per drift scenario and moment (a model trained without the
+    drift has seen what comes after it), and per user count and seed when they are not the
+    defaults (the same session ids hold other sessions, and the split falls elsewhere)."""
     name = "quick-model" if settings.generator == "seed" else f"quick-model-{settings.generator}"
     if settings.scenario != "none":
         name += f"-{settings.scenario}-{settings.drift_at:g}"
+    defaults = Settings()
+    if (settings.users, settings.seed) != (defaults.users, defaults.seed):
+        name += f"-users{settings.users}-seed{settings.seed}"
     return settings.artifacts / f"{name}.pt"
 
 

@@ -80,9 +80,12 @@ def test_sources_name_their_mode_and_old_ones_read_as_seed() -> None:
     assert generator_of("data/yoochoose-100k/train_tr.txt") is None
 
 
-def test_the_demo_keeps_one_quick_model_per_mode_and_drift_scenario() -> None:
+def test_the_demo_keeps_one_quick_model_per_generated_data_set() -> None:
     seed_path = quick_model_path(Settings())
     assert seed_path.name == "quick-model.pt"
     assert quick_model_path(Settings(generator="anchor")).name == "quick-model-anchor.pt"
     drifting = Settings(generator="anchor", scenario="new-items", drift_at=0.3)
     assert quick_model_path(drifting).name == "quick-model-anchor-new-items-0.3.pt"
+    # other generated data: other sessions behind the same ids, another split
+    assert quick_model_path(Settings(users=4000)).name == "quick-model-users4000-seed42.pt"
+    assert quick_model_path(Settings(seed=7)).name == "quick-model-users20000-seed7.pt"
