@@ -1,14 +1,45 @@
-"""The clock-driven load test's figure: rates, latency and online metrics per window, over
-time (the step runs plot against the offered rate instead: ``loadtest.plot_report``)."""
+"""A load test's files: the report's JSON and the online-over-time PNG (both load tests),
+and the clock-driven run's figure of rates, latency and online metrics per window over time
+(the step runs plot against the offered rate instead: ``loadtest.plot_report``)."""
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from streamrec.pipeline.load_windows import LoadWindow
+from streamrec.pipeline.oracle_line import flat_line
+from streamrec.pipeline.overtime import OVER_TIME_PNG, plot_over_time
+
+REPORT_JSON = "loadtest.json"
+REPORT_PNG = "loadtest.png"
+
+
+def write_report(
+    report: dict[str, Any],
+    windows: Sequence[LoadWindow],
+    out_dir: Path,
+    consumers: int,
+    oracle: float | None,
+) -> tuple[Path, Path]:
+    """Write ``loadtest.json`` and ``online-over-time.png`` (the windows' online metrics, the
+    oracle's Hit@10 as a line when given) to ``out_dir``; returns the JSON's path and where
+    the caller's own figure goes (``loadtest.png``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / REPORT_JSON
+    json_path.write_text(json.dumps(report, indent=2))
+    end_s = windows[-1].online.end_s if windows else 0.0
+    plot_over_time(
+        [w.online for w in windows],
+        out_dir / OVER_TIME_PNG,
+        f"StreamRec load test, {consumers} consumer(s): online metrics per window",
+        oracle=flat_line(oracle, end_s),
+    )
+    return json_path, out_dir / REPORT_PNG
 
 
 def _values(values: Sequence[float | None]) -> list[float]:

@@ -22,7 +22,6 @@ whole run the same figures and the online Hit@10 and MRR@20 are sampled per time
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -37,9 +36,10 @@ from streamrec.consumer.telemetry import LATENCY_HISTOGRAM, STAGES
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.load_pipeline import load_pipeline
+from streamrec.pipeline.load_plots import write_report
 from streamrec.pipeline.load_windows import LoadWindow, latency_ms, load_sampler, load_windows
-from streamrec.pipeline.oracle_line import flat_line, oracle_hit_at_10
-from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window, plot_over_time
+from streamrec.pipeline.oracle_line import oracle_hit_at_10
+from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window
 from streamrec.pipeline.processes import ConsumerProcess
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
 from streamrec.pipeline.scrape import histogram_buckets, metric_sum
@@ -317,15 +317,6 @@ def run_loadtest(
         window_s=window_s,
         windows=load_windows(samples, window_s),
     )  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "loadtest.json"
-    json_path.write_text(json.dumps(report.to_json(), indent=2))
-    png_path = out_dir / "loadtest.png"
+    json_path, png_path = write_report(report.to_json(), report.windows, out_dir, consumers, oracle)
     plot_report(report, png_path)
-    plot_over_time(
-        [w.online for w in report.windows],
-        out_dir / OVER_TIME_PNG,
-        f"StreamRec load test, {consumers} consumer(s): online metrics per window",
-        oracle=flat_line(oracle, samples[-1].t - samples[0].t),
-    )
     return report, json_path, png_path

@@ -13,7 +13,6 @@ latency p50/p99, lag and online Hit@10 / MRR@20, written as loadtest.json, loadt
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import time
@@ -28,7 +27,7 @@ from streamrec.config import Settings
 from streamrec.consumer.totals import OnlineTotals, wait_until_accounted
 from streamrec.contract.names import Names
 from streamrec.pipeline.load_pipeline import load_pipeline
-from streamrec.pipeline.load_plots import plot_clock_run
+from streamrec.pipeline.load_plots import plot_clock_run, write_report
 from streamrec.pipeline.load_windows import (
     LoadSample,
     LoadWindow,
@@ -37,12 +36,11 @@ from streamrec.pipeline.load_windows import (
     load_windows,
 )
 from streamrec.pipeline.loadtest import cpu_cores, cpu_reading
-from streamrec.pipeline.oracle_line import flat_line, oracle_hit_at_10
+from streamrec.pipeline.oracle_line import oracle_hit_at_10
 from streamrec.pipeline.overtime import (
     OVER_TIME_PNG,
     ScrapeSampler,
     auto_window,
-    plot_over_time,
     wait_for_evaluations,
 )
 from streamrec.pipeline.processes import metrics_texts
@@ -233,16 +231,7 @@ def run_clock_loadtest(
             "oracle_hit_at_10": oracle,
         },
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "loadtest.json"
-    json_path.write_text(json.dumps(report.to_json(), indent=2))
-    png_path = out_dir / "loadtest.png"
+    json_path, png_path = write_report(report.to_json(), report.windows, out_dir, consumers, oracle)
     title = f"StreamRec load test, {consumers} consumer(s): {plan.describe()}"
     plot_clock_run(report.windows, png_path, title, clock_started_s + plan.duration_s)
-    plot_over_time(
-        [w.online for w in report.windows],
-        out_dir / OVER_TIME_PNG,
-        f"StreamRec load test, {consumers} consumer(s): online metrics per window",
-        oracle=flat_line(oracle, samples[-1].t - samples[0].t),
-    )
     return report, json_path, png_path
