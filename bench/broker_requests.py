@@ -37,7 +37,7 @@ from streamrec.clients import (
 )
 from streamrec.config import MAX_FETCH_WAIT_MS, Settings
 from streamrec.contract.names import Names
-from streamrec.pipeline.bench import embedded_pipeline
+from streamrec.pipeline.bench import embedded_pipeline, save_results
 from streamrec.pipeline.loadtest import cpu_seconds
 from streamrec.producer.replay import ClickProducer
 
@@ -256,10 +256,7 @@ def main() -> None:
         "linger_ms": args.linger_ms,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2))
-    if args.json:
-        print(json.dumps(out))
+    save_results(out, args.out, args.json)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ tail, and of the target (``--target-ms``), the Kafka path alone takes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from bench.broker_requests import one_run
 from streamrec.cli.validators import number, number_list
 from streamrec.clients import CLICK_LINGER_MS
 from streamrec.config import ConfigError, Settings, settings_from_env
-from streamrec.pipeline.bench import embedded_pipeline
+from streamrec.pipeline.bench import embedded_pipeline, save_results
 from streamrec.pipeline.loadtest import run_loadtest
 
 RESULTS = Path(__file__).parent / "results"
@@ -123,10 +122,7 @@ def main() -> None:
         "click_linger_ms": CLICK_LINGER_MS,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2))
-    if args.json:
-        print(json.dumps(out))
+    save_results(out, args.out, args.json)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,15 @@ from streamrec.config import Settings
 from streamrec.pipeline.servers import pipeline_servers
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions, replay_sessions
+
+
+def save_results(result: dict[str, Any], path: Path, print_json: bool) -> None:
+    """Write a benchmark's ``result`` to ``path`` (indented JSON) and, for ``--json``, print
+    it as the last stdout line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    if print_json:
+        print(json.dumps(result))
 
 
 @dataclass
