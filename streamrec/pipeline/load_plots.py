@@ -106,8 +106,8 @@ def plot_clock_run(
     if clock_end_s is not None:
         ax_rate.annotate(
             "schedule ends, drain", (clock_end_s, 1.0), xycoords=("data", "axes fraction"),
-            xytext=(4, -12), textcoords="offset points", fontsize=8,
-        )  # fmt: skip
+            xytext=(-4, -12), textcoords="offset points", fontsize=8, ha="right",
+        )  # fmt: skip  (left of the line: the lag's axis labels are right of it)
     fig.suptitle(textwrap.fill(title, 110), fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

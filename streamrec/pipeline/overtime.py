@@ -270,7 +270,7 @@ def plot_over_time(
     top.set_ylabel("per window")
     top.set_ylim(bottom=0)
     top.grid(alpha=0.3)
-    top.legend(loc="lower left")
+    top.legend(loc="best")
     rates = [w.evaluations / max(w.end_s - w.start_s, 1e-9) for w in series]
     bottom.bar(mids, rates, width=[0.9 * (w.end_s - w.start_s) for w in series], color="tab:grey")
     bottom.set_ylabel("evaluations/s")
