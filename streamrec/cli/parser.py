@@ -207,7 +207,9 @@ COMMANDS: dict[str, Command] = {
         "run the whole pipeline once and compare online/offline",
         "Start embedded servers (unless STREAMREC_KAFKA_BOOTSTRAP/STREAMREC_REDIS_URL or "
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
-        "with live progress, then print online vs offline metrics and stop what it started.",
+        "with live progress, then print online vs offline metrics and stop what it started. "
+        "It also writes online-over-time.png: online Hit@10 and MRR@20 per window, with the "
+        "oracle's Hit@10 on generated data (a step at the moment under --scenario).",
         (*PIPELINE, "shadow_model", "keep_demo_dir", "prometheus_bin"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
@@ -223,7 +225,8 @@ COMMANDS: dict[str, Command] = {
         "diurnal|burst modulates either) for --duration seconds, waits until the consumers "
         "have drained it and reports per time window: offered, sent and achieved events/s, "
         "latency p50/p99, lag, online Hit@10 and MRR@20 (loadtest.json, loadtest.png). "
-        "Either way online-over-time.png plots online Hit@10 and MRR@20 per window.",
+        "Either way online-over-time.png plots online Hit@10 and MRR@20 per window, and on "
+        "generated data the oracle's Hit@10 (the best possible) as a dashed line.",
         PIPELINE,
         run_flags.loadtest_flags,
         QUICK_MODEL_NOTE,

@@ -105,8 +105,13 @@ def plot_clock_run(
             ax.axvline(clock_end_s, linestyle="--", color="black", linewidth=0.8)
     if clock_end_s is not None:
         ax_rate.annotate(
-            "schedule ends, drain", (clock_end_s, 1.0), xycoords=("data", "axes fraction"),
-            xytext=(-4, -12), textcoords="offset points", fontsize=8, ha="right",
+            "schedule ends, drain",
+            (clock_end_s, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-4, -12),
+            textcoords="offset points",
+            fontsize=8,
+            ha="right",
         )  # fmt: skip  (left of the line: the lag's axis labels are right of it)
     fig.suptitle(textwrap.fill(title, 110), fontsize=10)
     fig.tight_layout()
