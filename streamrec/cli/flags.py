@@ -222,9 +222,10 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag(
         "fetch_wait_ms",
         "longest the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms); the "
-        "embedded broker holds every fetch this long, so it adds up to this much latency and "
-        "costs 1000/N fetch requests a second per consumer; Apache Kafka answers as soon as "
-        "data is there, so it can be raised there (e.g. 500) for fewer idle requests",
+        "embedded broker holds every fetch this long, so it adds latency (more than the wait "
+        "itself) and costs about 1000/N fetch requests a second per consumer; Apache Kafka "
+        "answers as soon as enough data is there, so it can be raised there (e.g. 500) for "
+        "fewer idle requests",
         CONSUMER,
         metavar="MS",
     ),
