@@ -160,21 +160,22 @@ def demo_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         p, "--concurrency", int, DEFAULT_CONCURRENCY,
         "sessions open at once, their clicks interleaved (default: %(default)s)", min=1,
     )  # fmt: skip
-    _number(
-        p, "--window-seconds", float, 0.0,
+    _over_time_flags(
+        p,
         "window of the online-metrics-over-time plot in seconds; 0 = about 30 windows over "
-        "the replay (default: %(default)s)",
-        metavar="SECONDS", min=0,
-    )  # fmt: skip
-    p.add_argument(
-        "--out-dir",
-        type=Path,
-        metavar="PATH",
-        help=f"where online-over-time.png goes (default: {defaults.artifacts}/demo)",
+        "the replay",
+        f"where online-over-time.png goes (default: {defaults.artifacts}/demo)",
     )
     p.add_argument(
         "--json", action="store_true", help="last stdout line is one JSON object with the summary"
     )
+
+
+def _over_time_flags(p: argparse.ArgumentParser, window_help: str, out_help: str) -> None:
+    """``--window-seconds`` and ``--out-dir`` of the runs that write over-time plots."""
+    _number(p, "--window-seconds", float, 0.0, window_help + " (default: %(default)s)",
+            metavar="SECONDS", min=0)  # fmt: skip
+    p.add_argument("--out-dir", type=Path, metavar="PATH", help=out_help)
 
 
 def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
@@ -184,18 +185,11 @@ def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         p, "--rate", float, None, f"events/s of --profile fixed (default: "
         f"{DEFAULT_LOAD_RATE:g}), or of --clock flat (required there)", above=0,
     )  # fmt: skip
-    _number(
-        p, "--window-seconds", float, 0.0,
+    _over_time_flags(
+        p,
         "window of the over-time report and plots (online Hit@10 and MRR@20; with --clock "
-        "also rates, latency and lag) in seconds; 0 = about 30 windows over the run "
-        "(default: %(default)s)",
-        metavar="SECONDS", min=0,
-    )  # fmt: skip
-    p.add_argument(
-        "--out-dir",
-        type=Path,
-        metavar="PATH",
-        help="where loadtest.json, loadtest.png and online-over-time.png go (default: "
+        "also rates, latency and lag) in seconds; 0 = about 30 windows over the run",
+        "where loadtest.json, loadtest.png and online-over-time.png go (default: "
         f"{defaults.artifacts}/loadtest)",
     )
     p.add_argument(
