@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from confluent_kafka import (
 from streamrec.clients import ensure_topics, kafka_config, redis_client
 from streamrec.config import Settings
 from streamrec.consumer.store import SessionStore
-from streamrec.consumer.totals import OnlineTotals, wait_until_accounted
+from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.contract.names import Names
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
+from streamrec.pipeline.scrape import metric_sum, scrape
 from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 from tests.backends import Endpoints
@@ -188,3 +190,43 @@ class BackgroundReplay:
         result = self._results[0]
         assert result.failed == 0, f"{result.failed} events failed: {self.producer.last_error}"
         return result
+
+
+def poll_until(condition: Callable[[], bool], message: str, timeout: float = 60.0) -> None:
+    """Wait for ``condition`` with a deadline; fail with ``message`` past it."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.1)
+
+
+def stream_under_way(
+    settings: Settings, sessions: ReplaySessions, timeout: float = 60.0
+) -> BackgroundReplay:
+    """Replay ``sessions`` at 600 events/s in the background and return once 1,000 events are
+    applied: an outage test breaks things mid-stream, not before the stream started."""
+    producer = BackgroundReplay(
+        ClickProducer(settings), sessions, rate=600, concurrency=100, seed=5
+    )
+    names = Names(settings.namespace)
+    poll_until(
+        lambda: read_totals(redis_client(settings), names).applied >= 1000,
+        "the stream never got going",
+        timeout,
+    )
+    return producer
+
+
+def wait_for_redis_outage(metrics_url: str, timeout: float = 60.0) -> None:
+    """Wait until the consumer at ``metrics_url`` reports Redis down and has retried through
+    several backoffs (0.1 + 0.2 + 0.4 + 0.8 s ...)."""
+    poll_until(
+        lambda: metric_sum([scrape(metrics_url)], "streamrec_redis_up") == 0,
+        "outage never reported in streamrec_redis_up",
+        timeout,
+    )
+    poll_until(
+        lambda: metric_sum([scrape(metrics_url)], "streamrec_redis_errors_total") >= 5,
+        "the consumer did not keep retrying",
+        timeout,
+    )

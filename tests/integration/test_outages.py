@@ -11,14 +11,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from streamrec.clients import ensure_topics, redis_client
-from streamrec.consumer.totals import read_totals
-from streamrec.contract.names import Names
+from streamrec.clients import ensure_topics
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import metric_sum, scrape
 from streamrec.pipeline.servers import EmbeddedServices, free_port
@@ -32,19 +29,13 @@ from tests.integration.helpers import (
     isolated_settings,
     log_tails,
     session_snapshot,
+    stream_under_way,
+    wait_for_redis_outage,
     wait_for_totals,
 )
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
-
-
-def poll_until(condition: Callable[[], bool], message: str, timeout: float = 60.0) -> None:
-    """Wait for ``condition`` with a deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -65,26 +56,12 @@ def test_redis_killed_mid_stream_is_survived_exactly(
     consumers = start_consumers(settings, generated_model.path, 1, tmp_path)
     try:
         wait_for_assignment(consumers, 4)
-        url, names = consumers[0].metrics_url, Names(settings.namespace)
-        producer = BackgroundReplay(
-            ClickProducer(settings), replay, rate=600, concurrency=100, seed=5
-        )
-        poll_until(
-            lambda: read_totals(redis_client(settings), names).applied >= 1000,
-            "the stream never got going",
-        )  # kill Redis mid-stream, not before it
+        url = consumers[0].metrics_url
+        producer = stream_under_way(settings, replay)
         valkey = own_servers.pid("valkey")
         assert valkey is not None
         os.kill(valkey, signal.SIGKILL)  # a crash: no shutdown, no final AOF rewrite
-        poll_until(
-            lambda: metric_sum([scrape(url)], "streamrec_redis_up") == 0,
-            "outage never reported in streamrec_redis_up",
-        )
-        # keep Redis down through several backoff retries (0.1 + 0.2 + 0.4 + 0.8 s ...)
-        poll_until(
-            lambda: metric_sum([scrape(url)], "streamrec_redis_errors_total") >= 5,
-            "the consumer did not keep retrying",
-        )
+        wait_for_redis_outage(url)  # Redis stays down through several retries
         assert consumers[0].proc.poll() is None, "consumer died during the Redis outage"
         own_servers.start()  # same port and data dir: Valkey reloads its append-only file
         producer.result(timeout=120)

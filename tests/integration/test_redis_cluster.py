@@ -13,8 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,21 +29,23 @@ from streamrec.pipeline.demo import offline_report
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import metric_sum, scrape
 from streamrec.pipeline.valkey_cluster import EmbeddedValkeyCluster, cluster_info
-from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 from streamrec.redis_scripts import PipelinedScript
 from tests.backends import Endpoints
 from tests.integration.helpers import (
-    BackgroundReplay,
     assert_state_matches,
     isolated_settings,
     log_tails,
+    poll_until,
+    stream_under_way,
+    wait_for_redis_outage,
 )
 from tests.integration.test_pipeline import METRICS, replay_and_check
 from tests.integration.test_second_model_totals import click, shadow_writes
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
+CLUSTER_WAIT_S = 90.0  # a cluster's failover and slot moves take longer than one server's
 
 
 @pytest.fixture(scope="module")
@@ -177,14 +178,6 @@ def test_shadow_totals_share_the_session_slot_on_a_cluster(
     assert all(count > 0 for count in session_keys_per_node(valkey_cluster, names))
 
 
-def poll_until(condition: Callable[[], bool], message: str, timeout: float = 90.0) -> None:
-    """Wait for ``condition`` with a deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
-
-
 def test_a_master_killed_mid_stream_is_survived_exactly(
     generated_model: TinyModel, servers: Endpoints, tmp_path: Path
 ) -> None:
@@ -218,23 +211,10 @@ def _kill_a_master_mid_stream(
     try:
         wait_for_assignment(consumers, 4)
         url, names = consumers[0].metrics_url, Names(settings.namespace)
-        producer = BackgroundReplay(
-            ClickProducer(settings), replay, rate=600, concurrency=100, seed=5
-        )
-        poll_until(
-            lambda: read_totals(redis_client(settings), names).applied >= 1000,
-            "the stream never got going",
-        )
+        producer = stream_under_way(settings, replay, timeout=CLUSTER_WAIT_S)
         # a crash of one master: its third of the slots is gone until it restarts
         assert cluster.stop_node(cluster.nodes[1], sig=signal.SIGKILL)
-        poll_until(
-            lambda: metric_sum([scrape(url)], "streamrec_redis_up") == 0,
-            "outage never reported in streamrec_redis_up",
-        )
-        poll_until(
-            lambda: metric_sum([scrape(url)], "streamrec_redis_errors_total") >= 5,
-            "the consumer did not keep retrying",
-        )
+        wait_for_redis_outage(url, timeout=CLUSTER_WAIT_S)
         assert consumers[0].proc.poll() is None, "consumer died while a master was down"
         cluster.start_node(cluster.nodes[1])  # same files: its identity, slots and AOF
         cluster.wait_ok(timeout=90)
