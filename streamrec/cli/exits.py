@@ -12,6 +12,7 @@ EXIT_USAGE = 2  # bad flags or settings, a checkpoint or input file that is not 
 EXIT_NOT_RUNNING = 3  # `services status`: not every server runs
 EXIT_UNREACHABLE = 4  # a server could not be reached in time
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_BROKEN_PIPE = 141  # stdout closed early, e.g. `| head` (128 + SIGPIPE, as a shell shows)
 
 STATUSES = (
     (EXIT_OK, "ok"),
@@ -20,6 +21,7 @@ STATUSES = (
     (EXIT_NOT_RUNNING, "`services status`: not every server runs"),
     (EXIT_UNREACHABLE, "a server could not be reached"),
     (EXIT_INTERRUPTED, "interrupted"),
+    (EXIT_BROKEN_PIPE, "stdout was closed early (e.g. piped into head); quietly, as Unix tools do"),
 )
 EPILOG = "exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in STATUSES) + "."
 
