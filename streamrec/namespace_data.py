@@ -26,6 +26,12 @@ from streamrec.contract.names import Names
 SCAN_COUNT = 1000  # keys SCAN looks at per call
 DELETE_BATCH = 500  # keys per UNLINK
 TOPIC_WAIT_S = 30.0  # how long deleted topics may take to leave the broker's metadata
+KIND_NOUNS = {  # ``Names.key_kind`` -> (one, several)
+    "session": ("session", "sessions"),
+    "totals": ("totals hash", "totals hashes"),
+    "stats": ("stats hash", "stats hashes"),
+    "other": ("other key", "other keys"),
+}
 UNANSWERED: tuple[type[Exception], ...] = (redis.RedisError, *WAITED_FOR)
 
 
@@ -42,9 +48,11 @@ class NamespaceData:
         return not self.topics and not sum(self.keys.values())
 
     def describe_keys(self) -> str:
-        """``1,234 Redis keys (1,100 sessions, 128 totals, 1 stats)``."""
+        """``1,234 Redis keys (1,100 sessions, 133 totals hashes, 1 stats hash)``."""
         total = sum(self.keys.values())
-        kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(self.keys.items()) if n)
+        kinds = ", ".join(
+            f"{n:,} {KIND_NOUNS[kind][n != 1]}" for kind, n in sorted(self.keys.items()) if n
+        )
         noun = "key" if total == 1 else "keys"
         return f"{total:,} Redis {noun}" + (f" ({kinds})" if kinds else "")
 

@@ -90,6 +90,11 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
 STATE_SAMPLE = 300  # the first sessions to send whose state produce looks for in Redis
 
 
+def reset_command(namespace: str) -> str:
+    """The ``streamrec reset`` that starts ``namespace`` over."""
+    return "streamrec reset" + (f" --namespace {namespace}" if namespace else "")
+
+
 def warn_if_already_applied(settings: Settings, sessions: ReplaySessions) -> None:
     """Warn (one line) when Redis already holds state for some of the first sessions to send:
     a consumer would count their events as duplicates. Silent when Redis does not answer at
@@ -105,9 +110,8 @@ def warn_if_already_applied(settings: Settings, sessions: ReplaySessions) -> Non
     if held:
         render.warning(
             f"Redis already holds state for {held:,} of the first {len(ids):,} sessions to "
-            f"send ({render.namespace_label(settings.namespace)}): their events will count as "
-            "duplicates, not be scored again; to start over, stop the consumers and run "
-            "`streamrec reset`"
+            "send: their events will count as duplicates, not be scored again; to start "
+            f"over, stop the consumers and run `{reset_command(settings.namespace)}`"
         )
 
 
