@@ -105,8 +105,8 @@ class BatchProcessor:
             events.append(BatchEvent(event, to_dense(event.item_id)))
             sources.append(msg)
         if not self.catalog_check.done:
-            unknown = sum(1 for e in events if e.dense_item is None)
-            self.catalog_check.observe(len(events), unknown)
+            first = events[: self.catalog_check.remaining]
+            self.catalog_check.observe(len(first), sum(e.dense_item is None for e in first))
         self.metrics.batch_size.observe(len(messages))
         self.metrics.time_stage("decode", started)
         if invalid:

@@ -36,6 +36,11 @@ class CatalogCheck:
         self.done = False
         self.warned = False
 
+    @property
+    def remaining(self) -> int:
+        """How many more events the check looks at."""
+        return 0 if self.done else max(self.first_events - self.seen, 0)
+
     def observe(self, events: int, unknown: int) -> None:
         """Count a batch's valid events, ``unknown`` of them on items outside the catalog."""
         if self.done:

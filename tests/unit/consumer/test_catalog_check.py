@@ -18,6 +18,7 @@ def test_warns_once_when_nearly_every_first_event_is_outside_the_catalog(
     with caplog.at_level("WARNING", logger="streamrec.consumer"):
         check.observe(600, 600)
         assert warnings(caplog) == []  # not before the first 1,000 events are in
+        assert check.remaining == 400
         check.observe(500, 400)  # 1,000 of 1,100 unknown: 91%
         check.observe(5000, 5000)
     assert warnings(caplog) == [
@@ -26,7 +27,7 @@ def test_warns_once_when_nearly_every_first_event_is_outside_the_catalog(
         "are counted as unknown_item and not scored; serve a model trained on the stream's "
         "source (e.g. `streamrec train --from-csv LOG` for a replayed click log)"
     ]
-    assert check.done and check.seen == 1100  # nothing counted after the check
+    assert check.done and check.seen == 1100 and check.remaining == 0
 
 
 def test_a_few_new_items_are_no_warning(caplog: pytest.LogCaptureFixture) -> None:
