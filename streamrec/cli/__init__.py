@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from streamrec.cli import render
 from streamrec.cli.commands import HANDLERS
-from streamrec.cli.exits import EXIT_BROKEN_PIPE, EXIT_USAGE, exit_status
+from streamrec.cli.exits import EXIT_BROKEN_PIPE, EXIT_USAGE, error_message, exit_status
 from streamrec.cli.flags import settings_from_args
 from streamrec.cli.parser import COMMANDS, build_parser
 from streamrec.config import ConfigError, settings_from_env
@@ -82,5 +82,5 @@ def _run(argv: Sequence[str] | None) -> int:
         if isinstance(exc, KeyboardInterrupt):
             print("streamrec: interrupted", file=sys.stderr)
         else:
-            render.error(str(exc))
+            render.error(error_message(exc))
         return status

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from streamrec.cli.exits import EXIT_NOT_RUNNING, EXIT_OK, UsageError
+from streamrec.cli.validators import writable_folder
 from streamrec.config import Settings
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ def services(args: argparse.Namespace, settings: Settings) -> int:
     )
     prometheus, why = embedded_prometheus(settings)
     if args.action == "up":
+        writable_folder(settings.run_dir, "--run-dir")
         with port_hint():
             return services_up(embedded, prometheus, why, settings)
     if args.action == "down":

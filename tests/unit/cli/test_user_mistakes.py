@@ -146,3 +146,35 @@ def test_help_into_a_closed_pipe_ends_quietly() -> None:
     assert (result.returncode, result.stderr) == (EXIT_BROKEN_PIPE, b"")
     result = write_into_closed_pipe("--help", unbuffered=True)
     assert (result.returncode, result.stderr) == (0, b"")
+
+
+@pytest.mark.parametrize(
+    "command, flag",
+    [
+        (["generate", "--users", "300", "--out"], "--out"),
+        (["train", "--users", "300", "--out"], "--out"),  # refused before training
+        (["services", "up", "--run-dir"], "--run-dir"),
+        (["loadtest", "--out-dir"], "--out-dir"),
+    ],
+    ids=["generate", "train", "services", "loadtest"],
+)
+def test_an_output_path_that_cannot_be_made_is_one_line_before_the_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str], flag: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "x.out"  # its folder would have to be made inside a file
+    folder = target if flag in ("--run-dir", "--out-dir") else blocker
+    status, out, err = run_main(capsys, *command, str(target))
+    assert status == EXIT_USAGE
+    assert err.strip().splitlines()[-1].startswith(f"streamrec: error: {flag}: cannot ")
+    assert str(folder) in err and "Traceback" not in err and out == ""
+
+
+def test_a_file_error_anywhere_is_one_line_naming_the_file() -> None:
+    from streamrec.cli.exits import error_message, exit_status
+
+    exc = FileNotFoundError(2, "No such file or directory", "/data/log.csv")
+    assert exit_status(exc) == EXIT_USAGE
+    assert error_message(exc) == "/data/log.csv: No such file or directory"
+    assert exit_status(BrokenPipeError(32, "Broken pipe")) == 4  # a server's socket, not a file
