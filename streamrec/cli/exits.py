@@ -8,7 +8,7 @@ from streamrec.pipeline.servers import ServiceUnreachable
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work failed: undelivered events, a consumer crashed, a step broke
-EXIT_USAGE = 2  # bad flags or settings, a checkpoint or input file that is not usable
+EXIT_USAGE = 2  # bad flags or settings, a file, folder or port given that is not usable
 EXIT_NOT_RUNNING = 3  # `services status`: not every server runs
 EXIT_UNREACHABLE = 4  # a server could not be reached in time
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
@@ -17,7 +17,7 @@ EXIT_BROKEN_PIPE = 141  # stdout closed early, e.g. `| head` (128 + SIGPIPE, as 
 STATUSES = (
     (EXIT_OK, "ok"),
     (EXIT_FAILED, "the work failed (e.g. undelivered events, a consumer crashed)"),
-    (EXIT_USAGE, "usage or configuration error (flags, settings, checkpoint path)"),
+    (EXIT_USAGE, "usage or configuration error (flags, settings, a file or port given)"),
     (EXIT_NOT_RUNNING, "`services status`: not every server runs"),
     (EXIT_UNREACHABLE, "a server could not be reached"),
     (EXIT_INTERRUPTED, "interrupted"),
