@@ -132,7 +132,6 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "through the training catalog; clicks on unknown items removed)",
         CLICK_LOG,
         metavar="PATH",
-        default_note="none",
     ),
     SettingFlag(
         "train_csv",
@@ -205,7 +204,12 @@ REGISTRY: dict[str, SettingFlag] = _flags(
     ),
     SettingFlag("model_path", "checkpoint to serve", CONSUMER, flag="--model", metavar="PATH"),
     SettingFlag("group", "consumer group", CONSUMER, metavar="NAME"),
-    SettingFlag("metrics_port", "Prometheus /metrics port; 0 = none", CONSUMER, metavar="PORT"),
+    SettingFlag(
+        "metrics_port",
+        "Prometheus /metrics port; 0 = any free port (the consumer logs the one it got)",
+        CONSUMER,
+        metavar="PORT",
+    ),
     SettingFlag(
         "metrics_host",
         "address to serve /metrics on (0.0.0.0: every interface)",
@@ -249,7 +253,6 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "online metrics labelled model=shadow; only the primary's recommendations are written",
         CONSUMER,
         metavar="PATH",
-        default_note="none",
     ),
     SettingFlag(
         "split_traffic",

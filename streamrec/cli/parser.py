@@ -151,11 +151,13 @@ COMMANDS: dict[str, Command] = {
             *SPLIT_DATA,
             *CLICK_LOG,
             "kafka_bootstrap",
+            "redis_url",
             "namespace",
             "partitions",
             "connect_timeout",
         ),
         run_flags.produce_flags,
+        {"redis_url": "read only to warn when the sessions to send already have state there"},
     ),
     "consume": Command(
         "score click events as a consumer-group member",
@@ -202,6 +204,19 @@ COMMANDS: dict[str, Command] = {
         "event counts.",
         ("redis_url", "namespace", "connect_timeout"),
         run_flags.report_flags,
+    ),
+    "reset": Command(
+        "delete the namespace's topics and Redis state, to start over",
+        "Delete the namespace's topics (clicks, clicks.dlq, recommendations; their consumer "
+        "groups' offsets go with them) and every Redis key of the namespace (session state and "
+        "online totals; other namespaces' keys stay), after printing what it will delete and "
+        "asking once (y/N). Redis keeps its state across `services down`/`up` while the "
+        "embedded broker does not, so replaying the same sessions again counts every event as "
+        "a duplicate until the state is reset. Stop the namespace's consumers first. Exit "
+        "status 0 when deleted (or nothing to delete), 1 when the answer was no, 2 when stdin "
+        "is not a terminal and --yes was not given, 4 when a server is unreachable.",
+        ("kafka_bootstrap", "redis_url", "namespace", "connect_timeout"),
+        run_flags.reset_flags,
     ),
     "demo": Command(
         "run the whole pipeline once and compare online/offline",

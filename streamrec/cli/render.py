@@ -84,6 +84,16 @@ def error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
+def warning(message: str) -> None:
+    """A ``streamrec: warning: ...`` line on stderr, at once."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def namespace_label(namespace: str) -> str:
+    """``namespace 'ab'``, or ``the default namespace``."""
+    return f"namespace {namespace!r}" if namespace else "the default namespace"
+
+
 def notice(message: str) -> None:
     """A ``streamrec: ...`` line on stderr, at once (e.g. what it is waiting for)."""
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)

@@ -143,6 +143,14 @@ def services_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     p.add_argument("--json", action="store_true", help="print status as JSON")
 
 
+def reset_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``reset``: whether to ask first."""
+    p.add_argument(
+        "--yes", action="store_true", help="delete without asking (needed when stdin is not a "
+        "terminal)",
+    )  # fmt: skip
+
+
 def report_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     """``report``: the output form."""
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -55,7 +55,8 @@ def help_text(spec: SettingFlag, defaults: Settings, note: str = "") -> str:
     if spec.field in defaults.explicit:
         where = f"{value}, from {env}"
     else:
-        where = f"{value}, {spec.default_note}" if spec.default_note else value
+        noted = spec.default_note and spec.default_note != value  # never "none, none"
+        where = f"{value}, {spec.default_note}" if noted else value
         where += f"; env {env}"
     text = spec.help + (f"; {note}" if note else "") + f" (default: {where})"
     return text.replace("%", "%%")  # argparse %-formats help

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 N = TypeVar("N", int, float)
@@ -83,3 +85,17 @@ def name_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
 
     parse.__name__ = "names"
     return parse
+
+
+def writable_folder(folder: Path, flag: str) -> None:
+    """Make ``folder`` (and its parents) if missing; ``OSError`` or ``ValueError`` (one line
+    naming ``flag``) unless files can be written in it. Checked before long work, not after."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{flag}: cannot make {folder}: {exc.strerror or exc}") from None
+    try:  # a real file: permission bits do not tell (root, read-only mounts, /proc)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{flag}: cannot write in {folder}: {exc.strerror or exc}") from None

@@ -23,6 +23,7 @@ import numpy as np
 from confluent_kafka import KafkaError, Message
 
 from streamrec.consumer.arms import SecondModel, split_top_k
+from streamrec.consumer.catalog_check import CatalogCheck
 from streamrec.consumer.outputs import Outputs
 from streamrec.consumer.planner import (
     BatchEvent,
@@ -79,6 +80,7 @@ class BatchProcessor:
         self.outputs = outputs
         self.metrics = metrics
         self.max_message_bytes = max_message_bytes
+        self.catalog_check = CatalogCheck(scorer.model_version, scorer.meta.n_items)
 
     def process(self, messages: Sequence[Message]) -> bool:
         """Apply one batch. False if it must not be committed (asked to stop mid-way)."""
@@ -102,6 +104,9 @@ class BatchProcessor:
             # an item outside the catalog is a valid click: it advances its session (planner)
             events.append(BatchEvent(event, to_dense(event.item_id)))
             sources.append(msg)
+        if not self.catalog_check.done:
+            first = events[: self.catalog_check.remaining]
+            self.catalog_check.observe(len(first), sum(e.dense_item is None for e in first))
         self.metrics.batch_size.observe(len(messages))
         self.metrics.time_stage("decode", started)
         if invalid:

@@ -5,11 +5,13 @@ This is the one place that builds the consumer's Kafka and Redis clients.
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 from confluent_kafka import Consumer, Producer
 from prometheus_client import start_http_server
@@ -50,6 +52,28 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+class MetricsPortError(Exception):
+    """The metrics endpoint could not listen where it was asked to (``in_use``: the port is
+    taken, e.g. by another consumer)."""
+
+    def __init__(self, host: str, port: int, reason: str, in_use: bool) -> None:
+        super().__init__(f"cannot serve metrics on {host}:{port}: {reason}")
+        self.host, self.port, self.reason, self.in_use = host, port, reason, in_use
+
+
+def serve_metrics(metrics: ConsumerMetrics, host: str, port: int) -> WSGIServer:
+    """Serve ``metrics`` on ``host:port`` (port 0: any free one, logged) from a daemon thread;
+    returns the server (``server_port`` is the port it got). Raises ``MetricsPortError`` when
+    it cannot listen there."""
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise MetricsPortError(host, port, reason, exc.errno == errno.EADDRINUSE) from None
+    log.info("metrics on http://%s:%d/metrics", host, server.server_port)
+    return server
+
+
 def load_second_model(
     settings: Settings, load: Callable[[Path], ServedModel], primary: ServedModel
 ) -> SecondModel | None:
@@ -80,6 +104,9 @@ def run_consumer(
     (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group). ``reload()``
     (e.g. a ``ReloadRequest`` set by SIGHUP) or a new file at the model path swaps the model
     in between batches (``consumer.reload``)."""
+    metrics = ConsumerMetrics()
+    # first: a port in use fails before the model loads
+    serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
     device = configure_torch(settings.threads, settings.device)
     load = functools.partial(
         ServedModel,
@@ -98,11 +125,6 @@ def run_consumer(
         return
     redis_conn = wait_for_redis(settings)
     ensure_topics(settings)
-    metrics = ConsumerMetrics()
-    if settings.metrics_port:
-        host, port = settings.metrics_host, settings.metrics_port
-        start_http_server(port, addr=host, registry=metrics.registry)
-        log.info("metrics on http://%s:%d/metrics", host, port)
     store = SessionStore(
         redis_conn,
         Names(settings.namespace),

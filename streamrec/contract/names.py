@@ -57,6 +57,11 @@ class Names:
         return self._topic("recommendations")
 
     @property
+    def topics(self) -> tuple[str, str, str]:
+        """Every topic of this namespace: clicks, its dead-letter topic, recommendations."""
+        return (self.clicks, self.dlq, self.recommendations)
+
+    @property
     def key_prefix(self) -> str:
         """Prefix of every Redis key of this namespace."""
         return f"streamrec:{self.namespace}:" if self.namespace else "streamrec:"
@@ -92,3 +97,26 @@ class Names:
     def stats_key(self) -> str:
         """Counters not tied to a session (invalid events)."""
         return f"{self.key_prefix}stats"
+
+    @property
+    def key_patterns(self) -> tuple[str, ...]:
+        """SCAN MATCH patterns that find every key of this namespace and no other's.
+
+        The default namespace's prefix ``streamrec:`` begins every other namespace's keys too
+        (``streamrec:<ns>:``), so its patterns name its own keys: the shard-tagged ones and
+        the stats hash. Namespaces hold only letters, digits, '-' and '_' (``Settings``),
+        none of them special in a pattern, and never ':'.
+        """
+        if self.namespace:
+            return (f"{self.key_prefix}*",)
+        return (f"{self.key_prefix}{{s*", self.stats_key)
+
+    def key_kind(self, key: str) -> str:
+        """What a key of this namespace holds: ``session``, ``totals``, ``stats`` or
+        ``other``."""
+        rest = key[len(self.key_prefix) :] if key.startswith(self.key_prefix) else ""
+        if rest == "stats":
+            return "stats"
+        if ":session:" in rest:
+            return "session"
+        return "totals" if ":totals" in rest else "other"

@@ -39,6 +39,14 @@ class ServiceUnreachable(ServiceError):
     """A started server did not answer in time."""
 
 
+class PortInUse(ServiceError):
+    """The port an embedded server was to listen on is taken by another process."""
+
+    def __init__(self, name: str, port: int) -> None:
+        super().__init__(f"port {port} for the embedded {name} is already in use")
+        self.name, self.port = name, port
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as s:
@@ -94,7 +102,7 @@ def spawn_server(run_dir: Path, name: str, cmd: list[str], port: int) -> Service
             )
         return ServiceRecord(name, running, port, str(log))
     if port_open(port):
-        raise ServiceError(f"port {port} for the embedded {name} is already in use")
+        raise PortInUse(name, port)
     with open(log, "ab") as log_file:
         proc = subprocess.Popen(
             cmd,

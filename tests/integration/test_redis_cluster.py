@@ -232,3 +232,41 @@ def _kill_a_master_mid_stream(
     assert codes == [0], log_tails([consumers[0].log_path])
     assert "Redis unavailable" in log and "Redis is back" in log
     return settings, replay, totals
+
+
+def test_reset_finds_and_deletes_a_namespace_on_every_master(
+    valkey_cluster: EmbeddedValkeyCluster, servers: Endpoints
+) -> None:
+    from streamrec.namespace_data import delete_keys, held_sessions, namespace_keys
+
+    gone = Settings().with_overrides({"redis_url": valkey_cluster.url, "namespace": "gone"})
+    kept = gone.with_overrides({"namespace": "kept"})
+    client = wait_for_redis(gone)
+    ids = [f"s{i}" for i in range(200)]  # spread over the 64 shards, so over every master
+    for settings in (gone, kept):
+        names = Names(settings.namespace)
+        for sid in ids:
+            client.hset(names.session_key(sid), "seq", "0")
+            client.hincrby(names.totals_key_for(sid), "applied", 1)
+    names = Names("gone")
+    assert all(count > 0 for count in session_keys_per_node(valkey_cluster, names))
+    assert held_sessions(client, names, [*ids[:50], "never-sent"]) == 50
+    shards = len({names.shard_of(sid) for sid in ids})
+    assert len(list(namespace_keys(client, names))) == len(ids) + shards
+
+    # the CLI, as a user runs it (Kafka: the session's broker, where this namespace has none)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMREC_")}
+    reset = subprocess.run(
+        [sys.executable, "-m", "streamrec", "reset", "--yes", "--redis-url", valkey_cluster.url,
+         "--kafka-bootstrap", servers.kafka_bootstrap, "--namespace", "gone"],
+        capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert reset.returncode == 0, reset.stderr
+    assert reset.stdout.splitlines()[-1] == (
+        f"deleted no topics and {len(ids) + shards} Redis keys ({len(ids)} sessions, "
+        f"{shards} totals hashes)"
+    )
+    assert session_keys_per_node(valkey_cluster, names) == [0, 0, 0]
+    assert held_sessions(client, names, ids) == 0
+    assert len(list(namespace_keys(client, Names("kept")))) == len(ids) + shards
+    assert delete_keys(client, Names("kept"))["session"] == len(ids)

@@ -31,6 +31,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
         "streamrec.cli",
     ),
+    "streamrec.namespace_data": (
+        "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
+        "streamrec.cli",
+    ),
     "streamrec.redis_scripts": (
         "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
         "streamrec.cli",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from streamrec.cli.commands import offline, pipeline, services, stream
+from streamrec.cli.commands import offline, pipeline, reset, services, stream
 from streamrec.config import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -24,6 +24,7 @@ HANDLERS: dict[str, Handler] = {
     "consume": stream.consume,
     "services": services.services,
     "report": stream.report,
+    "reset": reset.reset,
     "demo": pipeline.demo,
     "loadtest": pipeline.loadtest,
 }

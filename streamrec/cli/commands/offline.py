@@ -6,9 +6,11 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 from streamrec.cli import render
 from streamrec.cli.exits import EXIT_OK
+from streamrec.cli.validators import writable_folder
 from streamrec.config import Settings
 
 
@@ -16,6 +18,8 @@ def generate(args: argparse.Namespace, settings: Settings) -> int:
     """Write generated sessions (``settings.generator``'s mode) as JSON Lines."""
     from streamrec.model.data.corpus import generated_corpus
 
+    if args.out != "-":
+        writable_folder(Path(args.out).parent, "--out")
     corpus = generated_corpus(
         users=settings.users,
         seed=settings.seed,
@@ -43,6 +47,7 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
     if args.skip_if_exists and out.is_file():
         print(f"{out} exists; nothing to do")
         return EXIT_OK
+    writable_folder(out.parent, "--out")  # before training, not after it
     result = train_model(settings, out, show_progress=not args.no_progress)
     last = result.history[-1]
     figures = (
@@ -86,6 +91,7 @@ def compare(args: argparse.Namespace, settings: Settings) -> int:
     if args.test_csv:
         settings = settings.with_overrides({"validation_csv": args.test_csv, "split": "none"})
     out_dir = args.out_dir or settings.artifacts / "compare"
+    writable_folder(out_dir, "--out-dir")
     console = Console(stderr=True, soft_wrap=True)
     rows, data = compare_models(settings, args.models, out_dir, console)
     json_path, md_path, png_path = write_outputs(rows, data, out_dir)
@@ -104,10 +110,12 @@ def explain(args: argparse.Namespace, settings: Settings) -> int:
     from streamrec.model.explain.workflow import explain_model
     from streamrec.progress import ProgressBoard
 
+    out_dir = args.out_dir or settings.artifacts / "explain"
+    writable_folder(out_dir, "--out-dir")
     console = Console(stderr=True, soft_wrap=True)
     with ProgressBoard(console, enabled=not args.no_progress, transient=True) as board:
         explanation = explain_model(settings, args.model, board)
-    json_path, png_path = write_outputs(explanation, args.out_dir or settings.artifacts / "explain")
+    json_path, png_path = write_outputs(explanation, out_dir)
     render.print_lines(table_lines(explanation), console if args.json else None)
     console.print(f"results: {json_path}, {png_path}", markup=False, highlight=False)
     if args.json:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from streamrec.cli import render
 from streamrec.cli.exits import EXIT_FAILED, EXIT_OK
+from streamrec.cli.validators import writable_folder
 from streamrec.config import Settings
 
 TIMING_LABELS = {
@@ -102,6 +103,8 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole pipeline once; 1 when a consumer did not exit cleanly."""
     from streamrec.pipeline.demo import run_demo
 
+    if args.out_dir:
+        writable_folder(args.out_dir, "--out-dir")  # before the run, not after it
     console = Console(stderr=True, soft_wrap=True)
     result = run_demo(
         settings,
@@ -148,6 +151,7 @@ def loadtest(args: argparse.Namespace, settings: Settings) -> int:
 
     plan = load_plan(args)
     out_dir = args.out_dir or settings.artifacts / "loadtest"
+    writable_folder(out_dir, "--out-dir")  # before the run, not after it
     console = Console(stderr=True, soft_wrap=True)
     if isinstance(plan, StepPlan):
         from streamrec.pipeline.loadtest import describe_saturation, run_loadtest

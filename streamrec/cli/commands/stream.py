@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -15,6 +16,10 @@ from streamrec.cli.clock_flags import clock_from_args
 from streamrec.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from streamrec.config import Settings
 from streamrec.stopping import reload_on_sighup, stop_on_signals
+
+if TYPE_CHECKING:
+    from streamrec.consumer.main import MetricsPortError
+    from streamrec.producer.sources import ReplaySessions
 
 
 def produce(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,6 +40,7 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     sessions = replay_sessions(settings, not args.all_sessions, args.sessions)
     check_clock(sessions, clock)
     ensure_topics(settings, wait_for_kafka(settings, on_wait=render.notice))
+    warn_if_already_applied(settings, sessions)
     producer = ClickProducer(settings)
     planned = sessions.n_events * args.rounds
     total = min(x for x in (args.limit, planned) if x) if (args.limit or planned) else None
@@ -81,6 +87,34 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_INTERRUPTED if stop.signum == signal.SIGINT else EXIT_OK
 
 
+STATE_SAMPLE = 300  # the first sessions to send whose state produce looks for in Redis
+
+
+def reset_command(namespace: str) -> str:
+    """The ``streamrec reset`` that starts ``namespace`` over."""
+    return "streamrec reset" + (f" --namespace {namespace}" if namespace else "")
+
+
+def warn_if_already_applied(settings: Settings, sessions: ReplaySessions) -> None:
+    """Warn (one line) when Redis already holds state for some of the first sessions to send:
+    a consumer would count their events as duplicates. Silent when Redis does not answer at
+    once (producing needs only Kafka)."""
+    from streamrec.contract.names import Names
+    from streamrec.namespace_data import held_sessions, redis_if_reachable
+
+    client = redis_if_reachable(settings)
+    if client is None:
+        return
+    ids = [sessions.corpus.session_ids[i] for i in sessions.indices[:STATE_SAMPLE]]
+    held = held_sessions(client, Names(settings.namespace), ids)
+    if held:
+        render.warning(
+            f"Redis already holds state for {held:,} of the first {len(ids):,} sessions to "
+            "send: their events will count as duplicates, not be scored again; to start "
+            f"over, stop the consumers and run `{reset_command(settings.namespace)}`"
+        )
+
+
 def missing_model(settings: Settings) -> str:
     """Why the configured checkpoint cannot be served, and how to get one."""
     path = settings.model_path
@@ -95,6 +129,17 @@ def missing_model(settings: Settings) -> str:
     return message
 
 
+def metrics_port_message(exc: MetricsPortError) -> str:
+    """What to do when the metrics endpoint cannot listen: another port, or any free one."""
+    if exc.in_use:
+        return (
+            f"metrics port {exc.port} on {exc.host} is already in use (another consumer?); "
+            "give this one another with --metrics-port PORT, or --metrics-port 0 for any "
+            "free port"
+        )
+    return f"{exc} (--metrics-host {exc.host}, --metrics-port {exc.port})"
+
+
 def consume(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
     if not settings.model_path.is_file():
@@ -106,7 +151,7 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
         import logging
 
         from streamrec.consumer.arms import IncompatibleModels
-        from streamrec.consumer.main import run_consumer
+        from streamrec.consumer.main import MetricsPortError, run_consumer
 
         logging.basicConfig(
             level=settings.log_level,
@@ -117,12 +162,15 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
             run_consumer(settings, stop, reload.take)
         except IncompatibleModels as exc:
             raise UsageError(f"--shadow-model: {exc}") from None
+        except MetricsPortError as exc:
+            raise UsageError(metrics_port_message(exc)) from None
     return EXIT_OK
 
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
     """Print the exact online totals kept in Redis."""
     from streamrec.clients import wait_for_redis
+    from streamrec.consumer.catalog_check import FIRST_EVENTS, MOSTLY_UNKNOWN
     from streamrec.consumer.totals import read_totals
     from streamrec.contract.names import Names
 
@@ -134,6 +182,13 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         f"{ev['duplicate']:,} duplicate, {ev['gap']:,} gap, {ev['invalid']:,} invalid"
     )
     render.metrics_report(totals, heading, args.json)
+    scorable = ev["applied"] + ev["unknown_item"]
+    if scorable >= FIRST_EVENTS and ev["unknown_item"] > MOSTLY_UNKNOWN * scorable:
+        render.warning(
+            f"{ev['unknown_item'] / scorable:.0%} of the events clicked items outside the "
+            "served model's catalog (unknown item, not scored): the model was trained on "
+            "other data than the stream carries"
+        )
     if not args.json and len(totals["models"]) > 1:
         print("\nper model (primary: the served one; shadow, or the A/B arm secondary):")
         render.print_lines(render.metric_table(list(totals["models"].items())))

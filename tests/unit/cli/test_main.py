@@ -139,10 +139,15 @@ def test_exit_2_for_a_missing_checkpoint(
 def test_exit_3_when_services_are_not_running(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    status, out, _ = run_main(capsys, "services", "status", "--run-dir", str(tmp_path))
+    from streamrec.pipeline.servers import free_port
+
+    # free ports: the default ones may serve another checkout's servers on a shared machine
+    ports = ["--kafka-port", str(free_port()), "--redis-port", str(free_port())]
+    status, out, _ = run_main(capsys, "services", "status", "--run-dir", str(tmp_path), *ports)
     assert status == EXIT_NOT_RUNNING
     states = {line.split()[0]: line.split()[1] for line in out.splitlines()}
     assert states == {"broker": "stopped", "valkey": "stopped", "prometheus": "stopped"}
+    assert "None" not in out
 
 
 def test_services_status_without_prometheus_installed_says_it_is_absent(

@@ -47,3 +47,23 @@ def test_the_shards_spread_over_three_masters() -> None:
     names = Names("ns")
     masters = {key_slot(names.totals_key(s).encode()) * 3 // 16384 for s in range(N_SHARDS)}
     assert masters == {0, 1, 2}
+
+
+def test_key_patterns_find_a_namespaces_keys_and_no_others() -> None:
+    from fnmatch import fnmatchcase  # the same as Redis's glob for these patterns
+
+    default, other = Names(), Names("ns")
+    keys = {
+        "default": [default.session_key("a"), default.totals_key(3), default.stats_key],
+        "ns": [other.session_key("a"), other.totals_key(3, "shadow"), other.stats_key],
+    }
+    for names, own, foreign in ((default, "default", "ns"), (other, "ns", "default")):
+
+        def matched(key: str, names: Names = names) -> bool:
+            return any(fnmatchcase(key, p) for p in names.key_patterns)
+
+        assert all(matched(k) for k in keys[own]), own
+        assert not any(matched(k) for k in keys[foreign]), own
+    assert [other.key_kind(k) for k in keys["ns"]] == ["session", "totals", "stats"]
+    assert [default.key_kind(k) for k in keys["default"]] == ["session", "totals", "stats"]
+    assert other.topics == ("ns.clicks", "ns.clicks.dlq", "ns.recommendations")
