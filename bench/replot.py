@@ -6,7 +6,8 @@ Each JSON is recognised by its shape, and its figure written beside it:
 - a load test's ``loadtest.json``: ``loadtest.png`` (steps against the offered rate, or a
   clock run's windows over time) and, when it has windows, ``online-over-time.png``;
 - a scale-out's ``scaleout.json``: ``scaleout.png``;
-- a training history ``NAME.history.json``: ``NAME.curves.png``;
+- a training history ``NAME.history.json``: ``NAME.curves.png`` (a history written before
+  the model zoo, without ``architecture``, is lstm-attn's);
 - a comparison ``NAME.json`` with ``rows`` and ``source``: ``NAME.png``.
 Prints the path of each figure written; a JSON of another shape ends in one
 ``replot: error:`` line and exit 2.
