@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 REFERENCE: dict[str, Any] = {"color": "black", "linestyle": "--", "linewidth": 1.0}
 EMPTY_STYLE: dict[str, Any] = {"color": "tab:grey", "alpha": 0.18, "linewidth": 0}
+UNSAMPLED_STYLE: dict[str, Any] = {"facecolor": "none", "edgecolor": "tab:grey", "hatch": "//",
+                                   "alpha": 0.45, "linewidth": 0}  # fmt: skip
 PARTIAL = "partial window"
 LEGEND_FONT = 8
 DPI = 110
@@ -110,10 +112,17 @@ def mark_partial(ax: Axes, x: float, y: float | None, colour: str, label: bool =
     )  # fmt: skip
 
 
-def shade_spans(ax: Axes, spans: Sequence[tuple[float, float]], label: str | None) -> None:
-    """Shade each (start, end) span of the x axis; ``label`` on the first (a legend entry)."""
+def shade_spans(
+    ax: Axes,
+    spans: Sequence[tuple[float, float]],
+    label: str | None,
+    style: dict[str, Any] | None = None,
+) -> None:
+    """Shade each (start, end) span of the x axis (``style``: ``EMPTY_STYLE`` unless given);
+    ``label`` on the first (a legend entry)."""
     for k, (start, end) in enumerate(spans):
-        ax.axvspan(start, end, label=label if k == 0 and label else "_nolegend_", **EMPTY_STYLE)
+        ax.axvspan(start, end, label=label if k == 0 and label else "_nolegend_",
+                   **(style or EMPTY_STYLE))  # fmt: skip
 
 
 def save(fig: Figure, path: Path, dpi: int = DPI) -> Path:

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from prometheus_client.parser import text_string_to_metric_families
 
 from streamrec.contract.names import MODEL_LABELS, PRIMARY
-from streamrec.pipeline.promql import BY_MODEL, PromClient
+from streamrec.pipeline.promql import BY_MODEL, SCRAPED_AT, PromClient
 from streamrec.pipeline.scrape import metric_sum
 
 # the most points one Prometheus range query returns per series is 11,000
@@ -227,12 +227,16 @@ def sample_texts(t: float, texts: Sequence[str]) -> CounterSample:
 def samples_from_prometheus(
     client: PromClient, start: float, end: float, step_s: float
 ) -> list[CounterSample]:
-    """The summed counters at every ``step_s`` from ``start`` to ``end`` (wall-clock seconds).
+    """The summed counters from ``start`` to ``end`` (wall-clock seconds), one sample per
+    scrape that brought something new, at the time of that scrape.
 
-    The points are laid out back from ``end`` (Prometheus evaluates a range query at
-    ``start + k * step`` only), so the last one is at ``end`` and holds the final counters.
-    A series with no point yet at a time is 0 there: a consumer exports a labelled counter
-    only from its first evaluation on."""
+    A range query evaluates every ``step_s``; each evaluation sees the last scrape before it.
+    Its points are laid out back from ``end`` (Prometheus evaluates at ``start + k * step``
+    only), so the last one holds the final counters. Each point is dated by the newest scrape
+    it holds (``SCRAPED_AT``), and a point with no newer scrape than the one before is the
+    same sample again, left out: a window's rate is then over the seconds between scrapes,
+    not between evaluations that saw the same scrape. A series with no point yet at a time
+    is 0 there: a consumer exports a labelled counter only from its first evaluation on."""
     step_ms = max(round(step_s * 1000), math.ceil((end - start) * 1000 / MAX_RANGE_POINTS), 1)
     end_ms = math.ceil(end * 1000)
     start_ms = end_ms - step_ms * math.ceil((end_ms - start * 1000) / step_ms)
@@ -243,18 +247,22 @@ def samples_from_prometheus(
                                                                        step).items()}
         for name, expr in BY_MODEL.items()
     }  # fmt: skip
+    scraped = dict(client.query_range(SCRAPED_AT, start, end, step))
     times = sorted({t for by_model in series.values() for p in by_model.values() for t in p})
     models = sorted({m for by_model in series.values() for m in by_model})
     last = {(name, m): 0.0 for name in series for m in models}
-    out = []
+    out: list[CounterSample] = []
     for t in times:
         for name, by_model in series.items():
             for m, points in by_model.items():
                 last[name, m] = points.get(t, last[name, m])
+        at = scraped.get(t, t)
+        if out and at <= out[-1].t:
+            continue  # no scrape since the previous point: nothing new
         counts = {m: ModelCounts(*(last[name, m] for name in BY_MODEL)) for m in models}
         primary = counts.pop(PRIMARY, ModelCounts())
         others = {m: c for m, c in counts.items() if c.evaluations > 0}
-        out.append(CounterSample(t, primary.evaluations, primary.hits_10, primary.rr_20, others))
+        out.append(CounterSample(at, primary.evaluations, primary.hits_10, primary.rr_20, others))
     if not out or out[0].t > start:
         out.insert(0, CounterSample(start, 0.0, 0.0, 0.0))
     return out

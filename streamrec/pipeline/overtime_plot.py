@@ -4,7 +4,8 @@ Hit@10 (beside the oracle's, when known), MRR@20 and evaluations per second, aga
 Every model that ran has its own series, named in the legend: ``primary`` alone; ``primary``
 and ``shadow``; or an A/B split's ``arm A (primary)`` and ``arm B (secondary)``. The last
 window, cut short by the end of the run, is drawn hollow and off the line; windows in which
-no model evaluated anything are shaded; the small print under the figure says so.
+no model evaluated anything are shaded, those without a new sample of the counters in them
+hatched; the small print under the figure says so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from streamrec.contract.names import PRIMARY, SECONDARY, SHADOW
 from streamrec.pipeline.overtime import OracleLine, Window
 from streamrec.plotting import (
     REFERENCE,
+    UNSAMPLED_STYLE,
     from_zero,
     legend_outside,
     mark_partial,
@@ -38,6 +40,7 @@ HIT_LABEL = "online Hit@10\n(fraction)"
 MRR_LABEL = "online MRR@20\n(mean reciprocal rank)"
 RATE_LABEL = "online evaluations/s"
 EMPTY_LABEL = "no evaluations in window"
+UNSAMPLED_LABEL = "no new sample in window"
 ORACLE_LABEL = "oracle Hit@10"
 DRIFT_LABEL = "drift reaches the stream"
 REPLAY_AXIS = "seconds since the replay started"
@@ -72,15 +75,23 @@ def draw_windows(
         mark_partial(ax, _mid(w), v, style["color"], label=partial_label and k == 0)
 
 
-def _empty_spans(by_model: Mapping[str, Sequence[Window]]) -> list[tuple[float, float]]:
-    """The windows in which no model evaluated anything."""
+def _empty_spans(
+    by_model: Mapping[str, Sequence[Window]], sampled: bool
+) -> list[tuple[float, float]]:
+    """The windows in which no model evaluated anything: those with a sample in them
+    (``sampled``: nothing was scored), or those without one (their counts fall in the next)."""
     columns = zip(*by_model.values())
-    return [(ws[0].start_s, ws[0].end_s) for ws in columns if not any(w.evaluations for w in ws)]
+    return [
+        (ws[0].start_s, ws[0].end_s)
+        for ws in columns
+        if not any(w.evaluations for w in ws) and (ws[0].seconds > 0) == sampled
+    ]
 
 
-def small_print(primary: Sequence[Window], empty: bool = False) -> str:
+def small_print(primary: Sequence[Window], idle: bool = False, unsampled: bool = False) -> str:
     """What the marks of a figure of ``primary``'s windows mean: the window length, the
-    partial window (its length and the seconds its counts cover), shaded empty windows."""
+    partial window (its length and the seconds its counts cover), shaded idle windows and
+    hatched windows without a sample."""
     window_s = max((w.end_s - w.start_s for w in primary), default=0.0)
     parts = [
         f"Each point: one {window_s:.3g} s window, at its middle; its rates are over the "
@@ -93,10 +104,12 @@ def small_print(primary: Sequence[Window], empty: bool = False) -> str:
             f"Hollow, off the line: the last window, {w.end_s - w.start_s:.2g} s long, cut "
             f"short by the end of the run (its counts cover {w.seconds:.2g} s)."
         )
-    if empty:
+    if idle:
+        parts.append("Shaded: no online evaluation in the window.")
+    if unsampled:
         parts.append(
-            "Shaded: no online evaluation counted in the window (nothing was scored, or no "
-            "new sample fell in it, and its evaluations count in the next window)."
+            "Hatched: no new sample of the counters fell in the window (a late scrape); its "
+            "evaluations count in the next window, whose rate covers both."
         )
     return " ".join(parts)
 
@@ -127,9 +140,10 @@ def over_time_figure(
     if oracle:
         ax_hit.plot([t for t, _ in oracle], [v for _, v in oracle], label=ORACLE_LABEL,
                     **REFERENCE)  # fmt: skip
-    spans = _empty_spans(by_model)
+    idle, unsampled = _empty_spans(by_model, True), _empty_spans(by_model, False)
     for ax in (ax_hit, ax_mrr, ax_rate):
-        shade_spans(ax, spans, EMPTY_LABEL if ax is ax_hit else None)
+        shade_spans(ax, idle, EMPTY_LABEL if ax is ax_hit else None)
+        shade_spans(ax, unsampled, UNSAMPLED_LABEL if ax is ax_hit else None, UNSAMPLED_STYLE)
         if marker_s is not None:
             ax.axvline(marker_s, color="tab:red", linestyle=":",
                        label=DRIFT_LABEL if ax is ax_hit else "_nolegend_")  # fmt: skip
@@ -141,7 +155,7 @@ def over_time_figure(
     ax_rate.set_xlabel(xlabel)
     from_zero(ax_hit, ax_mrr, ax_rate)
     title(fig, heading)
-    note(fig, small_print(next(iter(by_model.values()), []), bool(spans)))
+    note(fig, small_print(next(iter(by_model.values()), []), bool(idle), bool(unsampled)))
     return fig
 
 

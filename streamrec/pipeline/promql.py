@@ -25,6 +25,8 @@ BY_MODEL = {
     "hits_10": 'sum by (model) (streamrec_online_hits_total{k="10"})',
     "rr_20": 'sum by (model) (streamrec_online_reciprocal_rank_sum{k="20"})',
 }
+# when the newest scrape of those counters was taken (a sample's own time, not the query's)
+SCRAPED_AT = "max(timestamp(streamrec_online_evaluations_total))"
 # the recording rules of infra/prometheus/rules.yml the demo reports (one series per model)
 RULES = {
     "hit_at_10": "streamrec:online_hit_at_10:cumulative",

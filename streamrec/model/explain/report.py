@@ -106,6 +106,9 @@ def explain_figure(explanation: Explanation) -> Figure:
             (1, "by_position_from_start", "position from the window's first click (0 = first)"),
         ):
             ax = axes[row][col]
+            if not profile.summary(ALL, bucket)["n_prefixes"]:
+                ax.text(0.5, 0.5, "no prefixes of these lengths", ha="center", va="center",
+                        transform=ax.transAxes, color="dimgrey")  # fmt: skip
             for k, behavior in enumerate(behaviors):
                 values = profile.summary(behavior, bucket)[key]
                 xs = [x for x, v in enumerate(values) if v is not None]
@@ -121,8 +124,15 @@ def explain_figure(explanation: Explanation) -> Figure:
     for col in range(len(buckets), columns):
         for row in (0, 1):
             axes[row][col].axis("off")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=9)
+    handles, labels = max(
+        (
+            axes[row][col].get_legend_handles_labels()
+            for row in (0, 1)
+            for col in range(len(buckets))
+        ),
+        key=lambda found: len(found[1]),
+    )  # the panel that names every behaviour (a length bucket can have no prefixes)
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=9)
     for col in range(columns):
         ax = axes[2][col]
         if col >= len(behaviors):

@@ -27,14 +27,24 @@ def _known(values: Sequence[float | None]) -> bool:
 def _metrics_panel(
     ax: Axes, history: Sequence[EpochRecord], reference: dict[str, float] | None
 ) -> None:
+    """Hit@10, Hit@20 and MRR@20 per epoch, or as bars with their values when there is one
+    epoch (a fitted model's one pass); ``reference`` lines black dashed."""
     epochs = [r.epoch for r in history]
-    for key, label in METRICS:
-        ax.plot(epochs, [getattr(r, key) for r in history], marker="o", label=label)
+    if len(history) == 1:
+        values = [getattr(history[0], key) for key, _ in METRICS]
+        bars = ax.bar([label for _, label in METRICS], values,
+                      color=["tab:blue", "tab:orange", "tab:green"])  # fmt: skip
+        ax.bar_label(bars, fmt="%.4f", fontsize=8)
+        ax.set_xlabel("metric (one pass over the validation prefixes)")
+    else:
+        for key, label in METRICS:
+            ax.plot(epochs, [getattr(r, key) for r in history], marker="o", label=label)
+        ax.set_xlabel("epoch")
+        integer_ticks(ax)
     for k, (name, value) in enumerate((reference or {}).items()):
         ax.axhline(value, label="reference" if k == 0 else "_nolegend_", **REFERENCE)
-        ax.annotate(name, (epochs[0], value), textcoords="offset points", xytext=(2, 3))
-    ax.set_xlabel("epoch")
-    integer_ticks(ax)
+        ax.annotate(name, (0, value), xycoords=("axes fraction", "data"),
+                    textcoords="offset points", xytext=(2, 3))  # fmt: skip
     ax.set_ylabel(METRIC_LABEL)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)

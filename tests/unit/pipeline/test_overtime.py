@@ -17,6 +17,7 @@ from streamrec.pipeline.overtime import (
     auto_window,
     models_in,
     sample_texts,
+    samples_from_prometheus,
     windows,
     windows_by_model,
 )
@@ -181,3 +182,40 @@ def test_every_model_gets_its_own_windows() -> None:
     assert models_in([at(0.0, 0, None)]) == ["primary"]
     ab = [CounterSample(0.0, 0, 0, 0.0), CounterSample(1.0, 5, 1, 0.2, {SECONDARY: ModelCounts(3)})]
     assert list(windows_by_model(ab, 1.0)) == ["primary", SECONDARY]
+
+
+class RangeAnswers:
+    """What Prometheus's range queries answer: per step, the counters by model, and the time
+    of the newest scrape they hold."""
+
+    def __init__(self, points: list[tuple[float, float, int, int]]) -> None:
+        self.points = points  # (step time, scrape time, primary evaluations, shadow's)
+
+    def query_range_by(
+        self, expr: str, label: str, start: float, end: float, step: float
+    ) -> dict[str, list[tuple[float, float]]]:
+        assert label == "model" and "sum by (model)" in expr
+        column = 1.0 if "evaluations" in expr else 0.25 if "hits" in expr else 0.05
+        return {
+            "primary": [(t, n * column) for t, _, n, _ in self.points],
+            SHADOW: [(t, s * column) for t, _, _, s in self.points if s],
+        }
+
+    def query_range(
+        self, expr: str, start: float, end: float, step: float
+    ) -> list[tuple[float, float]]:
+        assert expr.startswith("max(timestamp(")
+        return [(t, scraped) for t, scraped, _, _ in self.points]
+
+
+def test_prometheus_samples_are_dated_by_their_scrape_and_repeats_left_out() -> None:
+    # evaluations every 0.5 s see the scrapes at 100.3 and 101.3 (the one due at 100.8 late)
+    answers = RangeAnswers([(100.5, 100.3, 40, 0), (101.0, 100.3, 40, 0), (101.5, 101.3, 90, 30)])
+    samples = samples_from_prometheus(answers, 100.5, 101.5, 0.5)  # type: ignore[arg-type]
+    assert [s.t for s in samples] == [100.3, 101.3]  # 101.0 saw no new scrape
+    assert [s.evaluations for s in samples] == [40, 90]
+    assert samples[0].others == {} and samples[1].counts(SHADOW) == ModelCounts(30, 7.5, 1.5)
+    late = RangeAnswers([(101.0, 100.9, 40, 0)])
+    first, only = samples_from_prometheus(late, 100.9, 101.0, 0.5)  # type: ignore[arg-type]
+    assert (first.t, first.evaluations) == (100.5, 0)  # zero at the first step before it
+    assert (only.t, only.evaluations) == (100.9, 40)

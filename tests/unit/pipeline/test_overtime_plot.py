@@ -4,6 +4,7 @@ legends outside the data."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from streamrec.pipeline.overtime_plot import (
     DRIFT_LABEL,
     EMPTY_LABEL,
     ORACLE_LABEL,
+    UNSAMPLED_LABEL,
     over_time_figure,
     plot_over_time,
 )
@@ -85,9 +87,23 @@ def test_windows_without_evaluations_are_shaded_and_explained() -> None:
     hit = fig.axes[0]
     assert len(shaded(hit, EMPTY_LABEL)) == 1 and EMPTY_LABEL in legend_names(hit)
     assert all(shaded(ax, "_nolegend_") for ax in fig.axes[1:])
-    assert "Shaded: no online evaluation counted" in small_print(fig)
+    assert "Shaded: no online evaluation in the window." in small_print(fig)
     full = over_time_figure(windows_by_model(run()[:3], 1.0), "demo")
     assert not shaded(full.axes[0], EMPTY_LABEL) and "Shaded" not in small_print(full)
+
+
+def test_a_window_without_a_sample_is_hatched_and_the_next_rate_covers_both() -> None:
+    samples = [CounterSample(1000.0 + t, n, n // 4, n / 20)
+               for t, n in ((0.0, 0), (0.5, 50), (1.0, 100), (2.2, 220), (3.0, 300))]  # fmt: skip
+    by_model = windows_by_model(samples, 1.0)
+    assert [w.seconds for w in by_model[PRIMARY]] == [1.0, 0.0, 2.0]
+    fig = over_time_figure(by_model, "demo")
+    hit, _, rate = fig.axes
+    assert len(shaded(hit, UNSAMPLED_LABEL)) == 1 and not shaded(hit, EMPTY_LABEL)
+    assert UNSAMPLED_LABEL in legend_names(hit)
+    values = ys(series(rate)[PRIMARY])
+    assert values[0] == 100.0 and math.isnan(values[1]) and values[2] == 100.0  # 200 over 2 s
+    assert "Hatched: no new sample" in small_print(fig) and "Shaded" not in small_print(fig)
 
 
 def test_units_title_oracle_drift_and_legends_outside() -> None:

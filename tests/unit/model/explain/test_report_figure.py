@@ -48,6 +48,7 @@ def test_uniform_is_a_black_dashed_reference_and_behaviours_have_distinct_colour
         assert ax.get_ylim()[0] == 0 and "click" in ax.get_xlabel()
     legend_texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend_texts == ["comparison", "deep_dive", "explorer", UNIFORM_LABEL]
+    assert any(t.get_text() == "no prefixes of these lengths" for ax in fig.axes for t in ax.texts)
     heat_maps = [ax for ax in fig.axes if ax.get_ylabel() == "prefix length L (clicks)"]
     assert len(heat_maps) == 3
     plot(explanation(), tmp_path / "explain.png")
