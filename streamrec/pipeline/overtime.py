@@ -140,9 +140,12 @@ class Window:
         )
 
 
-def auto_window(duration_s: float, step_s: float, target: int = 30) -> float:
-    """A window of whole sampling steps giving about ``target`` windows over ``duration_s``."""
-    return step_s * max(1, math.ceil(duration_s / (target * step_s)))
+def auto_window(duration_s: float, step_s: float, target: int = 30, floor_steps: int = 2) -> float:
+    """A window of whole sampling steps giving about ``target`` windows over ``duration_s``,
+    and at least ``floor_steps`` steps: a window of one step holds one scrape or none, and a
+    consumer counts a batch's evaluations only when the batch is done, so windows that short
+    alternate between nothing and twice the rate."""
+    return step_s * max(floor_steps, math.ceil(duration_s / (target * step_s)))
 
 
 def window_cuts(times: Sequence[float], window_s: float) -> list[tuple[float, float, int, int]]:

@@ -105,7 +105,10 @@ def small_print(primary: Sequence[Window], idle: bool = False, unsampled: bool =
             f"short by the end of the run (its counts cover {w.seconds:.2g} s)."
         )
     if idle:
-        parts.append("Shaded: no online evaluation in the window.")
+        parts.append(
+            "Shaded: no online evaluation counted in the window (a consumer counts a batch's "
+            "evaluations when the batch is done)."
+        )
     if unsampled:
         parts.append(
             "Hatched: no new sample of the counters fell in the window (a late scrape); its "

@@ -100,9 +100,10 @@ def test_windows_add_up_to_the_totals(
 
 
 def test_auto_window_is_whole_steps_giving_about_the_target_count() -> None:
-    assert auto_window(3.0, 0.5) == 0.5  # a short run: one step per window
+    assert auto_window(3.0, 0.5) == 1.0  # a short run: two steps per window, no fewer
     assert auto_window(150.0, 0.5, target=30) == 5.0
-    assert auto_window(0.0, 0.5) == 0.5
+    assert auto_window(0.0, 0.5) == 1.0
+    assert auto_window(3.0, 0.5, floor_steps=1) == 0.5
 
 
 def test_a_sample_sums_every_consumer_and_picks_k() -> None:

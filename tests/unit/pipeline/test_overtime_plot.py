@@ -87,7 +87,7 @@ def test_windows_without_evaluations_are_shaded_and_explained() -> None:
     hit = fig.axes[0]
     assert len(shaded(hit, EMPTY_LABEL)) == 1 and EMPTY_LABEL in legend_names(hit)
     assert all(shaded(ax, "_nolegend_") for ax in fig.axes[1:])
-    assert "Shaded: no online evaluation in the window." in small_print(fig)
+    assert "Shaded: no online evaluation counted in the window" in small_print(fig)
     full = over_time_figure(windows_by_model(run()[:3], 1.0), "demo")
     assert not shaded(full.axes[0], EMPTY_LABEL) and "Shaded" not in small_print(full)
 
