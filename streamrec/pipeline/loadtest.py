@@ -257,12 +257,13 @@ def report_figure(report: LoadTestReport) -> Figure:
                 label="lag at step end")  # fmt: skip
     ax_lag.set_ylabel("lag at step end (events)")
     from_zero(ax_tput, ax_lag)
+    saturation = "saturation" + (" (lower bound)" if report.saturation_is_lower_bound else "")
     for ax in (ax_lat, ax_tput, ax_lag):
         ax.set_xlabel("offered events/s")
         ax.grid(alpha=0.3)
         if report.saturation_events_per_s:
             ax.axvline(report.saturation_events_per_s, linestyle="-.", color="dimgrey",
-                       linewidth=0.9, label="saturation")  # fmt: skip
+                       linewidth=0.9, label=saturation)  # fmt: skip
         legend_outside(ax)
     seconds = report.extra.get("step_seconds")
     steps = f"steps of {seconds:g} s" if seconds else "steps"

@@ -47,6 +47,16 @@ def test_the_step_figure_labels_units_and_starts_rates_at_zero() -> None:
     assert legends_hide_no_data(fig)
 
 
+def test_a_saturation_every_step_kept_up_at_is_marked_a_lower_bound() -> None:
+    bound = LoadTestReport(
+        steps=REPORT.steps[:2], saturation_events_per_s=2000.0, saturation_is_lower_bound=True,
+        backend="test", consumers=1, model="m",
+    )  # fmt: skip
+    fig = report_figure(bound)
+    assert "at least 2,000 events/s (every step kept up)" in suptitle(fig)
+    assert all("saturation (lower bound)" in legend_names(ax) for ax in fig.axes)
+
+
 def test_the_step_png_is_written(tmp_path: Path) -> None:
     plot_report(REPORT, tmp_path / "a" / "loadtest.png")
     assert (tmp_path / "a" / "loadtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
