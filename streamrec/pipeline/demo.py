@@ -9,8 +9,9 @@ model's online and offline figures (``models``).
 
 When a Prometheus binary is installed, a Prometheus server with the repository's recording
 rules scrapes the consumers too; the summary then has the online Hit@10 its rule computed
-beside the exact Redis one. Either way the demo writes a PNG of online Hit@10 and MRR@20 per
-time window (``online_watch``); both read the primary model's figures (``model="primary"``).
+beside the exact Redis one (the primary model's, ``model="primary"``). Either way the demo
+writes a PNG of online Hit@10, MRR@20 and evaluations/s per time window (``online_watch``),
+one series per model: the primary's, and the shadow's beside it.
 
 Under a drift scenario (``--scenario``) the replay crosses the moment in stream order, the
 PNG shows the oracle's Hit@10 on each side of it and a marker where the drift reached the
@@ -209,8 +210,8 @@ def run_demo(
         watched.plot(
             out_dir / OVER_TIME_PNG,
             window_s,
-            f"StreamRec demo: online metrics per window ({watched.source}), "
-            f"{consumers} consumer(s)"
+            f"StreamRec demo, {consumers} consumer(s): online Hit@10, MRR@20 and "
+            f"evaluations/s per window (from {watched.source})"
             + (f", drift: {settings.scenario}" if drift is not None else ""),
             oracle=oracle,
             marker_s=None if drift is None else drift.drift_s,

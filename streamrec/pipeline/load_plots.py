@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from streamrec.contract.names import PRIMARY
 from streamrec.pipeline.load_windows import LoadWindow
 from streamrec.pipeline.oracle_line import flat_line
-from streamrec.pipeline.overtime import OVER_TIME_PNG, plot_over_time
+from streamrec.pipeline.overtime import OVER_TIME_PNG
+from streamrec.pipeline.overtime_plot import draw_windows, plot_over_time, small_print
+from streamrec.plotting import REFERENCE, from_zero, legend_outside, new_figure, note, save, title
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 REPORT_JSON = "loadtest.json"
 REPORT_PNG = "loadtest.png"
+LOAD_AXIS = "seconds since the load began"
+LATENCY_LOG_LABEL = "event-to-recommendation\nlatency (ms, log scale)"
 
 
 def write_report(
@@ -34,16 +42,14 @@ def write_report(
     json_path.write_text(json.dumps(report, indent=2))
     end_s = windows[-1].online.end_s if windows else 0.0
     plot_over_time(
-        [w.online for w in windows],
+        {PRIMARY: [w.online for w in windows]},
         out_dir / OVER_TIME_PNG,
-        f"StreamRec load test, {consumers} consumer(s): online metrics per window",
+        f"StreamRec load test, {consumers} consumer(s): online Hit@10, MRR@20 and "
+        "evaluations/s per window",
         oracle=flat_line(oracle, end_s),
+        xlabel=LOAD_AXIS,
     )
     return json_path, out_dir / REPORT_PNG
-
-
-def _values(values: Sequence[float | None]) -> list[float]:
-    return [math.nan if v is None else v for v in values]
 
 
 def _two_and_five(value: float, _pos: int) -> str:
@@ -53,68 +59,71 @@ def _two_and_five(value: float, _pos: int) -> str:
     return f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 5) else ""
 
 
-def plot_clock_run(
-    series: Sequence[LoadWindow], path: Path, title: str, clock_end_s: float | None = None
-) -> None:
-    """Three panels against time: offered, sent and achieved events/s with the lag (top),
-    latency p50/p99 (middle), online Hit@10 and MRR@20 (bottom); a dashed line where the
-    schedule ends (``clock_end_s``, seconds since the first sample) and the drain begins."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def log_latency_axis(ax: Axes) -> None:
+    """A logarithmic latency axis with plain tick labels (20, 50, 100, not 10^2), which
+    says in its label that it is one."""
     from matplotlib.ticker import FuncFormatter
 
-    fig, (ax_rate, ax_lat, ax_hit) = plt.subplots(
-        3, 1, figsize=(10, 8.5), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2]}
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))
+    ax.set_ylabel(LATENCY_LOG_LABEL)
+
+
+def clock_run_figure(
+    series: Sequence[LoadWindow], heading: str, clock_end_s: float | None = None
+) -> Figure:
+    """Four panels against time: offered (dashed, the reference), sent and achieved events/s;
+    the lag; latency p50/p99; online Hit@10 and MRR@20. A vertical line where the schedule
+    ends (``clock_end_s``, seconds since the first sample) and the drain begins; the last
+    window, cut short by the end of the run, hollow and off the lines."""
+    fig, (ax_rate, ax_lag, ax_lat, ax_hit) = new_figure(
+        4, 1, figsize=(11.0, 10.0), sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 2, 2]}
     )
-    mids = [(w.online.start_s + w.online.end_s) / 2 for w in series]
-    for label, values, style in (
-        ("offered (schedule)", [w.offered_events_per_s for w in series], {"color": "grey"}),
-        ("sent", [w.sent_events_per_s for w in series], {"linestyle": ":", "color": "tab:green"}),
+    online = [w.online for w in series]
+    for k, (label, values, style) in enumerate((
+        ("offered (schedule)", [w.offered_events_per_s for w in series], {**REFERENCE}),
+        ("sent", [w.sent_events_per_s for w in series],
+         {"linestyle": ":", "color": "tab:green"}),
         ("achieved", [w.achieved_events_per_s for w in series], {"color": "tab:blue"}),
+    )):  # fmt: skip
+        draw_windows(ax_rate, online, values, label, k == 2, marker="o", markersize=3, **style)
+    draw_windows(ax_lag, online, [w.lag for w in series], "lag", True, color="tab:red",
+                 marker="o", markersize=3)  # fmt: skip
+    for key, colour in (("p50", "tab:blue"), ("p99", "tab:orange")):
+        draw_windows(ax_lat, online, [w.latency_ms.get(key) for w in series], key, key == "p99",
+                     color=colour, marker="o", markersize=3)  # fmt: skip
+    for label, values, colour in (
+        ("online Hit@10", [w.hit_at_10 for w in online], "tab:blue"),
+        ("online MRR@20", [w.mrr_at_20 for w in online], "tab:orange"),
     ):
-        ax_rate.plot(mids, _values(values), marker="o", markersize=3, label=label, **style)
+        draw_windows(ax_hit, online, values, label, colour == "tab:orange", color=colour,
+                     marker="o", markersize=3)  # fmt: skip
     ax_rate.set_ylabel("events/s")
-    ax_lag = ax_rate.twinx()
-    ax_lag.plot(mids, [w.lag for w in series], color="tab:red", alpha=0.6, label="lag (events)")
-    ax_lag.set_ylabel("lag at window end (events)", color="tab:red")
-    handles, labels = ax_rate.get_legend_handles_labels()
-    lag_handles, lag_labels = ax_lag.get_legend_handles_labels()
-    ax_rate.legend(handles + lag_handles, labels + lag_labels, loc="upper left", fontsize=8)
-    for key in ("p50", "p99"):
-        ax_lat.plot(mids, _values([w.latency_ms.get(key) for w in series]), marker="o",
-                    markersize=3, label=key)  # fmt: skip
-    ax_lat.set_ylabel("latency (ms)")
-    ax_lat.set_yscale("log")
-    ax_lat.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
-    ax_lat.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))  # 20, 50, not 2 x 10^1
-    ax_lat.legend(loc="upper left", fontsize=8)
-    for label, online in (
-        ("online Hit@10", [w.online.hit_at_10 for w in series]),
-        ("online MRR@20", [w.online.mrr_at_20 for w in series]),
-    ):
-        ax_hit.plot(mids, _values(online), marker="o", markersize=3, label=label)
-    ax_hit.set_ylim(bottom=0)
-    ax_hit.set_ylabel("per window")
-    ax_hit.set_xlabel("seconds since sampling began")
-    ax_hit.legend(loc="lower left", fontsize=8)
-    for ax in (ax_rate, ax_lat, ax_hit):
+    ax_lag.set_ylabel("lag at window end\n(events)")
+    log_latency_axis(ax_lat)
+    ax_hit.set_ylabel("online Hit@10, MRR@20\n(fraction, mean reciprocal rank)")
+    ax_hit.set_xlabel(LOAD_AXIS)
+    from_zero(ax_rate, ax_lag, ax_hit)
+    for ax in (ax_rate, ax_lag, ax_lat, ax_hit):
         ax.grid(alpha=0.3)
         if clock_end_s is not None:
-            ax.axvline(clock_end_s, linestyle="--", color="black", linewidth=0.8)
-    if clock_end_s is not None:
-        ax_rate.annotate(
-            "schedule ends, drain",
-            (clock_end_s, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(-4, -12),
-            textcoords="offset points",
-            fontsize=8,
-            ha="right",
-        )  # fmt: skip  (left of the line: the lag's axis labels are right of it)
-    fig.suptitle(textwrap.fill(title, 110), fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+            ax.axvline(
+                clock_end_s,
+                linestyle="-.",
+                color="dimgrey",
+                linewidth=0.9,
+                label="schedule ends, drain begins" if ax is ax_rate else "_nolegend_",
+            )
+        legend_outside(ax)
+    title(fig, f"{heading}\noffered, sent and achieved events/s, lag, latency and online metrics "
+               "per window")  # fmt: skip
+    note(fig, small_print(online))
+    return fig
+
+
+def plot_clock_run(
+    series: Sequence[LoadWindow], path: Path, heading: str, clock_end_s: float | None = None
+) -> None:
+    """Write ``clock_run_figure`` as a PNG at ``path``."""
+    save(clock_run_figure(series, heading, clock_end_s), path)

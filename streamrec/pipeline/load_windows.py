@@ -13,7 +13,8 @@ samples as ``overtime.windows`` does, so the windows add up to the run's totals.
 - lag at its end: events queued and not yet given an outcome;
 - online Hit@10 and MRR@20 (``overtime.Window``).
 
-Every rate is over the time between the two samples that bound the window.
+Every rate is over the time between the two samples that bound the window; the last window,
+cut short by the end of the run, is ``partial``.
 """
 
 from __future__ import annotations
@@ -89,13 +90,17 @@ def load_sampler(
 class LoadWindow:
     """One window of a load test (see the module docstring)."""
 
-    online: Window  # its span (seconds since the first sample) and online metrics
-    seconds: float  # between the samples that bound it; the rates are over this time
+    online: Window  # its span (seconds since the first sample), online metrics, ``seconds``
     offered_events_per_s: float | None
     sent_events_per_s: float | None
     achieved_events_per_s: float | None
     latency_ms: dict[str, float | None]
     lag: int
+
+    @property
+    def seconds(self) -> float:
+        """Between the samples that bound the window; the rates are over this time."""
+        return self.online.seconds
 
     def to_json(self) -> dict[str, Any]:
         """One entry of the report's ``windows`` list."""
@@ -103,7 +108,8 @@ class LoadWindow:
         return {
             "start_s": online.pop("start_s"),
             "end_s": online.pop("end_s"),
-            "seconds": self.seconds,
+            "seconds": online.pop("seconds"),
+            "partial": online.pop("partial"),
             "offered_events_per_s": self.offered_events_per_s,
             "sent_events_per_s": self.sent_events_per_s,
             "achieved_events_per_s": self.achieved_events_per_s,
@@ -111,6 +117,18 @@ class LoadWindow:
             "lag": self.lag,
             **online,
         }
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any], window_s: float | None = None) -> LoadWindow:
+        """The window of one report ``windows`` entry (``Window.from_json`` on ``window_s``)."""
+        return cls(
+            online=Window.from_json(row, window_s),
+            offered_events_per_s=row.get("offered_events_per_s"),
+            sent_events_per_s=row.get("sent_events_per_s"),
+            achieved_events_per_s=row.get("achieved_events_per_s"),
+            latency_ms=dict(row.get("latency_ms", {})),
+            lag=int(row.get("lag", 0)),
+        )
 
 
 def _per_s(count: float, seconds: float) -> float | None:
@@ -137,10 +155,10 @@ def load_windows(
                 dues, first.t - clock_started
             )
             offered = _per_s(due_in, seconds)
+        partial = end - start < window_s - 1e-9
         out.append(
             LoadWindow(
-                online=window_between(first.counters, last.counters, start, end),
-                seconds=round(seconds, 3),
+                online=window_between(first.counters, last.counters, start, end, partial),
                 offered_events_per_s=offered,
                 sent_events_per_s=_per_s(last.queued - first.queued, seconds),
                 achieved_events_per_s=_per_s(last.accounted - first.accounted, seconds),

@@ -26,7 +26,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -36,15 +36,27 @@ from streamrec.consumer.telemetry import LATENCY_HISTOGRAM, STAGES
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.load_pipeline import load_pipeline
-from streamrec.pipeline.load_plots import write_report
+from streamrec.pipeline.load_plots import log_latency_axis, write_report
 from streamrec.pipeline.load_windows import LoadWindow, latency_ms, load_sampler, load_windows
 from streamrec.pipeline.oracle_line import oracle_hit_at_10
 from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window
 from streamrec.pipeline.processes import ConsumerProcess
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
 from streamrec.pipeline.scrape import histogram_buckets, metric_sum
+from streamrec.plotting import (
+    REFERENCE,
+    from_zero,
+    legend_outside,
+    nan_for_none,
+    new_figure,
+    save,
+    title,
+)
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import replay_sessions
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 KEEP_UP_FRACTION = 0.9
 MAX_LAG_SECONDS = 2.0
@@ -227,47 +239,43 @@ def run_steps(
     return results
 
 
-def plot_report(report: LoadTestReport, path: Path) -> None:
-    """Latency percentiles (left) and throughput and lag (right, each on its own axis)
-    against the offered rate."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def report_figure(report: LoadTestReport) -> Figure:
+    """Latency percentiles (left, log scale) and achieved throughput against the offered rate
+    (dashed: achieved = offered), then the lag at each step's end (right), against the
+    offered rate; a vertical line at the saturation throughput."""
+    fig, (ax_lat, ax_tput, ax_lag) = new_figure(1, 3, figsize=(15.0, 4.4))
     rates = [s.offered_events_per_s for s in report.steps]
-    fig, (ax_lat, ax_tput) = plt.subplots(1, 2, figsize=(11, 4.2))
     for key in ("p50", "p95", "p99"):
-        values = [s.latency_ms.get(key) for s in report.steps]
-        ax_lat.plot(rates, [v if v is not None else float("nan") for v in values],
+        ax_lat.plot(rates, nan_for_none([s.latency_ms.get(key) for s in report.steps]),
                     marker="o", label=key)  # fmt: skip
-    ax_lat.set_xlabel("offered events/s")
-    ax_lat.set_ylabel("event -> recommendation latency (ms)")
-    ax_lat.set_yscale("log")
-    ax_lat.legend()
-    ax_lat.grid(alpha=0.3)
-    ax_tput.plot(rates, rates, linestyle=":", color="grey", label="offered")
+    log_latency_axis(ax_lat)
+    ax_tput.plot(rates, rates, label="offered (achieved = offered)", **REFERENCE)
     ax_tput.plot(rates, [s.achieved_events_per_s for s in report.steps], marker="s",
-                 color="tab:blue", label="achieved events/s")  # fmt: skip
-    ax_tput.set_xlabel("offered events/s")
-    ax_tput.set_ylabel("events/s")
-    ax_lag = ax_tput.twinx()
+                 color="tab:blue", label="achieved")  # fmt: skip
+    ax_tput.set_ylabel("achieved events/s")
     ax_lag.plot(rates, [s.lag_end for s in report.steps], marker="o", color="tab:red",
-                label="lag at step end (events)")  # fmt: skip
-    ax_lag.set_ylabel("lag (events)", color="tab:red")
-    if report.saturation_events_per_s:
-        ax_tput.axvline(report.saturation_events_per_s, linestyle="--", color="grey")
-    handles = ax_tput.get_legend_handles_labels()
-    lag_handles = ax_lag.get_legend_handles_labels()
-    ax_tput.legend(handles[0] + lag_handles[0], handles[1] + lag_handles[1], loc="upper left")
-    ax_tput.grid(alpha=0.3)
-    fig.suptitle(
-        f"StreamRec load test, {report.consumers} consumer(s): {describe_saturation(report)}"
-    )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+                label="lag at step end")  # fmt: skip
+    ax_lag.set_ylabel("lag at step end (events)")
+    from_zero(ax_tput, ax_lag)
+    saturation = "saturation" + (" (lower bound)" if report.saturation_is_lower_bound else "")
+    for ax in (ax_lat, ax_tput, ax_lag):
+        ax.set_xlabel("offered events/s")
+        ax.grid(alpha=0.3)
+        if report.saturation_events_per_s:
+            ax.axvline(report.saturation_events_per_s, linestyle="-.", color="dimgrey",
+                       linewidth=0.9, label=saturation)  # fmt: skip
+        legend_outside(ax)
+    seconds = report.extra.get("step_seconds")
+    steps = f"steps of {seconds:g} s" if seconds else "steps"
+    title(fig, f"StreamRec load test, {report.consumers} consumer(s), {steps}: "
+               f"{describe_saturation(report)}\nlatency, throughput and lag against the offered "
+               "rate")  # fmt: skip
+    return fig
+
+
+def plot_report(report: LoadTestReport, path: Path) -> None:
+    """Write ``report_figure`` as a PNG at ``path``."""
+    save(report_figure(report), path)
 
 
 def describe_saturation(report: LoadTestReport) -> str:

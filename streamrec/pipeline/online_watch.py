@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streamrec.contract.names import PRIMARY
 from streamrec.pipeline.overtime import (
     CounterSample,
     OracleLine,
     ScrapeSampler,
     Window,
     auto_window,
-    plot_over_time,
     sample_texts,
     samples_from_prometheus,
     wait_for_evaluations,
-    windows,
+    windows_by_model,
 )
+from streamrec.pipeline.overtime_plot import plot_over_time
 from streamrec.pipeline.processes import ConsumerProcess, metrics_texts
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S, EmbeddedPrometheus, write_targets
 from streamrec.pipeline.promql import (
@@ -50,7 +51,8 @@ class WatchResult:
     consumer_evaluations: int  # the consumers' own final counter
     targets_wait_s: float = 0.0  # set-up time spent waiting for Prometheus's first scrapes
     window_s: float = 0.0
-    series: list[Window] = field(default_factory=list)
+    series: list[Window] = field(default_factory=list)  # the primary model's
+    others: dict[str, list[Window]] = field(default_factory=dict)  # a shadow's or A/B arm's
     png: Path | None = None
 
     def prometheus_json(self) -> dict[str, Any]:
@@ -60,12 +62,18 @@ class WatchResult:
         return {**self.prometheus.to_json(), "targets_wait_s": round(self.targets_wait_s, 2)}
 
     def over_time_json(self) -> dict[str, Any]:
-        """The summary's ``over_time`` object: the windows behind the PNG."""
+        """The summary's ``over_time`` object: the windows behind the PNG (the primary
+        model's; a second model's under ``other_models``, by its label)."""
         return {
             "source": self.source,
             "window_s": self.window_s,
             "png": None if self.png is None else str(self.png),
             "windows": [w.to_json() for w in self.series],
+            **(
+                {"other_models": {m: [w.to_json() for w in ws] for m, ws in self.others.items()}}
+                if self.others
+                else {}
+            ),
         }
 
     @property
@@ -81,11 +89,13 @@ class WatchResult:
         oracle: OracleLine | None = None,
         marker_s: float | None = None,
     ) -> None:
-        """Cut the samples into windows (``window_s``; 0: about 30 windows) and plot them
-        (with ``plot_over_time``'s ``oracle`` line and ``marker_s``)."""
+        """Cut the samples into windows (``window_s``; 0: about 30 windows), each model's,
+        and plot them (with ``plot_over_time``'s ``oracle`` line and ``marker_s``)."""
         self.window_s = window_s or auto_window(self.duration_s, SCRAPE_INTERVAL_S)
-        self.series = windows(self.samples, self.window_s)
-        plot_over_time(self.series, path, title, oracle, marker_s)
+        by_model = windows_by_model(self.samples, self.window_s)
+        self.series = by_model.get(PRIMARY, [])
+        self.others = {m: ws for m, ws in by_model.items() if m != PRIMARY}
+        plot_over_time(by_model, path, title, oracle, marker_s)
         self.png = path
 
 

@@ -1,10 +1,14 @@
 """Online metrics over time: the consumers' cumulative counters sampled during a run, cut
-into windows, each window's online Hit@10 and MRR@20, and a PNG of them.
+into windows, and each window's online Hit@10 and MRR@20, per model (the primary, and a
+shadow or A/B arm beside it when one runs).
 
 Samples come from Prometheus range queries when an embedded Prometheus runs, else from
 periodic scrapes of the consumers' /metrics (``ScrapeSampler``). A window's figures are the
 differences of the cumulative counters at its two ends, so the windows add up to the run's
-totals exactly (as long as no consumer restarted and reset its counters).
+totals exactly (as long as no consumer restarted and reset its counters). Its rate is over
+the seconds between those two samples (``Window.seconds``), which for the last window, cut
+short by the end of the run (``partial``), can be more than its nominal span. The figure is
+``overtime_plot``'s.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import bisect
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from streamrec.contract.names import PRIMARY
-from streamrec.pipeline.promql import EVALUATIONS, HITS_10, RR_20, PromClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from streamrec.contract.names import MODEL_LABELS, PRIMARY
+from streamrec.pipeline.promql import BY_MODEL, SCRAPED_AT, PromClient
 from streamrec.pipeline.scrape import metric_sum
 
 # the most points one Prometheus range query returns per series is 11,000
@@ -28,28 +33,63 @@ MAX_RANGE_POINTS = 10_000
 OracleLine = Sequence[tuple[float, float]]
 S = TypeVar("S")  # what a ScrapeSampler's samples are
 OVER_TIME_PNG = "online-over-time.png"
+# /metrics sample name -> (ModelCounts field, the ``k`` label it must have, or None)
+_COUNTERS = {
+    "streamrec_online_evaluations_total": ("evaluations", None),
+    "streamrec_online_hits_total": ("hits_10", "10"),
+    "streamrec_online_reciprocal_rank_sum": ("rr_20", "20"),
+}
+
+
+@dataclass(frozen=True)
+class ModelCounts:
+    """One model's cumulative online counters, all consumers together."""
+
+    evaluations: float = 0.0
+    hits_10: float = 0.0
+    rr_20: float = 0.0
 
 
 @dataclass(frozen=True)
 class CounterSample:
-    """The consumers' cumulative online counters, summed, at wall-clock time ``t``."""
+    """The consumers' cumulative online counters, summed, at wall-clock time ``t``: the
+    primary model's, and in ``others`` a second model's (``shadow`` or ``secondary``) once it
+    has evaluated something."""
 
     t: float
     evaluations: float
     hits_10: float
     rr_20: float
+    others: Mapping[str, ModelCounts] = field(default_factory=dict)
+
+    def counts(self, model: str = PRIMARY) -> ModelCounts:
+        """``model``'s counters (zeros for a model that has evaluated nothing yet)."""
+        if model == PRIMARY:
+            return ModelCounts(self.evaluations, self.hits_10, self.rr_20)
+        return self.others.get(model, ModelCounts())
+
+
+def models_in(samples: Sequence[CounterSample]) -> list[str]:
+    """The models the samples have counters of: the primary first, then the others in
+    ``MODEL_LABELS`` order."""
+    seen = {model for s in samples for model in s.others}
+    return [m for m in MODEL_LABELS if m == PRIMARY or m in seen]
 
 
 @dataclass(frozen=True)
 class Window:
-    """What the consumers evaluated between ``start_s`` and ``end_s`` (seconds since the
-    first sample)."""
+    """What one model's evaluations were between ``start_s`` and ``end_s`` (seconds since
+    the first sample): counted between the samples that bound the window, ``seconds`` apart
+    (0 when no sample fell inside it: its evaluations count in the next window). ``partial``:
+    the last window, cut short by the end of the run."""
 
     start_s: float
     end_s: float
     evaluations: int
     hits_10: int
     rr_20: float
+    seconds: float = 0.0
+    partial: bool = False
 
     @property
     def hit_at_10(self) -> float | None:
@@ -61,12 +101,20 @@ class Window:
         """Online MRR@20 of this window (None when nothing was evaluated)."""
         return self.rr_20 / self.evaluations if self.evaluations else None
 
+    @property
+    def evaluations_per_s(self) -> float | None:
+        """Evaluations per second over the seconds the window's counts cover (None when
+        they cover none)."""
+        return self.evaluations / self.seconds if self.seconds > 0 else None
+
     def to_json(self) -> dict[str, Any]:
         """One entry of the ``windows`` list."""
         hit, mrr = self.hit_at_10, self.mrr_at_20
         return {
             "start_s": round(self.start_s, 3),
             "end_s": round(self.end_s, 3),
+            "seconds": round(self.seconds, 3),
+            "partial": self.partial,
             "evaluations": self.evaluations,
             "hits_at_10": self.hits_10,
             "rr_sum_at_20": round(self.rr_20, 6),
@@ -74,10 +122,30 @@ class Window:
             "mrr_at_20": None if mrr is None else round(mrr, 6),
         }
 
+    @classmethod
+    def from_json(cls, row: Mapping[str, Any], window_s: float | None = None) -> Window:
+        """The window of one ``windows`` entry (``to_json``'s). A report written before
+        ``seconds`` and ``partial`` were stored: its span, and partial when shorter than
+        ``window_s``."""
+        start, end = float(row["start_s"]), float(row["end_s"])
+        short = window_s is not None and end - start < window_s - 1e-6
+        return cls(
+            start_s=start,
+            end_s=end,
+            evaluations=int(row["evaluations"]),
+            hits_10=int(row["hits_at_10"]),
+            rr_20=float(row["rr_sum_at_20"]),
+            seconds=float(row.get("seconds", end - start)),
+            partial=bool(row.get("partial", short)),
+        )
 
-def auto_window(duration_s: float, step_s: float, target: int = 30) -> float:
-    """A window of whole sampling steps giving about ``target`` windows over ``duration_s``."""
-    return step_s * max(1, math.ceil(duration_s / (target * step_s)))
+
+def auto_window(duration_s: float, step_s: float, target: int = 30, floor_steps: int = 2) -> float:
+    """A window of whole sampling steps giving about ``target`` windows over ``duration_s``,
+    and at least ``floor_steps`` steps: a window of one step holds one scrape or none, and a
+    consumer counts a batch's evaluations only when the batch is done, so windows that short
+    alternate between nothing and twice the rate."""
+    return step_s * max(floor_steps, math.ceil(duration_s / (target * step_s)))
 
 
 def window_cuts(times: Sequence[float], window_s: float) -> list[tuple[float, float, int, int]]:
@@ -101,61 +169,103 @@ def window_cuts(times: Sequence[float], window_s: float) -> list[tuple[float, fl
     return out
 
 
-def windows(samples: Sequence[CounterSample], window_s: float) -> list[Window]:
-    """Cut the run into windows of ``window_s`` from the first sample; each window ends at the
-    last sample inside it, the last window at the last sample."""
+def windows(
+    samples: Sequence[CounterSample], window_s: float, model: str = PRIMARY
+) -> list[Window]:
+    """Cut the run into windows of ``window_s`` from the first sample, ``model``'s counters;
+    each window ends at the last sample inside it, the last window at the last sample."""
     ordered = sorted(samples, key=lambda s: s.t)
     return [
-        window_between(ordered[i], ordered[j], start, end)
+        window_between(ordered[i], ordered[j], start, end, end - start < window_s - 1e-9, model)
         for start, end, i, j in window_cuts([s.t for s in ordered], window_s)
     ]
 
 
+def windows_by_model(samples: Sequence[CounterSample], window_s: float) -> dict[str, list[Window]]:
+    """``windows`` of every model the samples count (``models_in``), primary first."""
+    return {model: windows(samples, window_s, model) for model in models_in(samples)}
+
+
 def window_between(
-    first: CounterSample, last: CounterSample, start_s: float, end_s: float
+    first: CounterSample,
+    last: CounterSample,
+    start_s: float,
+    end_s: float,
+    partial: bool = False,
+    model: str = PRIMARY,
 ) -> Window:
-    """The window from ``start_s`` to ``end_s``: the counters' differences from ``first`` to
-    ``last``."""
+    """The window from ``start_s`` to ``end_s``: ``model``'s counters' differences from
+    ``first`` to ``last``."""
+    a, b = first.counts(model), last.counts(model)
     return Window(
         start_s=start_s,
         end_s=end_s,
-        evaluations=round(last.evaluations - first.evaluations),
-        hits_10=round(last.hits_10 - first.hits_10),
-        rr_20=last.rr_20 - first.rr_20,
+        evaluations=round(b.evaluations - a.evaluations),
+        hits_10=round(b.hits_10 - a.hits_10),
+        rr_20=b.rr_20 - a.rr_20,
+        seconds=last.t - first.t,
+        partial=partial,
     )
 
 
 def sample_texts(t: float, texts: Sequence[str]) -> CounterSample:
     """The sample that the /metrics expositions ``texts`` (one per consumer) make together:
-    the primary model's counters (a shadow's are labelled ``model="shadow"``)."""
-    return CounterSample(
-        t=t,
-        evaluations=metric_sum(texts, "streamrec_online_evaluations_total", model=PRIMARY),
-        hits_10=metric_sum(texts, "streamrec_online_hits_total", k="10", model=PRIMARY),
-        rr_20=metric_sum(texts, "streamrec_online_reciprocal_rank_sum", k="20", model=PRIMARY),
-    )
+    each model's counters by its ``model`` label (a second model's once it has evaluated)."""
+    sums: dict[str, dict[str, float]] = {}
+    for text in texts:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                wanted = _COUNTERS.get(sample.name)
+                if wanted is None or (
+                    wanted[1] is not None and sample.labels.get("k") != wanted[1]
+                ):
+                    continue
+                per_model = sums.setdefault(sample.labels.get("model", PRIMARY), {})
+                per_model[wanted[0]] = per_model.get(wanted[0], 0.0) + sample.value
+    primary = ModelCounts(**sums.pop(PRIMARY, {}))
+    others = {m: ModelCounts(**c) for m, c in sums.items() if c.get("evaluations", 0.0) > 0}
+    return CounterSample(t, primary.evaluations, primary.hits_10, primary.rr_20, others)
 
 
 def samples_from_prometheus(
     client: PromClient, start: float, end: float, step_s: float
 ) -> list[CounterSample]:
-    """The summed counters at every ``step_s`` from ``start`` to ``end`` (wall-clock seconds).
+    """The summed counters from ``start`` to ``end`` (wall-clock seconds), one sample per
+    scrape that brought something new, at the time of that scrape.
 
-    The points are laid out back from ``end`` (Prometheus evaluates a range query at
-    ``start + k * step`` only), so the last one is at ``end`` and holds the final counters.
-    A series with no point yet at a time is 0 there: a consumer exports a labelled counter
-    only from its first evaluation on."""
+    A range query evaluates every ``step_s``; each evaluation sees the last scrape before it.
+    Its points are laid out back from ``end`` (Prometheus evaluates at ``start + k * step``
+    only), so the last one holds the final counters. Each point is dated by the newest scrape
+    it holds (``SCRAPED_AT``), and a point with no newer scrape than the one before is the
+    same sample again, left out: a window's rate is then over the seconds between scrapes,
+    not between evaluations that saw the same scrape. A series with no point yet at a time
+    is 0 there: a consumer exports a labelled counter only from its first evaluation on."""
     step_ms = max(round(step_s * 1000), math.ceil((end - start) * 1000 / MAX_RANGE_POINTS), 1)
     end_ms = math.ceil(end * 1000)
     start_ms = end_ms - step_ms * math.ceil((end_ms - start * 1000) / step_ms)
     start, end, step = start_ms / 1000, end_ms / 1000, step_ms / 1000
-    exprs = (EVALUATIONS, HITS_10, RR_20)
-    series = [dict(client.query_range(expr, start, end, step)) for expr in exprs]
-    times = sorted({t for points in series for t in points})
-    out, last = [], [0.0, 0.0, 0.0]
+    # field -> model -> {time: value}
+    series = {
+        name: {m: dict(points) for m, points in client.query_range_by(expr, "model", start, end,
+                                                                       step).items()}
+        for name, expr in BY_MODEL.items()
+    }  # fmt: skip
+    scraped = dict(client.query_range(SCRAPED_AT, start, end, step))
+    times = sorted({t for by_model in series.values() for p in by_model.values() for t in p})
+    models = sorted({m for by_model in series.values() for m in by_model})
+    last = {(name, m): 0.0 for name in series for m in models}
+    out: list[CounterSample] = []
     for t in times:
-        last = [points.get(t, previous) for points, previous in zip(series, last)]
-        out.append(CounterSample(t, *last))
+        for name, by_model in series.items():
+            for m, points in by_model.items():
+                last[name, m] = points.get(t, last[name, m])
+        at = scraped.get(t, t)
+        if out and at <= out[-1].t:
+            continue  # no scrape since the previous point: nothing new
+        counts = {m: ModelCounts(*(last[name, m] for name in BY_MODEL)) for m in models}
+        primary = counts.pop(PRIMARY, ModelCounts())
+        others = {m: c for m, c in counts.items() if c.evaluations > 0}
+        out.append(CounterSample(at, primary.evaluations, primary.hits_10, primary.rr_20, others))
     if not out or out[0].t > start:
         out.insert(0, CounterSample(start, 0.0, 0.0, 0.0))
     return out
@@ -235,49 +345,3 @@ def wait_for_evaluations(
                 f"the drain, Redis {expected}"
             )
         time.sleep(0.1)
-
-
-def plot_over_time(
-    series: Sequence[Window],
-    path: Path,
-    title: str,
-    oracle: OracleLine | None = None,
-    marker_s: float | None = None,
-) -> None:
-    """Per-window online Hit@10 and MRR@20 (top; the oracle's Hit@10 dashed when given) and
-    evaluations per second (bottom) against time; ``marker_s``: a vertical line at that
-    moment on both (a drift's)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
-    )
-    mids = [(w.start_s + w.end_s) / 2 for w in series]
-    for name, values in (
-        ("online Hit@10", [w.hit_at_10 for w in series]),
-        ("online MRR@20", [w.mrr_at_20 for w in series]),
-    ):
-        top.plot(mids, [math.nan if v is None else v for v in values], marker="o", label=name)
-    if oracle:
-        top.plot([t for t, _ in oracle], [v for _, v in oracle], linestyle="--",
-                 color="black", label="oracle Hit@10")  # fmt: skip
-    if marker_s is not None:
-        top.axvline(marker_s, color="tab:red", linestyle=":", label="drift")
-        bottom.axvline(marker_s, color="tab:red", linestyle=":")
-    top.set_ylabel("per window")
-    top.set_ylim(bottom=0)
-    top.grid(alpha=0.3)
-    top.legend(loc="best")
-    rates = [w.evaluations / max(w.end_s - w.start_s, 1e-9) for w in series]
-    bottom.bar(mids, rates, width=[0.9 * (w.end_s - w.start_s) for w in series], color="tab:grey")
-    bottom.set_ylabel("evaluations/s")
-    bottom.set_xlabel("seconds since the replay started")
-    bottom.grid(alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

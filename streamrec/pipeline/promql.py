@@ -15,11 +15,18 @@ from typing import Any
 from streamrec.contract.names import PRIMARY
 
 # The online metrics carry a ``model`` label (primary; shadow or secondary beside it when a
-# second model runs): every figure read here is the primary model's, as Redis's ``overall``.
+# second model runs): the final figures read here are the primary model's, as Redis's
+# ``overall``; the samples over time have every model's (``BY_MODEL``).
 PRIMARY_MODEL = f'model="{PRIMARY}"'
 EVALUATIONS = f"sum(streamrec_online_evaluations_total{{{PRIMARY_MODEL}}})"
-HITS_10 = f'sum(streamrec_online_hits_total{{k="10",{PRIMARY_MODEL}}})'
-RR_20 = f'sum(streamrec_online_reciprocal_rank_sum{{k="20",{PRIMARY_MODEL}}})'
+# the online counters over time, one series per model (``overtime``'s samples)
+BY_MODEL = {
+    "evaluations": "sum by (model) (streamrec_online_evaluations_total)",
+    "hits_10": 'sum by (model) (streamrec_online_hits_total{k="10"})',
+    "rr_20": 'sum by (model) (streamrec_online_reciprocal_rank_sum{k="20"})',
+}
+# when the newest scrape of those counters was taken (a sample's own time, not the query's)
+SCRAPED_AT = "max(timestamp(streamrec_online_evaluations_total))"
 # the recording rules of infra/prometheus/rules.yml the demo reports (one series per model)
 RULES = {
     "hit_at_10": "streamrec:online_hit_at_10:cumulative",
@@ -76,6 +83,19 @@ class PromClient:
         if not result:
             return []
         return [(float(t), float(v)) for t, v in result[0]["values"]]
+
+    def query_range_by(
+        self, expr: str, label: str, start: float, end: float, step: float
+    ) -> dict[str, list[tuple[float, float]]]:
+        """``(time, value)`` points of each series of a range query, by its ``label``."""
+        data = self._get(
+            "/api/v1/query_range",
+            {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:.3f}"},
+        )
+        return {
+            series["metric"].get(label, ""): [(float(t), float(v)) for t, v in series["values"]]
+            for series in data["result"]
+        }
 
     def active_targets(self) -> list[dict[str, Any]]:
         """The targets Prometheus scrapes now."""

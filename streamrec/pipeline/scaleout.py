@@ -16,13 +16,25 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from streamrec.config import Settings
 from streamrec.pipeline.loadtest import LoadTestReport, StepResult, run_loadtest
+from streamrec.plotting import (
+    REFERENCE,
+    from_zero,
+    legend_outside,
+    nan_for_none,
+    new_figure,
+    save,
+    title,
+)
 from streamrec.progress import ProgressBoard
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PRODUCER_PROCESS = "loadtest (producer)"
 
@@ -115,42 +127,45 @@ def scaleout_json(rows: Sequence[ScaleoutRow], extra: dict[str, Any]) -> dict[st
     }
 
 
-def plot_scaleout(rows: Sequence[ScaleoutRow], path: Path) -> None:
-    """Saturation throughput (with ideal linear scale-out) and p99 at saturation against the
-    number of consumers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def scaleout_figure(rows: Sequence[ScaleoutRow]) -> Figure:
+    """Saturation throughput against the number of consumers, beside ideal linear scale-out
+    from one consumer (dashed); a lower bound (every step kept up) as a hollow triangle; and
+    the p99 latency at saturation."""
+    fig, (ax_sat, ax_p99) = new_figure(1, 2, figsize=(12.0, 4.2))
     counts = [r.consumers for r in rows]
-    fig, (ax_sat, ax_p99) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_sat.plot(counts, [r.saturation_events_per_s for r in rows], marker="o",
-                label="saturation (kept up)")  # fmt: skip
+    saturation = [r.saturation_events_per_s for r in rows]
+    ax_sat.plot(counts, saturation, marker="o", color="tab:blue", label="saturation throughput")
+    bounds = [(r.consumers, r.saturation_events_per_s) for r in rows if r.saturation_is_lower_bound]
+    if bounds:
+        ax_sat.plot([c for c, _ in bounds], [v for _, v in bounds], linestyle="none", marker="^",
+                    markersize=9, markerfacecolor="white", markeredgecolor="tab:blue",
+                    label="lower bound (every step kept up)")  # fmt: skip
     one = [r.saturation_events_per_s for r in rows if r.consumers == 1]
     if one:
-        ax_sat.plot(counts, [one[0] * c for c in counts], linestyle=":", color="grey",
-                    label="linear from 1 consumer")  # fmt: skip
-    ax_sat.set_xticks(counts)
-    ax_sat.set_xlabel("consumers")
-    ax_sat.set_ylabel("events/s")
-    ax_sat.legend()
-    ax_sat.grid(alpha=0.3)
-    p99 = [r.p99_ms_at_saturation for r in rows]
-    ax_p99.plot(counts, [v if v is not None else float("nan") for v in p99], marker="s",
-                color="tab:red")  # fmt: skip
-    ax_p99.set_xticks(counts)
-    ax_p99.set_xlabel("consumers")
+        ax_sat.plot(counts, [one[0] * c for c in counts], label="linear from 1 consumer",
+                    **REFERENCE)  # fmt: skip
+    ax_sat.set_ylabel("saturation throughput (events/s)")
+    ax_p99.plot(counts, nan_for_none([r.p99_ms_at_saturation for r in rows]), marker="s",
+                color="tab:red", label="p99 at the saturation step")  # fmt: skip
     ax_p99.set_ylabel("p99 latency at saturation (ms)")
-    ax_p99.grid(alpha=0.3)
+    from_zero(ax_sat, ax_p99)
+    for ax in (ax_sat, ax_p99):
+        ax.set_xticks(counts)
+        ax.set_xlabel("consumer processes")
+        ax.grid(alpha=0.3)
+        legend_outside(ax)
     efficiency = scaleout_efficiency(rows)
-    fig.suptitle(
-        "StreamRec scale-out" + (f": efficiency {efficiency:.2f}" if efficiency is not None else "")
+    title(
+        fig,
+        "StreamRec scale-out: saturation throughput and its p99 latency by consumer count"
+        + (f"; efficiency {efficiency:.2f} (1 = linear)" if efficiency is not None else ""),
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def plot_scaleout(rows: Sequence[ScaleoutRow], path: Path) -> None:
+    """Write ``scaleout_figure`` as a PNG at ``path``."""
+    save(scaleout_figure(rows), path)
 
 
 def run_scaleout(

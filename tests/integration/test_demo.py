@@ -127,6 +127,13 @@ def test_demo_with_a_shadow_model_matches_each_models_offline_figures(
         for key in ("hit_at_10", "hit_at_20", "mrr_at_20"):
             assert prometheus[key] == pytest.approx(summary["online"][key], abs=0.002)
     assert_windows_add_up(summary, out_dir)
+    # ... and the shadow has windows of its own beside them, plotted as its own series
+    shadow_windows = summary["over_time"]["other_models"]["shadow"]
+    assert len(shadow_windows) == len(summary["over_time"]["windows"])
+    shadow_online = models["shadow"]["online"]
+    assert sum(w["evaluations"] for w in shadow_windows) == shadow_online["n_examples"]
+    n = shadow_online["n_examples"]
+    assert sum(w["hits_at_10"] for w in shadow_windows) == round(shadow_online["hit_at_10"] * n)
 
 
 # Drift margins from runs of this demo: offline Hit@10 0.2628 -> 0.2135 every run (the same

@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from rich.console import Console
@@ -31,6 +31,10 @@ from streamrec.model.evaluation.ranking import TOP_K
 from streamrec.model.scoring import Scorer
 from streamrec.model.training.workflow import train_model
 from streamrec.model.zoo import load_model
+from streamrec.plotting import legend_outside, new_figure, save, title
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ORACLE = "oracle"
 # not trained: fitted from the training examples of generated data
@@ -188,23 +192,30 @@ def write_outputs(
     return json_path, md_path, png_path
 
 
-def _plot(rows: list[ComparisonRow], source: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def comparison_figure(rows: list[ComparisonRow], source: str) -> Figure:
+    """Hit@10, Hit@20 and MRR@20 of every model on the same held-out prefixes, one group of
+    bars per model; the oracle's bars (generated data), a reference, hatched."""
     metrics = (("hit_at_10", "Hit@10"), ("hit_at_20", "Hit@20"), ("mrr_at_20", "MRR@20"))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(rows) + 2), 4.2))
+    fig, ax = new_figure(figsize=(max(7.0, 1.4 * len(rows) + 3), 4.4))
     width = 0.8 / len(metrics)
     for k, (key, label) in enumerate(metrics):
         xs = [i + (k - 1) * width for i in range(len(rows))]
-        ax.bar(xs, [getattr(r, key) for r in rows], width, label=label)
+        bars = ax.bar(xs, [getattr(r, key) for r in rows], width, label=label)
+        for bar, row in zip(bars, rows):
+            if row.model == ORACLE:
+                bar.set_hatch("//")
     ax.set_xticks(range(len(rows)), [r.model for r in rows])
-    ax.set_ylabel("held-out metric (full ranking)")
-    ax.set_title(f"StreamRec compare: {source}", fontsize=10)
-    ax.legend()
+    ax.set_xlabel("model (oracle: the generator's Bayes-optimal scorer, a reference)"
+                  if any(r.model == ORACLE for r in rows) else "model")  # fmt: skip
+    ax.set_ylabel("held-out metric, full ranking\n(Hit: fraction; MRR: mean reciprocal rank)")
+    ax.set_ylim(bottom=0)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    legend_outside(ax)
+    n = rows[0].n_examples if rows else 0
+    title(fig, f"StreamRec compare: Hit@10, Hit@20 and MRR@20 by model on {n:,} held-out "
+               f"prefixes of {source}")  # fmt: skip
+    return fig
+
+
+def _plot(rows: list[ComparisonRow], source: str, path: Path) -> None:
+    save(comparison_figure(rows, source), path)

@@ -1,9 +1,9 @@
 """What ``streamrec explain`` writes: ``explain.json``, ``explain.png`` and a readable table.
 
 The PNG has three rows: mean attention by clicks before the last, and by position from the
-first click, per behaviour (one panel per length bucket, each behaviour's uniform baseline
-dotted); then one heat map per behaviour of the mean weight times L by prefix length L and
-position (1 = uniform).
+first click, per behaviour (one panel per length bucket, a colour per behaviour, the uniform
+baseline of all prefixes black dashed); then one heat map per behaviour of the mean weight
+times L by prefix length L and position (1 = uniform).
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from streamrec.model.explain.profile import ALL, LENGTH_BUCKETS
 from streamrec.model.explain.workflow import Explanation
+from streamrec.plotting import REFERENCE, new_figure, save, title
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLUMNS = (
     ("last", "last_click"),
@@ -24,6 +28,9 @@ COLUMNS = (
     ("first", "first_click"),
     ("middle", "middle_per_click"),
 )
+# one colour per behaviour, none of them black (the uniform reference is black dashed)
+BEHAVIOUR_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
+UNIFORM_LABEL = "uniform (mean 1/L)"
 
 
 def write_outputs(explanation: Explanation, out_dir: Path) -> tuple[Path, Path]:
@@ -84,36 +91,48 @@ def table_lines(explanation: Explanation) -> list[str]:
     return lines
 
 
-def plot(explanation: Explanation, path: Path) -> None:
-    """The PNG described in the module docstring."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def explain_figure(explanation: Explanation) -> Figure:
+    """The figure described in the module docstring."""
     profile = explanation.profile
     behaviors = profile.behaviors or [ALL]
     buckets = [name for name, _, _ in LENGTH_BUCKETS]
     columns = max(len(buckets), len(behaviors))
-    fig, axes = plt.subplots(3, columns, figsize=(4.6 * columns, 11.5), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = new_figure(3, columns, figsize=(4.6 * columns, 12.0), squeeze=False)
+    colours = BEHAVIOUR_COLOURS
     for col, bucket in enumerate(buckets):
+        uniform = profile.summary(ALL, bucket)["uniform_by_position"]
         for row, key, xlabel in (
             (0, "by_position_from_end", "clicks before the last (0 = the last click)"),
             (1, "by_position_from_start", "position from the window's first click (0 = first)"),
         ):
             ax = axes[row][col]
+            if not profile.summary(ALL, bucket)["n_prefixes"]:
+                ax.text(0.5, 0.5, "no prefixes of these lengths", ha="center", va="center",
+                        transform=ax.transAxes, color="dimgrey")  # fmt: skip
             for k, behavior in enumerate(behaviors):
-                s = profile.summary(behavior, bucket)
-                _line(ax, s[key], s["uniform_by_position"], behavior, colours[k % len(colours)])
+                values = profile.summary(behavior, bucket)[key]
+                xs = [x for x, v in enumerate(values) if v is not None]
+                ax.plot(xs, [values[x] for x in xs], marker="o", markersize=3,
+                        color=colours[k % len(colours)], label=behavior)  # fmt: skip
+            xs = [x for x, v in enumerate(uniform) if v is not None]
+            ax.plot(xs, [uniform[x] for x in xs], label=UNIFORM_LABEL, **REFERENCE)
             ax.set_title(f"{bucket} prefixes ({_range(bucket, profile.max_len)} clicks)")
             ax.set_xlabel(xlabel, fontsize=8)
-            ax.set_ylabel("mean attention weight")
+            ax.set_ylabel("mean attention weight (share)")
+            ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
     for col in range(len(buckets), columns):
         for row in (0, 1):
             axes[row][col].axis("off")
+    handles, labels = max(
+        (
+            axes[row][col].get_legend_handles_labels()
+            for row in (0, 1)
+            for col in range(len(buckets))
+        ),
+        key=lambda found: len(found[1]),
+    )  # the panel that names every behaviour (a length bucket can have no prefixes)
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=9)
     for col in range(columns):
         ax = axes[2][col]
         if col >= len(behaviors):
@@ -122,26 +141,23 @@ def plot(explanation: Explanation, path: Path) -> None:
         grid = profile.lift_grid(behaviors[col])
         image = ax.imshow(grid, aspect="auto", origin="lower", cmap="RdBu_r", vmin=0, vmax=2)
         ax.set_ylim(2.5, profile.max_len + 0.5)
-        ax.set_title(f"{behaviors[col]}: mean weight x L (1 = uniform)")
+        ax.set_title(f"{behaviors[col]}: mean weight x L by prefix length")
         ax.set_xlabel("position from the window's first click")
-        ax.set_ylabel("prefix length L")
-        fig.colorbar(image, ax=ax, fraction=0.046)
+        ax.set_ylabel("prefix length L (clicks)")
+        fig.colorbar(image, ax=ax, fraction=0.046, label="mean weight x L (1 = uniform)")
     about = explanation.about
-    fig.suptitle(
-        f"{about['architecture']} attention, {about['source']}, split={about['split']} "
-        f"({about['model']}); dotted: uniform",
-        fontsize=10,
+    title(
+        fig,
+        f"{about['architecture']} attention by click position, per behaviour and prefix "
+        f"length, against uniform (dashed): {about['source']}, split={about['split']} "
+        f"({about['model']})",
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
-def _line(ax: Any, values: list[float | None], uniform: list[float | None], label: str,
-          colour: str) -> None:  # fmt: skip
-    xs = [x for x, v in enumerate(values) if v is not None]
-    ax.plot(xs, [values[x] for x in xs], marker="o", markersize=3, color=colour, label=label)
-    ax.plot(xs, [uniform[x] for x in xs], linestyle=":", color=colour, linewidth=1)
+def plot(explanation: Explanation, path: Path) -> None:
+    """Write ``explain_figure`` as a PNG at ``path``."""
+    save(explain_figure(explanation), path, dpi=100)
 
 
 def _range(bucket: str, max_len: int) -> str:

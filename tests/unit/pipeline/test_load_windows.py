@@ -7,9 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.pipeline.load_plots import plot_clock_run
-from streamrec.pipeline.load_windows import LoadSample, latency_ms, load_windows
+from streamrec.pipeline.load_plots import LATENCY_LOG_LABEL, clock_run_figure, plot_clock_run
+from streamrec.pipeline.load_windows import LoadSample, LoadWindow, latency_ms, load_windows
 from streamrec.pipeline.overtime import CounterSample
+from streamrec.plotting import PARTIAL
+from tests.unit.figures import (
+    hollow,
+    is_reference,
+    legend_names,
+    legends_hide_no_data,
+    series,
+    small_print,
+    suptitle,
+    xs,
+    ys,
+)
 
 T0 = 1_000.0  # wall-clock time of the first sample
 
@@ -60,10 +72,11 @@ def test_a_step_run_has_no_offered_rate_and_an_idle_window_no_latency() -> None:
     assert all(w.offered_events_per_s is None for w in cut)
     assert cut[-1].latency_ms == {"p50": None, "p99": None}
     row = cut[-1].to_json()
-    assert list(row)[:8] == [
-        "start_s", "end_s", "seconds", "offered_events_per_s", "sent_events_per_s",
+    assert list(row)[:9] == [
+        "start_s", "end_s", "seconds", "partial", "offered_events_per_s", "sent_events_per_s",
         "achieved_events_per_s", "latency_ms", "lag",
     ]  # fmt: skip
+    assert LoadWindow.from_json(row).to_json() == row
     assert (row["evaluations"], row["hit_at_10"], row["achieved_events_per_s"]) == (0, None, 40)
 
 
@@ -79,6 +92,30 @@ def test_latency_quantiles_in_ms() -> None:
     after = {0.01: 50.0, 0.1: 100.0, float("inf"): 100.0}
     assert latency_ms(after, {}, (0.5, 0.95)) == {"p50": 10.0, "p95": 91.0}
     assert latency_ms(after, after) == {"p50": None, "p99": None}
+
+
+def test_the_clock_run_figure_marks_the_partial_window_and_labels_its_units() -> None:
+    # windows of 1 s over 2.5 s of samples: the last, 2.0-2.5, is partial
+    cut = load_windows(SAMPLES, 1.0, [0.5, 1.5, 2.2], clock_started=T0)
+    assert [w.online.partial for w in cut] == [False, False, True]
+    fig = clock_run_figure(cut, "StreamRec load test, 1 consumer(s): flat clock", clock_end_s=2.0)
+    ax_rate, ax_lag, ax_lat, ax_hit = fig.axes
+    assert suptitle(fig).startswith("StreamRec load test, 1 consumer(s): flat clock")
+    lines = series(ax_rate)
+    assert {"offered (schedule)", "sent", "achieved", PARTIAL} <= set(lines)
+    assert is_reference(lines["offered (schedule)"])
+    # the partial window is off the achieved line, hollow, at its own rate (not a collapse)
+    assert xs(lines["achieved"]) == [0.5, 1.5]
+    assert hollow(lines[PARTIAL]) and ys(lines[PARTIAL]) == [40.0]
+    assert "the last window, 0.5 s long" in small_print(fig)
+    for ax in (ax_rate, ax_lag, ax_hit):
+        assert ax.get_ylim()[0] == 0
+    assert ax_rate.get_ylabel() == "events/s" and "events" in ax_lag.get_ylabel()
+    assert ax_lat.get_yscale() == "log" and ax_lat.get_ylabel() == LATENCY_LOG_LABEL
+    assert "log scale" in LATENCY_LOG_LABEL and "ms" in LATENCY_LOG_LABEL
+    assert "Hit@10" in ax_hit.get_ylabel() and ax_hit.get_xlabel().startswith("seconds")
+    assert "schedule ends, drain begins" in legend_names(ax_rate)
+    assert legends_hide_no_data(fig)
 
 
 def test_the_clock_run_figure_is_written(tmp_path: Path) -> None:

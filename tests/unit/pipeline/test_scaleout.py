@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.scaleout import parse_args
@@ -10,9 +12,12 @@ from streamrec.pipeline.scaleout import (
     ScaleoutRow,
     efficiency_caveat,
     per_1k_events,
+    plot_scaleout,
     row_from_report,
     scaleout_efficiency,
+    scaleout_figure,
 )
+from tests.unit.figures import is_reference, legends_hide_no_data, series, suptitle, xs, ys
 
 
 def row(consumers: int, saturation: float, lower_bound: bool = False) -> ScaleoutRow:
@@ -97,3 +102,24 @@ def test_bad_arguments_end_in_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("scaleout: error: ") and message in err
     assert err.count("\n") == 1
+
+
+def test_the_figure_marks_lower_bounds_against_linear_scaling_from_zero(tmp_path: Path) -> None:
+    rows = [row(1, 2000), row(2, 3000), row(4, 5000, lower_bound=True)]
+    fig = scaleout_figure(rows)
+    ax_sat, ax_p99 = fig.axes
+    assert suptitle(fig).startswith("StreamRec scale-out: saturation throughput")
+    assert "efficiency 0.62 (1 = linear)" in suptitle(fig)
+    lines = series(ax_sat)
+    assert ys(lines["saturation throughput"]) == [2000, 3000, 5000]
+    assert is_reference(lines["linear from 1 consumer"])
+    assert ys(lines["linear from 1 consumer"]) == [2000, 4000, 8000]
+    bound = lines["lower bound (every step kept up)"]
+    assert xs(bound) == [4] and bound.get_markerfacecolor() == "white"
+    assert ax_sat.get_ylabel() == "saturation throughput (events/s)"
+    assert ax_p99.get_ylabel() == "p99 latency at saturation (ms)"
+    assert ax_sat.get_ylim()[0] == 0 and ax_p99.get_ylim()[0] == 0
+    assert ax_sat.get_xlabel() == ax_p99.get_xlabel() == "consumer processes"
+    assert legends_hide_no_data(fig)
+    plot_scaleout(rows, tmp_path / "scaleout.png")
+    assert (tmp_path / "scaleout.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
