@@ -7,8 +7,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
-
 from streamrec.cli import render
 from streamrec.cli.exits import EXIT_FAILED, EXIT_OK
 from streamrec.config import Settings
@@ -100,6 +98,8 @@ def drift_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole pipeline once; 1 when a consumer did not exit cleanly."""
+    from rich.console import Console
+
     from streamrec.pipeline.demo import run_demo
 
     console = Console(stderr=True, soft_wrap=True)
@@ -144,6 +144,8 @@ def clock_summary(summary: Mapping[str, Any]) -> list[str]:
 
 def loadtest(args: argparse.Namespace, settings: Settings) -> int:
     """Offer load in steps, at one rate or on a clock; write and summarise the report."""
+    from rich.console import Console
+
     from streamrec.cli.load_plan import StepPlan, load_plan
 
     plan = load_plan(args)

@@ -8,8 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
-
 from streamrec.cli import render
 from streamrec.cli.clock_flags import clock_from_args
 from streamrec.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
@@ -21,6 +19,8 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     """Replay sessions as click events, each when its clock has it due; 1 when the broker did
     not acknowledge them all."""
     from dataclasses import replace
+
+    from rich.console import Console
 
     from streamrec.clients import ensure_topics, wait_for_kafka
     from streamrec.producer.replay import ClickProducer
