@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import confluent_kafka.admin
+import pytest
 import redis
 from confluent_kafka import KafkaException
 
