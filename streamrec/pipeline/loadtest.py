@@ -310,7 +310,7 @@ def run_loadtest(
         phases.begin("shutdown", f"stopping {consumers} consumer(s) and the servers")
     phases.begin("oracle")
     oracle = oracle_hit_at_10(sessions, console)
-    phases.begin("report", f"writing the report and plots to {out_dir}")
+    phases.begin("windows")
     kept_up = [s.offered_events_per_s for s in steps if s.keeps_up]
     window_s = window_s or auto_window(samples[-1].t - samples[0].t, SCRAPE_INTERVAL_S)
     report = LoadTestReport(
@@ -326,7 +326,8 @@ def run_loadtest(
         window_s=window_s,
         windows=load_windows(samples, window_s),
     )  # fmt: skip
+    report.extra["timings_s"] = rounded(phases.timings())  # every phase before the files
+    console.print(f"writing the report and plots to {out_dir} ...", markup=False, highlight=False)
     json_path, png_path = write_report(report.to_json(), report.windows, out_dir, consumers, oracle)
     plot_report(report, png_path)
-    report.extra["timings_s"] = rounded(phases.timings())
     return report, json_path, png_path

@@ -212,7 +212,7 @@ def run_clock_loadtest(
         phases.begin("shutdown", f"stopping {consumers} consumer(s) and the servers")
     phases.begin("oracle")
     oracle = oracle_hit_at_10(sessions, console)
-    phases.begin("report", f"writing the report and plots to {out_dir}")
+    phases.begin("windows")
     window_s = window_s or auto_window(samples[-1].t - samples[0].t, SCRAPE_INTERVAL_S)
     clock_started_s = result.clock_started - samples[0].t  # since the first sample
     report = ClockReport(
@@ -238,8 +238,9 @@ def run_clock_loadtest(
             "oracle_hit_at_10": oracle,
         },
     )
+    report.extra["timings_s"] = rounded(phases.timings())  # every phase before the files
+    console.print(f"writing the report and plots to {out_dir} ...", markup=False, highlight=False)
     json_path, png_path = write_report(report.to_json(), report.windows, out_dir, consumers, oracle)
     title = f"StreamRec load test, {consumers} consumer(s): {plan.describe()}"
     plot_clock_run(report.windows, png_path, title, clock_started_s + plan.duration_s)
-    report.extra["timings_s"] = rounded(phases.timings())
     return report, json_path, png_path

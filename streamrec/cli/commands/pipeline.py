@@ -174,7 +174,7 @@ def loadtest(args: argparse.Namespace, settings: Settings) -> int:
         summary = clock_report.to_json()
         lines = clock_summary(summary)
     if "timings_s" in summary:
-        lines.append(timings_line(summary))
+        lines.append(timings_line(summary) + " (before writing the report)")
     lines.append(f"report {json_path}, plots {png_path} and {summary['over_time_png']}")
     render.print_lines(lines, console)
     if args.json:
