@@ -6,11 +6,9 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import (
     ClusterDownError,
@@ -21,6 +19,10 @@ from redis.exceptions import (
 
 from streamrec.config import ConfigError, Settings, cluster_nodes
 from streamrec.contract.names import Names
+
+if TYPE_CHECKING:  # confluent_kafka is imported where used: `streamrec report` needs Redis only
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import AdminClient
 
 NEEDS_PASSWORD = "Redis requires a password (set STREAMREC_REDIS_PASSWORD)"
 
@@ -77,6 +79,8 @@ KAFKA_LOG.addFilter(RepeatFilter())
 
 def kafka_error(err: KafkaError) -> None:
     """librdkafka's error callback: say plainly what a broker outage means for us."""
+    from confluent_kafka import KafkaError
+
     if err.code() == KafkaError._ALL_BROKERS_DOWN:
         KAFKA_LOG.warning(
             "all Kafka brokers are unreachable; retrying in the background (the consumer "
@@ -278,6 +282,9 @@ def wait_for_kafka(settings: Settings, on_wait: WaitHook | None = None) -> Admin
     When the first request gets no answer (within a second), what it waits for is said once:
     to ``on_wait`` if given, else as a warning on the ``streamrec.clients`` logger.
     """
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
     # Connection failures are expected while waiting: keep librdkafka quiet, report once.
     admin = AdminClient(kafka_config(settings, log_level=0))
     deadline = time.monotonic() + settings.connect_timeout
@@ -300,6 +307,9 @@ def ensure_topics(settings: Settings, admin: AdminClient | None = None) -> dict[
     ``clicks`` and ``recommendations`` get ``settings.partitions`` partitions, the DLQ one.
     Returns topic -> partition count.
     """
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import NewTopic
+
     names = Names(settings.namespace)
     admin = admin or wait_for_kafka(settings)
     wanted = {

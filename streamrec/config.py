@@ -35,6 +35,8 @@ ARCHITECTURES = (
     "markov",
     "popularity",
 )
+# the baselines `evaluate --baseline` names (streamrec.model.evaluation.baselines builds each)
+BASELINES = ("popularity", "category-popularity", "markov", "oracle")
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("auto", "incremental", "full")

@@ -126,3 +126,16 @@ def _count(task: _Task) -> str:
 
 def _percent(task: _Task) -> str:
     return f" ({100 * task.completed / task.total:.0f}%)" if task.total else ""
+
+
+def human_duration(seconds: float) -> str:
+    """A duration as people say it: ``4.2 s``, ``45 s``, ``24 min 24 s``, ``2 h 05 min``."""
+    if seconds < 10:
+        return f"{max(seconds, 0.0):.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from streamrec.clients import UnreachableError
 from streamrec.config import ConfigError
-from streamrec.pipeline.servers import ServiceUnreachable
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work failed: undelivered events, a consumer crashed, a step broke
@@ -57,6 +55,10 @@ def exit_status(exc: BaseException) -> int | None:
     """
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
+    # imported here, not at the top: the parser and --help must not load the server clients
+    from streamrec.clients import UnreachableError
+    from streamrec.pipeline.servers import ServiceUnreachable
+
     if isinstance(exc, UnreachableError | ConnectionError | ServiceUnreachable):
         return EXIT_UNREACHABLE
     # CheckpointError and the click-log loader's errors are ValueErrors about what was given

@@ -39,8 +39,13 @@ from streamrec.config import (
     Settings,
     setting_fields,
 )
-from streamrec.model.data.generator_modes import ANCHOR_PROB, FOLLOW_PROB, SUBTOPIC_SIZE
-from streamrec.model.data.scenarios import BEHAVIOR_PROBS_AFTER, NEW_ITEM_SHARE
+from streamrec.model.data.parameters import (
+    ANCHOR_PROB,
+    BEHAVIOR_PROBS_AFTER,
+    FOLLOW_PROB,
+    NEW_ITEM_SHARE,
+    SUBTOPIC_SIZE,
+)
 
 
 def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich is imported by the commands that print through it
+    from rich.console import Console
 
 PROG = "streamrec"
 METRIC_COLUMNS = (("Hit@10", "hit_at_10"), ("Hit@20", "hit_at_20"), ("MRR@20", "mrr_at_20"))

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from streamrec.cli.clock_flags import DEFAULT_CONCURRENCY, add_clock_flags, add_load_clock_flags
 from streamrec.cli.validators import name_list, number, number_list
-from streamrec.config import ARCHITECTURES, Settings
-from streamrec.model.evaluation.baselines import BASELINES
+from streamrec.config import ARCHITECTURES, BASELINES, Settings
 
 DEFAULT_LOAD_STEPS = (1000.0, 2000.0, 5000.0, 10000.0, 20000.0)
 DEFAULT_LOAD_RATE = 1000.0

@@ -35,13 +35,14 @@ from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.contract.names import PRIMARY, SHADOW, Names
-from streamrec.model.evaluation.evaluate import evaluate
-from streamrec.model.zoo import load_model
 from streamrec.pipeline.drift import DriftMark, DriftReport, drift_report
+from streamrec.pipeline.latency import percentiles, percentiles_json
 from streamrec.pipeline.models import ensure_model
+from streamrec.pipeline.offline import offline_report
 from streamrec.pipeline.online_watch import OnlineWatch, WatchResult
 from streamrec.pipeline.oracle_line import flat_line, oracle_hit_at_10
 from streamrec.pipeline.overtime import OVER_TIME_PNG
+from streamrec.pipeline.phases import PhaseClock, rounded
 from streamrec.pipeline.processes import (
     ConsumerProcess,
     start_consumers,
@@ -49,7 +50,7 @@ from streamrec.pipeline.processes import (
     wait_for_assignment,
 )
 from streamrec.pipeline.prometheus import run_prometheus
-from streamrec.pipeline.scrape import histogram_quantile
+from streamrec.pipeline.scrape import histogram_buckets
 from streamrec.pipeline.servers import pipeline_servers
 from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import ReplaySessions, replay_sessions
@@ -63,12 +64,6 @@ class DemoError(RuntimeError):
     """The demo could not complete; one readable line."""
 
 
-def offline_report(model_path: Path, sessions: ReplaySessions) -> dict[str, Any]:
-    """Offline evaluation of the model on exactly the replayed sessions."""
-    model, _ = load_model(model_path, expect_n_items=sessions.corpus.n_items)
-    return evaluate(model.scorer(), sessions.examples(), sessions.corpus.behaviors).report()
-
-
 @dataclass
 class DemoResult:
     """Everything the summary shows."""
@@ -76,10 +71,10 @@ class DemoResult:
     produced: int
     totals: OnlineTotals
     offline: dict[str, Any]
-    latency_ms: dict[str, float | None]
+    latency_ms: dict[str, object]  # p50, p99 and which are bounds only (latency.py)
     consumers: int
     consumer_exit_codes: list[int]
-    timings_s: dict[str, float]  # setup, training, replay (produce + drain), total
+    timings_s: dict[str, float]  # every phase (PhaseClock), back to back, and their total
     backend: str
     watch: WatchResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -114,7 +109,7 @@ class DemoResult:
             "consumers": self.consumers,
             "consumer_exit_codes": self.consumer_exit_codes,
             "seconds": round(self.timings_s["total"], 1),
-            "timings_s": {k: round(v, 1) for k, v in self.timings_s.items()},
+            "timings_s": rounded(self.timings_s),
             "backend": self.backend,
             **({"models": models} if models else {}),
             "prometheus": None if self.watch is None else self.watch.prometheus_json(),
@@ -137,8 +132,7 @@ def run_demo(
     """Run the whole pipeline once; see the module docstring. The over-time PNG goes to
     ``out_dir`` (default ``<artifacts>/demo``), cut into ``window_s`` windows (0: about 30)."""
     out_dir = out_dir or settings.artifacts / "demo"
-    started = time.monotonic()
-    timings = {"setup": 0.0, "training": 0.0, "replay": 0.0}
+    phases = PhaseClock(console)
     work = Path(tempfile.mkdtemp(prefix="streamrec-demo-"))
     procs: list[ConsumerProcess] = []
     if settings.external_servers:  # shared servers: keep this run's topics and keys apart
@@ -151,8 +145,9 @@ def run_demo(
             raise DemoError("the demo scores a shadow model; run an A/B split with `consume`")
         if settings.shadow_model and not Path(settings.shadow_model).is_file():
             raise DemoError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
+        phases.begin("training")  # ensure_model says so when it trains
         model_path, trained = ensure_model(settings, console)
-        timings["training"] = time.monotonic() - started if trained else 0.0
+        phases.begin("setup")
         console.print(f"serving {model_path}{' (trained now)' if trained else ''}")
         with (
             pipeline_servers(settings, work, console) as servers,
@@ -173,40 +168,41 @@ def run_demo(
             watch.announce()
             wait_for_assignment(procs, settings.partitions)
             watch.begin(settings.connect_timeout)
-            timings["setup"] = time.monotonic() - started - timings["training"]
 
-            replay_started = time.monotonic()
-            console.print(
-                f"replaying {len(replay):,} held-out sessions "
-                f"({replay.n_events:,} click events) ..."
+            phases.begin(
+                "replay",
+                f"replaying {len(replay):,} held-out sessions ({replay.n_events:,} click events)",
             )
             names = Names(settings.namespace)
             mark = DriftMark(replay) if replay.phases() is not None else None
             with _LiveStatus(console, replay.n_events, client, names) as status:
                 result = _replay_once(settings, replay, rate, concurrency, status, mark)
                 totals = status.wait_until_consumed(result.sent, DRAIN_TIMEOUT_S)
-            timings["replay"] = time.monotonic() - replay_started
+            phases.begin("final metrics", watch.final_doing())
             watched = watch.finish(PROMETHEUS_TIMEOUT_S, totals.overall.n)
-            texts = [t for t in (c.metrics_text() for c in procs) if t]
-            latency = {
-                f"p{int(q * 100)}": _ms(histogram_quantile(texts, LATENCY_HISTOGRAM, q))
-                for q in (0.5, 0.99)
-            }
+            latency = latency_percentiles(procs, phases.timings()["replay"])
+            phases.begin("shutdown", f"stopping {consumers} consumer(s) and the servers")
             codes = stop_consumers(procs)
             procs = []
-        offline = offline_report(model_path, replay)
+        phases.begin("offline evaluation")
+        offline = offline_report(model_path, replay, console)
         shadow = settings.shadow_model
-        shadow_offline = offline_report(Path(shadow), replay) if shadow else None
+        shadow_offline = offline_report(Path(shadow), replay, console) if shadow else None
         drift = None
         if mark is not None:
+            phases.begin("drift", "measuring Hit@10 before and after the drift offline")
             start = watched.samples[0].t if watched.samples else None
             drift = drift_report(settings, model_path, replay, mark, start)
-        oracle_level = None if drift is not None else oracle_hit_at_10(replay)
+        oracle_level = None
+        if drift is None and replay.corpus.generated is not None:
+            phases.begin("oracle")
+            oracle_level = oracle_hit_at_10(replay, console)
         oracle = (
             drift.oracle_line(watched.duration_s)
             if drift is not None
             else flat_line(oracle_level, watched.duration_s)
         )
+        phases.begin("plot", f"plotting online metrics over time -> {out_dir / OVER_TIME_PNG}")
         watched.plot(
             out_dir / OVER_TIME_PNG,
             window_s,
@@ -218,7 +214,7 @@ def run_demo(
         )
         if drift is not None:
             drift.note_windows(watched.series)
-        timings["total"] = time.monotonic() - started
+        timings = phases.timings()
         return DemoResult(
             produced=result.sent,
             totals=totals,
@@ -270,8 +266,12 @@ def _replay_once(
     return result
 
 
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
+def latency_percentiles(procs: list[ConsumerProcess], replay_s: float) -> dict[str, object]:
+    """p50 and p99 from the consumers' latency histograms, at most the replay's span (every
+    event was sent after it began and written before the drain ended): ``latency.py``."""
+    texts = [t for t in (c.metrics_text() for c in procs) if t]
+    found = percentiles(histogram_buckets(texts, LATENCY_HISTOGRAM), (0.5, 0.99), replay_s)
+    return percentiles_json(found)
 
 
 class _LiveStatus:

@@ -28,6 +28,7 @@ from streamrec.clients import RedisClient
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
+from streamrec.pipeline.latency import significant
 from streamrec.pipeline.overtime import (
     CounterSample,
     ScrapeSampler,
@@ -63,12 +64,13 @@ def latency_ms(
     after: Buckets, before: Buckets, quantiles: Sequence[float] = (0.5, 0.99)
 ) -> dict[str, float | None]:
     """Latency quantiles in ms (``p50``, ...) of the observations between two readings of the
-    latency histogram (None without observations)."""
+    latency histogram, to three significant figures (``latency.significant``: the buckets
+    hold no more); None without observations."""
     delta = bucket_delta(after, before)
     out: dict[str, float | None] = {}
     for q in quantiles:
         value = quantile_from_buckets(delta, q)
-        out[f"p{round(q * 100)}"] = None if value is None else round(value * 1000, 2)
+        out[f"p{round(q * 100)}"] = None if value is None else significant(value * 1000)
     return out
 
 

@@ -40,6 +40,7 @@ from streamrec.pipeline.load_plots import log_latency_axis, write_report
 from streamrec.pipeline.load_windows import LoadWindow, latency_ms, load_sampler, load_windows
 from streamrec.pipeline.oracle_line import oracle_hit_at_10
 from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window
+from streamrec.pipeline.phases import PhaseClock, rounded
 from streamrec.pipeline.processes import ConsumerProcess
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
 from streamrec.pipeline.scrape import histogram_buckets, metric_sum
@@ -53,7 +54,7 @@ from streamrec.plotting import (
     title,
 )
 from streamrec.producer.replay import ClickProducer
-from streamrec.producer.sources import replay_sessions
+from streamrec.producer.sources import ReplaySessions, replay_sessions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -182,12 +183,13 @@ def run_steps(
     pids: dict[str, int],
     producer: ClickProducer,
     console: Console,
+    sessions: ReplaySessions,
 ) -> list[StepResult]:
-    """Offer each rate in turn; stop after the first step that does not keep up. ``pids``:
-    the processes whose CPU is reported."""
+    """Offer each rate in turn (``sessions``, each step and round as new session ids); stop
+    after the first step that does not keep up. ``pids``: the processes whose CPU is
+    reported."""
     client = wait_for_redis(settings)
     names = Names(settings.namespace)
-    sessions = replay_sessions(settings, held_out_only=True)
     results: list[StepResult] = []
     produced_total = read_totals(client, names).accounted
     _, buckets = _latency(consumers, {})
@@ -300,16 +302,23 @@ def run_loadtest(
 ) -> tuple[LoadTestReport, Path, Path]:
     """Start what is needed, run the steps, write the JSON, the step plot and the over-time
     plot (windows of ``window_s``; 0: about 30); returns (report, json, step plot)."""
+    phases = PhaseClock(console)
     with load_pipeline(settings, consumers, console) as pipe:
         producer = ClickProducer(pipe.settings)
         client, names = wait_for_redis(pipe.settings), Names(pipe.settings.namespace)
+        sessions = replay_sessions(pipe.settings, held_out_only=True)
         sampler = load_sampler(pipe.consumers, client, names, producer)
         sampler.start()
+        phases.begin("steps")
         steps = run_steps(
-            pipe.settings, rates, step_seconds, pipe.consumers, pipe.pids(), producer, console
-        )
+            pipe.settings, rates, step_seconds, pipe.consumers, pipe.pids(), producer, console,
+            sessions,
+        )  # fmt: skip
         samples = sampler.stop()
-        oracle = oracle_hit_at_10(replay_sessions(pipe.settings, held_out_only=True))
+        phases.begin("shutdown", f"stopping {consumers} consumer(s) and the servers")
+    phases.begin("oracle")
+    oracle = oracle_hit_at_10(sessions, console)
+    phases.begin("windows")
     kept_up = [s.offered_events_per_s for s in steps if s.keeps_up]
     window_s = window_s or auto_window(samples[-1].t - samples[0].t, SCRAPE_INTERVAL_S)
     report = LoadTestReport(
@@ -325,6 +334,8 @@ def run_loadtest(
         window_s=window_s,
         windows=load_windows(samples, window_s),
     )  # fmt: skip
+    report.extra["timings_s"] = rounded(phases.timings())  # every phase before the files
+    console.print(f"writing the report and plots to {out_dir} ...", markup=False, highlight=False)
     json_path, png_path = write_report(report.to_json(), report.windows, out_dir, consumers, oracle)
     plot_report(report, png_path)
     return report, json_path, png_path

@@ -43,6 +43,7 @@ from streamrec.pipeline.overtime import (
     auto_window,
     wait_for_evaluations,
 )
+from streamrec.pipeline.phases import PhaseClock, rounded
 from streamrec.pipeline.processes import metrics_texts
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
 from streamrec.producer.replay import ClickProducer
@@ -174,6 +175,7 @@ def run_clock_loadtest(
 ) -> tuple[ClockReport, Path, Path]:
     """Start what is needed, offer ``plan``, drain, write the JSON and both plots (windows of
     ``window_s``; 0: about 30); returns (report, json, loadtest.png)."""
+    phases = PhaseClock(console)
     with load_pipeline(settings, consumers, console) as pipe:
         run = pipe.settings
         client, names = wait_for_redis(run), Names(run.namespace)
@@ -186,6 +188,7 @@ def run_clock_loadtest(
         console.print(f"offering {plan.describe()}: {len(dues):,} events ...", highlight=False)
         pids = pipe.pids()
         cpu_before, started = cpu_reading(pids), time.monotonic()
+        phases.begin("send and drain")
         sampler.start()
         with ProgressBoard(console) as board:
             progress = _Progress(board, len(dues), producer, sampler)
@@ -200,12 +203,16 @@ def run_clock_loadtest(
                 client, names, result.sent, DRAIN_TIMEOUT_S, progress.drained
             )
         drain_seconds = time.monotonic() - drain_started
+        phases.begin("final metrics", "reading the consumers' final metrics")
         wait_for_evaluations(
             lambda: metrics_texts(pipe.consumers), totals.overall.n, METRICS_TIMEOUT_S
         )
         samples = sampler.stop()
         cpu = cpu_cores(pids, cpu_before, time.monotonic() - started)
-    oracle = oracle_hit_at_10(sessions)
+        phases.begin("shutdown", f"stopping {consumers} consumer(s) and the servers")
+    phases.begin("oracle")
+    oracle = oracle_hit_at_10(sessions, console)
+    phases.begin("windows")
     window_s = window_s or auto_window(samples[-1].t - samples[0].t, SCRAPE_INTERVAL_S)
     clock_started_s = result.clock_started - samples[0].t  # since the first sample
     report = ClockReport(
@@ -231,6 +238,8 @@ def run_clock_loadtest(
             "oracle_hit_at_10": oracle,
         },
     )
+    report.extra["timings_s"] = rounded(phases.timings())  # every phase before the files
+    console.print(f"writing the report and plots to {out_dir} ...", markup=False, highlight=False)
     json_path, png_path = write_report(report.to_json(), report.windows, out_dir, consumers, oracle)
     title = f"StreamRec load test, {consumers} consumer(s): {plan.describe()}"
     plot_clock_run(report.windows, png_path, title, clock_started_s + plan.duration_s)

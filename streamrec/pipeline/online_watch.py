@@ -143,6 +143,15 @@ class OnlineWatch:
     def _drop_prometheus(self, why: str) -> None:
         self.prometheus, self.client, self.note = None, None, why
 
+    def final_doing(self) -> str:
+        """What ``finish`` waits for, as the demo says it."""
+        if self.prometheus is not None:
+            return (
+                "waiting for Prometheus's final scrape of the consumers and its recording "
+                f"rules (every {SCRAPE_INTERVAL_S:g}s)"
+            )
+        return "reading the consumers' final metrics"
+
     def finish(self, timeout: float, expected_evaluations: int) -> WatchResult:
         """After the drain: the consumers' final counters, Prometheus's rules once it has
         scraped them, and the samples of the run.

@@ -8,18 +8,27 @@ the demo draws a step instead (``drift.DriftReport.oracle_line``).
 
 from __future__ import annotations
 
-from streamrec.model.evaluation.evaluate import evaluate
+from typing import TYPE_CHECKING
+
 from streamrec.model.evaluation.oracle import OracleScorer
+from streamrec.pipeline.offline import evaluate_shown
 from streamrec.pipeline.overtime import OracleLine
 from streamrec.producer.sources import ReplaySessions
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def oracle_hit_at_10(sessions: ReplaySessions) -> float | None:
-    """The oracle's offline Hit@10 on every prefix of ``sessions`` (None for a click log)."""
+
+def oracle_hit_at_10(sessions: ReplaySessions, console: Console | None = None) -> float | None:
+    """The oracle's offline Hit@10 on every prefix of ``sessions`` (None for a click log),
+    announced with its progress on ``console`` when given."""
     corpus = sessions.corpus
     if corpus.generated is None or not len(sessions):
         return None
-    totals = evaluate(OracleScorer(corpus), sessions.examples(), corpus.behaviors)
+    what = f"the oracle (the best possible Hit@10) on {len(sessions):,} sessions"
+    totals = evaluate_shown(
+        OracleScorer(corpus), sessions.examples(), corpus.behaviors, console, what
+    )
     return totals.total.metrics()["hit_at_10"]
 
 

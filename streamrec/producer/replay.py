@@ -14,6 +14,7 @@ from streamrec.clients import click_producer_config
 from streamrec.config import Settings
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.names import Names
+from streamrec.producer.expected import planned_events
 from streamrec.producer.interleave import interleave as interleave  # re-exported
 from streamrec.producer.sources import ReplaySessions
 from streamrec.producer.timeline import timeline
@@ -123,9 +124,7 @@ class ClickProducer:
         ``on_session_start`` is called with each session's id as its first click is sent.
         """
         clock = clock or ClockSpec()
-        per_round = sessions.n_events
-        planned = per_round * rounds if rounds > 0 else 0
-        total = min(limit, planned) if limit > 0 and planned else (limit or planned)
+        total = planned_events(sessions.n_events, rounds, limit)
         acknowledged_before, failed_before = self.acknowledged, self.failed
         sent = sessions_touched = 0
         events = timeline(sessions, clock, rate, concurrency, seed, rounds, first_round)

@@ -15,8 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the CLI's help shows these defaults
+    import numpy as np
 
 DEFAULT_DWELL_MEDIAN_S = 53.0
 DEFAULT_DWELL_SIGMA = 1.5
@@ -41,6 +43,8 @@ class LogNormalDwell:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` dwell times in seconds."""
+        import numpy as np
+
         draws = rng.lognormal(math.log(self.median_s), self.sigma, n)
         return np.minimum(draws, self.max_s)
 
@@ -54,6 +58,8 @@ class LogNormalDwell:
 
 def session_gaps(click_times: Sequence[Sequence[float]]) -> np.ndarray:
     """Every gap between consecutive clicks of a session, over all sessions (NaN-free)."""
+    import numpy as np
+
     parts = [np.diff(np.asarray(t, dtype=np.float64)) for t in click_times if len(t) > 1]
     gaps = np.concatenate(parts) if parts else np.empty(0)
     return gaps[np.isfinite(gaps)]
@@ -63,6 +69,8 @@ def fit_lognormal(gaps: np.ndarray, max_s: float = DEFAULT_DWELL_MAX_S) -> LogNo
     """The maximum-likelihood log-normal of the positive ``gaps`` (zero gaps, clicks logged in
     the same instant, carry no dwell time and are left out); ``ValueError`` when fewer than
     ``MIN_GAPS_TO_FIT`` remain."""
+    import numpy as np
+
     positive = gaps[(gaps > 0) & np.isfinite(gaps)]
     if len(positive) < MIN_GAPS_TO_FIT:
         raise ValueError(

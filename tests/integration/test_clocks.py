@@ -21,6 +21,7 @@ import pytest
 from streamrec.config import Settings
 from streamrec.contract.names import Names
 from streamrec.producer.sources import replay_sessions
+from streamrec.progress import human_duration
 from tests.backends import Endpoints
 from tests.conftest import yoochoose_path
 from tests.integration.helpers import isolated_settings, read_messages
@@ -65,6 +66,10 @@ def test_replay_clock_keeps_the_logs_gaps(servers: Endpoints) -> None:
 
     # the total span within 5%, by the producer's send times and by the message timestamps
     expected_span = (max(log_times.values()) - min(log_times.values())) / SPEEDUP
+    # said before the replay began: how many events over how long a schedule, and why
+    said = f"streamrec: replaying {len(log_times):,} events over {human_duration(expected_span)}"
+    assert said + " of schedule (log span " in done.stderr
+    assert f"/ speedup {SPEEDUP:g})" in done.stderr
     for stamps in (sent, broker):
         span = max(stamps.values()) - min(stamps.values())
         assert span == pytest.approx(expected_span, rel=TOLERANCE)

@@ -53,6 +53,30 @@ def assert_windows_add_up(summary: dict[str, Any], out_dir: Path) -> None:
     assert busy and all(0 <= w["hit_at_10"] <= 1 for w in busy)
 
 
+def assert_phases_add_up(summary: dict[str, Any], oracle: bool = True) -> None:
+    """Every phase is in the time breakdown, said as it began, and the parts add up to the
+    total (each part rounded to 0.1 s)."""
+    timings = summary["timings_s"]
+    parts = [seconds for name, seconds in timings.items() if name != "total"]
+    assert abs(sum(parts) - timings["total"]) <= 0.05 * len(parts) + 1e-9, timings
+    assert summary["seconds"] == timings["total"]
+    after_replay = ["final metrics", "shutdown", "offline evaluation", "plot"]
+    phases = ["setup", "replay", *after_replay] + (["oracle"] if oracle else [])
+    assert set(phases) <= set(timings), timings
+    said = [
+        "waiting for Prometheus's final scrape" if summary["prometheus"]["hit_at_10"] is not None
+        else "reading the consumers' final metrics",
+        f"stopping {summary['consumers']} consumer(s) and the servers ...",
+        f"offline ({summary['offline']['n_examples']:,} predictions) ...",
+        "plotting online metrics over time -> ",
+        *(["evaluating the oracle (the best possible Hit@10)"] if oracle else []),
+    ]  # fmt: skip
+    for text in said:
+        assert text in summary["_stderr"], text
+    timings_line = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in timings.items())
+    assert timings_line.replace("training", "quick-model training") in summary["_stderr"]
+
+
 def test_demo_json_summary(generated_model: TinyModel, tmp_path: Path) -> None:
     if shutil.which("prometheus") is None:
         pytest.fail(
@@ -68,6 +92,10 @@ def test_demo_json_summary(generated_model: TinyModel, tmp_path: Path) -> None:
         assert summary["online"][key] == pytest.approx(summary["offline"][key], abs=0.002)
     assert summary["online"]["n_examples"] == summary["offline"]["n_examples"]
     assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"]
+    # no percentile passes the replay's span, which bounds every event's latency (a bound is
+    # rounded up to three figures, the span to 0.1 s)
+    assert summary["latency_ms"]["p99"] <= (summary["timings_s"]["replay"] + 0.05) * 1000 * 1.005
+    assert_phases_add_up(summary)
     # the over-time PNG's oracle line: the best possible on the same sessions
     assert summary["offline"]["hit_at_10"] < summary["oracle_hit_at_10"] < 1
 
@@ -98,6 +126,7 @@ def test_demo_without_prometheus_samples_the_consumers_itself(
     assert "carrying on without it" in summary["_stderr"]
     assert summary["over_time"]["source"] == "scrape"
     assert_windows_add_up(summary, tmp_path)
+    assert_phases_add_up(summary)
 
 
 def test_demo_with_a_shadow_model_matches_each_models_offline_figures(

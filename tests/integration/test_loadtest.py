@@ -36,6 +36,14 @@ def run_loadtest(model: TinyModel, out_dir: Path, *flags: str) -> tuple[dict[str
     assert report["over_time_png"] == str(out_dir / "online-over-time.png")
     oracle = report["oracle_hit_at_10"]  # the over-time PNG's oracle line (generated data)
     assert oracle is not None and 0 < oracle < 1
+    # after the load: each phase said as it began, and timed; the parts add up to the total
+    for said in ("consumer(s) and the servers ...", "evaluating the oracle (the best possible",
+                 "writing the report and plots to "):  # fmt: skip
+        assert said in result.stderr, said
+    timings = report["timings_s"]
+    parts = [seconds for name, seconds in timings.items() if name != "total"]
+    assert {"setup", "shutdown", "oracle"} <= set(timings)
+    assert abs(sum(parts) - timings["total"]) <= 0.05 * len(parts) + 1e-9, timings
     return report, result.stderr
 
 

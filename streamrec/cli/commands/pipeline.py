@@ -7,27 +7,20 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
-
 from streamrec.cli import render
 from streamrec.cli.exits import EXIT_FAILED, EXIT_OK
 from streamrec.cli.validators import writable_folder
 from streamrec.config import Settings
 
-TIMING_LABELS = {
-    "setup": "setup",
-    "training": "quick-model training",
-    "replay": "replay",
-    "total": "total",
-}
+TIMING_LABELS = {"training": "quick-model training"}  # other phases: by their own names
 
 
 def timings_line(summary: Mapping[str, Any]) -> str:
-    """How long each part of the demo took."""
+    """How long each phase of a demo or load test took, in the order they ran, then the total
+    (their sum: ``pipeline.phases``)."""
     timings: Mapping[str, float] = summary["timings_s"]
-    ordered = [k for k in TIMING_LABELS if k in timings]
-    ordered += [k for k in timings if k not in TIMING_LABELS]
-    return ", ".join(f"{TIMING_LABELS.get(k, k)} {timings[k]:.0f}s" for k in ordered)
+    ordered = [k for k in timings if k != "total"] + (["total"] if "total" in timings else [])
+    return ", ".join(f"{TIMING_LABELS.get(k, k)} {timings[k]:.1f}s" for k in ordered)
 
 
 def demo_summary(summary: Mapping[str, Any], backend: str) -> list[str]:
@@ -47,12 +40,22 @@ def demo_summary(summary: Mapping[str, Any], backend: str) -> list[str]:
         f"with {summary['consumers']} consumer(s) [{backend}]",
         timings_line(summary),
         *render.metric_table(rows),
-        f"latency (event -> recommendation written): p50 {latency['p50']} ms, "
-        f"p99 {latency['p99']} ms",
+        latency_line(latency),
         prometheus_line(summary),
         over_time_line(summary),
         *drift_lines(summary),
     ]
+
+
+def latency_line(latency: Mapping[str, Any]) -> str:
+    """The demo's latency percentiles: estimates from the consumers' histograms, or bounds
+    where the estimate passed the replay's span (``pipeline.latency``)."""
+    from streamrec.pipeline.latency import describe_percentiles
+
+    line = f"latency (event -> recommendation written): {describe_percentiles(latency)}"
+    if latency.get("bounds"):
+        line += " (<=: the histogram's estimate passed the replay's span, which no latency exceeds)"
+    return line
 
 
 def prometheus_line(summary: Mapping[str, Any]) -> str:
@@ -101,6 +104,8 @@ def drift_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the whole pipeline once; 1 when a consumer did not exit cleanly."""
+    from rich.console import Console
+
     from streamrec.pipeline.demo import run_demo
 
     if args.out_dir:
@@ -147,6 +152,8 @@ def clock_summary(summary: Mapping[str, Any]) -> list[str]:
 
 def loadtest(args: argparse.Namespace, settings: Settings) -> int:
     """Offer load in steps, at one rate or on a clock; write and summarise the report."""
+    from rich.console import Console
+
     from streamrec.cli.load_plan import StepPlan, load_plan
 
     plan = load_plan(args)
@@ -170,6 +177,8 @@ def loadtest(args: argparse.Namespace, settings: Settings) -> int:
         )
         summary = clock_report.to_json()
         lines = clock_summary(summary)
+    if "timings_s" in summary:
+        lines.append(timings_line(summary) + " (before writing the report)")
     lines.append(f"report {json_path}, plots {png_path} and {summary['over_time_png']}")
     render.print_lines(lines, console)
     if args.json:

@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from streamrec.cli import render
 from streamrec.cli.clock_flags import clock_from_args
 from streamrec.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
@@ -27,11 +25,14 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     not acknowledge them all."""
     from dataclasses import replace
 
+    from rich.console import Console
+
     from streamrec.clients import ensure_topics, wait_for_kafka
+    from streamrec.producer.expected import expected_replay
     from streamrec.producer.replay import ClickProducer
     from streamrec.producer.sources import fitted_dwell, replay_sessions
     from streamrec.producer.timeline import check_clock
-    from streamrec.progress import ProgressBoard
+    from streamrec.progress import ProgressBoard, human_duration
 
     choice = clock_from_args(args)
     clock = choice.clock
@@ -42,23 +43,28 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     ensure_topics(settings, wait_for_kafka(settings, on_wait=render.notice))
     warn_if_already_applied(settings, sessions)
     producer = ClickProducer(settings)
-    planned = sessions.n_events * args.rounds
-    total = min(x for x in (args.limit, planned) if x) if (args.limit or planned) else None
+    expected = expected_replay(
+        sessions, clock, choice.rate, choice.concurrency, settings.seed, args.rounds, args.limit
+    )
     console = Console(stderr=True)
     if clock.kind != "flat" or clock.profile.name != "flat":
         render.notice(clock.describe(choice.rate))
+    if expected.schedule_s is not None or expected.events == 0:
+        render.notice(expected.describe())
     with (
         stop_on_signals() as stop,
         ProgressBoard(console, enabled=not args.no_progress) as board,
     ):
-        task = board.add("producing", total)
+        task = board.add("producing", expected.events or None)
         started = time.monotonic()
 
         def show(sent: int, _total: int) -> None:
             elapsed = max(time.monotonic() - started, 1e-6)
             lag = producer.last_lag
             late = "" if lag is None else f", {lag * 1000:,.1f} ms behind schedule"
-            board.update(task, sent, info=f"{sent / elapsed:,.0f} ev/s{late}")
+            eta = expected.eta_s(elapsed, lag)
+            left = "" if eta is None else f", ETA {human_duration(eta)}"
+            board.update(task, sent, info=f"{sent / elapsed:,.0f} ev/s{late}{left}")
 
         result = producer.replay(
             sessions,

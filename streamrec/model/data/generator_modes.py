@@ -37,9 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FOLLOW_PROB = 0.5  # series: chance that a click follows the last item's successor
-ANCHOR_PROB = 0.4  # anchor: chance that a click is drawn from the first click's sub-topic
-SUBTOPIC_SIZE = 8  # anchor: about this many items per sub-topic (within one category)
+from streamrec.model.data.parameters import ANCHOR_PROB, FOLLOW_PROB, SUBTOPIC_SIZE
+
 # where each click came from (GeneratedData.click_sources)
 FROM_SEED_PROCESS, FROM_SUCCESSOR, FROM_ANCHOR = 0, 1, 2
 _MODE_STREAM = {"series": 1, "anchor": 2}  # salts the modes' own random generator

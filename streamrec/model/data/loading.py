@@ -113,7 +113,7 @@ def prepare_data(
         n_train = len(corpus.sessions)
         if settings.split == "none" and settings.validation_csv:
             held_out = read_filtered_log(settings, settings.validation_csv, filtered=False)
-            corpus = _append(corpus, held_out)
+            corpus = _append(corpus, held_out, data_label(corpus.source, held_out.source))
     examples = build_examples(corpus.sessions, settings.max_len)
     if settings.split in ("time", "none"):
         is_val = examples.session_index >= n_train
@@ -141,11 +141,26 @@ def _time_split_corpus(settings: Settings, item_ids: list[int] | None) -> tuple[
     log = read_filtered_log(settings, settings.csv_path)
     train_idx, test_idx = time_split(log, settings.test_days)
     corpus = log_corpus(log.subset(train_idx), item_ids)
-    return _append(corpus, log.subset(test_idx)), len(corpus.sessions)
+    label = data_label(log.source, test_days=settings.test_days)
+    return _append(corpus, log.subset(test_idx), label), len(corpus.sessions)
 
 
-def _append(corpus: SessionCorpus, held_out: LogSessions) -> SessionCorpus:
-    """``corpus`` followed by ``held_out`` mapped through its catalog."""
+def data_label(
+    source: str, validation_source: str | None = None, test_days: float | None = None
+) -> str:
+    """What the data of a run is, as training output, checkpoints, compare titles and errors
+    name it: the training log ``source``, and what validates (and scores) the model: another
+    log (``--validation-csv``/``--test-csv``) or the log's own last ``test_days`` days."""
+    if validation_source is not None:
+        return f"{source}, validated on {validation_source}"
+    if test_days is not None:
+        return f"{source}, validated on its last {test_days:g} day(s)"
+    return source
+
+
+def _append(corpus: SessionCorpus, held_out: LogSessions, source: str) -> SessionCorpus:
+    """``corpus`` followed by ``held_out`` mapped through its catalog, labelled ``source``
+    (``data_label``)."""
     if corpus.item_ids is None:
         raise ConfigError("a held-out click log needs a model or training set from a click log")
     mapped = log_corpus(held_out, [int(i) for i in corpus.item_ids])
@@ -159,7 +174,7 @@ def _append(corpus: SessionCorpus, held_out: LogSessions) -> SessionCorpus:
         session_ids=corpus.session_ids + mapped.session_ids,
         behaviors=corpus.behaviors + mapped.behaviors,
         n_items=corpus.n_items,
-        source=f"{corpus.source} + {mapped.source}",
+        source=source,
         item_ids=corpus.item_ids,
         start_times=starts,
         click_times=(

@@ -28,10 +28,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from streamrec.model.data.generator_modes import ModeTables
+from streamrec.model.data.parameters import BEHAVIOR_PROBS_AFTER, NEW_ITEM_SHARE
 
 BEHAVIOR_PROBS: tuple[float, ...] = (0.3, 0.5, 0.2)  # explorer, deep_dive, comparison
-BEHAVIOR_PROBS_AFTER: tuple[float, ...] = (0.6, 0.2, 0.2)  # behaviour-mix after the moment
-NEW_ITEM_SHARE = 0.2  # new-items: share of each category's items that appear at the moment
 DRIFT_AT = 0.5  # default moment: share of the users (sessions) generated before the drift
 _SCENARIO_STREAM = {"new-items": 11, "popularity-shift": 12, "behaviour-mix": 13}
 

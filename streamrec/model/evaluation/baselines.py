@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from streamrec.config import BASELINES
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.evaluation.oracle import OracleScorer
 from streamrec.model.scoring import PrefixBatch, Scorer
-
-BASELINES: tuple[str, ...] = ("popularity", "category-popularity", "markov", "oracle")
 
 
 def _last_items(batch: PrefixBatch) -> np.ndarray:

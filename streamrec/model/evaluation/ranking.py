@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+if TYPE_CHECKING:  # imported where used: `streamrec report` sums totals without loading torch
+    import numpy as np
+    import torch
 
 HIT_KS: tuple[int, ...] = (10, 20)
 MRR_K = 20
@@ -63,6 +65,9 @@ class RankingTotals:
     @classmethod
     def from_ranks(cls, ranks: Iterable[int] | np.ndarray | torch.Tensor) -> RankingTotals:
         """Totals for a set of ranks."""
+        import numpy as np
+        import torch
+
         r = torch.as_tensor(np.asarray(ranks) if not isinstance(ranks, torch.Tensor) else ranks)
         r = r.to(torch.float64).flatten()
         return cls(
@@ -111,6 +116,9 @@ class GroupedTotals:
 
     def add(self, ranks: torch.Tensor | np.ndarray, labels: Sequence[str | None]) -> None:
         """Add ranks, each with its group label (None: counted in the total only)."""
+        import numpy as np
+        import torch
+
         ranks_np = np.asarray(ranks.cpu() if isinstance(ranks, torch.Tensor) else ranks)
         self.total = self.total + RankingTotals.from_ranks(ranks_np)
         labels_np = np.asarray(labels, dtype=object)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka.admin
 import pytest
 import redis
 from confluent_kafka import KafkaException
@@ -81,7 +82,8 @@ class DeadRedis:
 def test_produce_says_what_it_waits_for_and_how_to_start_it(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(streamrec.clients, "AdminClient", DeadAdmin)
+    # streamrec.clients imports the admin client when it waits (not at import: report's start)
+    monkeypatch.setattr(confluent_kafka.admin, "AdminClient", DeadAdmin)
     status, _, err = run_main(capsys, "produce", "--users", "40", "--connect-timeout", "0.1")
     assert status == EXIT_UNREACHABLE
     assert err.strip().splitlines() == [

@@ -42,7 +42,14 @@ def demo_json(**extra: Any) -> dict[str, Any]:
 
 
 def test_demo_timings_are_printed_apart() -> None:
-    assert timings_line(demo_json()) == "setup 3s, quick-model training 0s, replay 6s, total 10s"
+    assert timings_line(demo_json()) == (
+        "setup 3.2s, quick-model training 0.0s, replay 6.4s, total 10.1s"
+    )
+    after_replay = {"setup": 3.2, "replay": 6.4, "offline evaluation": 20.0, "plot": 2.1,
+                    "total": 31.7}  # fmt: skip
+    assert timings_line(demo_json(timings_s=after_replay)) == (
+        "setup 3.2s, replay 6.4s, offline evaluation 20.0s, plot 2.1s, total 31.7s"
+    )
 
 
 def test_demo_summary_uses_the_metric_table() -> None:
@@ -54,6 +61,11 @@ def test_demo_summary_uses_the_metric_table() -> None:
     table = metric_table([("online", metrics(0.3, 30_000)), ("offline", metrics(0.3, 30_000))])
     assert lines[3:6] == table
     assert lines[-3] == "latency (event -> recommendation written): p50 12.5 ms, p99 80.0 ms"
+    bounded = {"p50": 8610.0, "p99": 19200.0, "bounds": {"p99": "<="}}
+    assert demo_summary(demo_json(latency_ms=bounded), "embedded")[-3] == (
+        "latency (event -> recommendation written): p50 8,610 ms, p99 <= 19,200 ms (<=: the "
+        "histogram's estimate passed the replay's span, which no latency exceeds)"
+    )
     assert lines[-2:] == ["Prometheus: none", "online metrics over time: not plotted"]
 
 

@@ -16,7 +16,7 @@ from streamrec.model.data.clicklog import (
     read_log,
     time_split,
 )
-from streamrec.model.data.loading import prepare_data, read_filtered_log
+from streamrec.model.data.loading import data_label, prepare_data, read_filtered_log
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 YOOCHOOSE = DATA / "yoochoose-100k"
@@ -145,6 +145,21 @@ def test_yoochoose_development_split_follows_the_protocol() -> None:
     assert len(data.val) == 12_455  # predictions under the session-rec protocol
     assert data.corpus.dropped_unknown_clicks == 0  # the prepared file has none left
     assert len(data.train) == 53_254 - 13_629
+    # what training output, the checkpoint, compare titles and errors call this data
+    assert (
+        data.corpus.source == "session-rec:train_tr.txt, validated on session-rec:train_valid.txt"
+    )
+
+
+def test_the_data_label_says_what_trains_and_what_validates() -> None:
+    assert data_label("session-rec:a.txt") == "session-rec:a.txt"
+    assert data_label("csv:a.csv", "csv:b.csv") == "csv:a.csv, validated on csv:b.csv"
+    assert data_label("csv:a.csv", test_days=1.0) == "csv:a.csv, validated on its last 1 day(s)"
+    timed = prepare_data(
+        Settings(csv_path=str(YOOCHOOSE / "train_tr.txt"), log_format="session-rec",
+                 split="time", test_days=1.0)
+    )  # fmt: skip
+    assert timed.corpus.source == "session-rec:train_tr.txt, validated on its last 1 day(s)"
 
 
 def test_held_out_logs_map_through_the_training_catalog(tmp_path: Path) -> None:
@@ -205,6 +220,9 @@ def test_the_later_test_period_maps_through_the_development_catalog() -> None:
     )
     # every held-out click is a prediction unless its item is new or it starts a session
     assert 0 < len(data.val) < 13_568 - 3_416
+    assert data.corpus.source == (
+        "session-rec:train_tr.txt+session-rec:train_valid.txt, validated on session-rec:test.txt"
+    )
 
 
 def test_every_clicks_time_follows_it_through_filters_and_catalog_mapping(tmp_path: Path) -> None:

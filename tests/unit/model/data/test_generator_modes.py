@@ -10,14 +10,8 @@ import pytest
 
 from streamrec.model.data.corpus import generated_corpus
 from streamrec.model.data.generator import GeneratorParams, generate_sessions
-from streamrec.model.data.generator_modes import (
-    ANCHOR_PROB,
-    FOLLOW_PROB,
-    FROM_ANCHOR,
-    FROM_SEED_PROCESS,
-    FROM_SUCCESSOR,
-    SUBTOPIC_SIZE,
-)
+from streamrec.model.data.generator_modes import FROM_ANCHOR, FROM_SEED_PROCESS, FROM_SUCCESSOR
+from streamrec.model.data.parameters import ANCHOR_PROB, FOLLOW_PROB, SUBTOPIC_SIZE
 
 USERS = 1500
 

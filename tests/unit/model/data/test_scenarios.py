@@ -13,7 +13,7 @@ from streamrec.contract.events import BEHAVIORS
 from streamrec.model.data.corpus import generated_corpus
 from streamrec.model.data.generator import GeneratedData, GeneratorParams, generate_sessions
 from streamrec.model.data.loading import prepare_data
-from streamrec.model.data.scenarios import BEHAVIOR_PROBS_AFTER, NEW_ITEM_SHARE
+from streamrec.model.data.parameters import BEHAVIOR_PROBS_AFTER, NEW_ITEM_SHARE
 
 USERS = 1200
 
