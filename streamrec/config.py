@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "STREAMREC_"
-# "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "none": all
-# of it (another log validates or is scored)
-SPLITS = ("session", "example", "time", "none")
+# "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "day": the
+# sessions starting on its last test_days UTC calendar days; "none": all of it (another log
+# validates or is scored)
+SPLITS = ("session", "example", "time", "day", "none")
 # generated sessions: the seed's process, or one with item successors / a first-click anchor
 # (streamrec.model.data.generator_modes; the config layer imports nothing of the package)
 GENERATORS = ("seed", "series", "anchor")
@@ -35,7 +36,7 @@ ARCHITECTURES = (
     "markov",
     "popularity",
 )
-LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
+LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket", "globo")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("auto", "incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
@@ -93,6 +94,10 @@ class Settings:
     # more than 2 threads oversubscribes small machines whose cores other processes share
     threads: int = 0  # 0: one per core, capped at 2
     validation_sample: int = 0  # > 0: validate each epoch on this many examples (quick models)
+    # learning from the stream (issue 20): the most seconds one fine-tune may take (0: the
+    # architecture's own), and the half-life of the recency models' click weights
+    update_budget_s: float = 0.0
+    recency_half_life_h: float = 1.0
     # where things go
     artifacts: Path = Path("artifacts")
     model_path: Path = Path("artifacts/model.pt")
@@ -250,6 +255,14 @@ class Settings:
             raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
             raise ConfigError("group must not be empty")
+        if not 0 <= self.update_budget_s < float("inf"):
+            raise ConfigError(
+                f"update_budget_s must be >= 0 seconds (0: the default), got {self.update_budget_s}"
+            )
+        if not 0 < self.recency_half_life_h < float("inf"):
+            raise ConfigError(
+                f"recency_half_life_h must be > 0 hours, got {self.recency_half_life_h}"
+            )
         if not 0 <= self.learning_rate < float("inf"):
             raise ConfigError(
                 f"learning_rate must be >= 0 (0: the default), got {self.learning_rate}"

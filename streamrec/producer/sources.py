@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from streamrec.config import Settings
-from streamrec.model.data.clicklog import log_corpus, time_split
+from streamrec.model.data.clicklog import log_corpus, split_log
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import PrefixExamples, build_examples, session_split
 from streamrec.model.data.loading import load_corpus, read_filtered_log
@@ -76,9 +76,9 @@ def replay_sessions(
     if settings.split == "none" and settings.csv_path:
         corpus = log_corpus(read_filtered_log(settings, settings.csv_path, filtered=False))
         indices = list(range(len(corpus.sessions)))
-    elif settings.split == "time" and held_out_only:
+    elif settings.split in ("time", "day") and held_out_only:
         log = read_filtered_log(settings, settings.csv_path)
-        _, test = time_split(log, settings.test_days)
+        _, test = split_log(log, settings.split, settings.test_days)
         corpus = log_corpus(log)
         indices = test
     else:

@@ -3,7 +3,8 @@ as prefix examples split for training and validation.
 
 Splits (``Settings.split``): ``session`` (a seeded 80/20 of whole sessions) and ``example``
 (the seed's 80/20 of prefix examples) split one corpus; ``time`` holds out the sessions that
-start in the log's last ``test_days`` days; ``none`` trains on every session, and validates on
+start in the log's last ``test_days`` days (``day``: on its last ``test_days`` UTC calendar
+days); ``none`` trains on every session, and validates on
 ``validation_csv`` when one is given. Held-out logs are always mapped through the training
 catalog: clicks on items it does not know are removed (the session-rec / GRU4Rec protocol).
 
@@ -29,10 +30,12 @@ from streamrec.model.data.clicklog import (
     join_logs,
     log_corpus,
     read_log,
-    time_split,
+    split_log,
 )
 from streamrec.model.data.corpus import SessionCorpus, generated_corpus
 from streamrec.model.data.examples import PrefixExamples, build_examples, split_examples
+
+TIME_SPLITS = ("time", "day")  # split a log by its click times
 
 
 def log_format(settings: Settings) -> ClickLogFormat:
@@ -106,7 +109,7 @@ def prepare_data(
 
     ``item_ids``: map every log through this catalog (a checkpoint's) instead of building one.
     """
-    if settings.split == "time" and corpus is None:
+    if settings.split in TIME_SPLITS and corpus is None:
         corpus, n_train = _time_split_corpus(settings, item_ids)
     else:
         corpus = corpus or load_corpus(settings, item_ids)
@@ -115,7 +118,7 @@ def prepare_data(
             held_out = read_filtered_log(settings, settings.validation_csv, filtered=False)
             corpus = _append(corpus, held_out)
     examples = build_examples(corpus.sessions, settings.max_len)
-    if settings.split in ("time", "none"):
+    if settings.split in (*TIME_SPLITS, "none"):
         is_val = examples.session_index >= n_train
         train, val = (
             examples.subset(np.flatnonzero(~is_val)),
@@ -137,9 +140,9 @@ def prepare_data(
 
 def _time_split_corpus(settings: Settings, item_ids: list[int] | None) -> tuple[SessionCorpus, int]:
     if not settings.csv_path:
-        raise ConfigError("--split time needs a click log (--from-csv) with times")
+        raise ConfigError(f"--split {settings.split} needs a click log (--from-csv) with times")
     log = read_filtered_log(settings, settings.csv_path)
-    train_idx, test_idx = time_split(log, settings.test_days)
+    train_idx, test_idx = split_log(log, settings.split, settings.test_days)
     corpus = log_corpus(log.subset(train_idx), item_ids)
     return _append(corpus, log.subset(test_idx)), len(corpus.sessions)
 
