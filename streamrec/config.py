@@ -42,6 +42,7 @@ SCORING_MODES = ("auto", "incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_FETCH_WAIT_MS = 5000  # longer would stall a consumer's first fetch after a rebalance
+MAX_VERSION_WAIT_MS = 120_000  # within librdkafka's max.poll.interval.ms (300 s)
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
 # redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -138,6 +139,10 @@ class Settings:
     # event as a shadow, or, with split_traffic > 0, serving that share of the sessions
     shadow_model: str = ""
     split_traffic: float = 0.0  # 0: shadow only; 0 < P < 1: the second model's share (A/B)
+    # follow the online learner's version directory (empty: serve model_path, fixed); an event
+    # whose version is not there yet waits at most version_wait_ms (once per version)
+    follow_dir: str = ""
+    version_wait_ms: int = 5000
     keep_demo_dir: bool = False  # keep the demo's scratch directory (consumer logs) at exit
     # names of the settings given explicitly (environment or flags), not defaults
     explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -215,6 +220,15 @@ class Settings:
         if self.split_traffic and not self.shadow_model:
             raise ConfigError(
                 "split_traffic needs the second model: give it with --shadow-model PATH"
+            )
+        if not 0 <= self.version_wait_ms <= MAX_VERSION_WAIT_MS:
+            raise ConfigError(
+                f"version_wait_ms must be in 0..{MAX_VERSION_WAIT_MS}, got {self.version_wait_ms}"
+            )
+        if self.follow_dir and self.shadow_model:
+            raise ConfigError(
+                "follow_dir serves the versions of one model; a second model (shadow_model) "
+                "cannot be served beside them yet"
             )
         if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
             raise ConfigError(

@@ -68,7 +68,7 @@ def version_at(t: float, t0: float, refresh_s: float) -> int:
     (0 before the first boundary)."""
     if t < boundary(t0, refresh_s, 1):
         return 0
-    k = max(int(math.floor((t - t0) / refresh_s)), 1)
+    k = max(math.floor((t - t0) / refresh_s), 1)
     while boundary(t0, refresh_s, k + 1) <= t:
         k += 1
     while k > 0 and boundary(t0, refresh_s, k) > t:
@@ -158,7 +158,7 @@ class Manifest:
                 not isinstance(value, (int, float)) or not math.isfinite(value)
             ):
                 raise VersionError(f"{where}: manifest field {name!r} is not a time")
-        values = {k: payload.get(k) for k in cls.__dataclass_fields__}
+        values: dict[str, Any] = {k: payload.get(k) for k in cls.__dataclass_fields__}
         manifest = cls(**values)
         if manifest.version < 0 or manifest.catalog_size < 1 or manifest.refresh_s <= 0:
             raise VersionError(f"{where}: manifest holds impossible values")
@@ -284,7 +284,7 @@ def latest_valid(
 ) -> tuple[Manifest, Path] | None:
     """The newest version that validates, or None; each newer one that does not is reported
     to ``on_invalid``."""
-    for version, path in sorted(listed(directory).items(), reverse=True):
+    for _, path in sorted(listed(directory).items(), reverse=True):
         try:
             return validate(path), path
         except VersionError as exc:
