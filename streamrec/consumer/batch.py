@@ -145,10 +145,7 @@ class BatchProcessor:
             return False
         t = self.metrics.time_stage("read", t)
         following = self.follower is not None
-        plan = plan_batch(
-            events, states, self.scorer.max_len, following,
-            [m.catalog.knows for m in served.models],
-        )  # fmt: skip
+        plan = plan_batch(events, states, self.scorer.max_len, following)
         rows = self._score(plan, served.models)
         scoring_s = time.perf_counter() - t
         self.metrics.score_batch.observe(scoring_s)

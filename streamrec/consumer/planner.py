@@ -14,18 +14,17 @@ serving it does not know (``BatchEvent.known`` False) is handled in one of two w
 - a fixed model (``keep_unknown`` False): it advances the session's seq and nothing else: it
   joins no window, is not scored and is no prediction target, so the stream sees each session
   as offline evaluation does once unknown items are removed (the session-rec protocol);
-- following versions (``keep_unknown`` True, ``consume --follow``): it joins the window, so a
-  later version that knows it counts it in the prefix exactly as offline; it is a prediction
+- following versions (``keep_unknown`` True, ``consume --follow``): it joins the window like
+  any click, so a later version that knows it counts it in the prefix; it is a prediction
   target like any click (a miss: no top-K holds an item its model does not know), and the
-  window is scored again by its version when that knows any of its items (the prequential
-  protocol). Windows then keep the shortest suffix that holds ``max_len`` items the serving
-  version knows (at most ``RAW_WINDOW_CAP`` clicks): later versions know those too, so the
-  last ``max_len`` items any later version knows are in it.
+  window is scored by the event's version with the clicks it does not know in their places as
+  padding (``Catalog.dense_window``). That is the offline prequential protocol
+  (``model.evaluation.prequential``) click for click.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from streamrec.consumer.state import EventWrite, SessionState
@@ -34,9 +33,6 @@ from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 
 # items (raw ids) and their scores, best first, and how many items outside tie with the last
 TopK = tuple[list[int], list[float], int]
-# the most clicks a window keeps while following versions (unknown items included)
-RAW_WINDOW_CAP = 256
-CLEARED = -1  # an earlier event of the batch left its session without a top-K
 
 
 # slots, not frozen: several are built per event on the consumer's hot path
@@ -97,38 +93,17 @@ class BatchPlan:
     models: list[int] = field(default_factory=list)  # per scored row: the model scoring it
 
 
-Knows = Callable[[int], bool]
-
-
-def trim_window(window: list[int], knows: Knows, max_len: int) -> list[int]:
-    """The shortest suffix of ``window`` holding ``max_len`` items ``knows`` accepts (all of
-    it when it holds fewer), at most ``RAW_WINDOW_CAP`` clicks."""
-    if len(window) <= max_len:
-        return window
-    found = 0
-    start = 0
-    for i in range(len(window) - 1, -1, -1):
-        if knows(window[i]):
-            found += 1
-            if found == max_len:
-                start = i
-                break
-    return window[max(start, len(window) - RAW_WINDOW_CAP) :]
-
-
 def plan_batch(
     events: Sequence[BatchEvent],
     states: Mapping[str, SessionState],
     max_len: int,
     keep_unknown: bool = False,
-    knows: Sequence[Knows] = (),
 ) -> BatchPlan:
     """Decide which events apply and the windows to score for them, in batch order.
 
     ``states`` holds the state read for every session of the batch; it is not modified.
-    Windows keep the last ``max_len`` items; with ``keep_unknown`` (following versions) they
-    keep every click, trimmed by ``trim_window`` with ``knows[event.model]``, the serving
-    model's catalog (see the module's docstring).
+    Windows keep the last ``max_len`` clicks; ``keep_unknown`` (following versions) keeps
+    clicks on items the serving model does not know in them (see the module's docstring).
     """
     window: dict[str, list[int]] = {}
     next_seq: dict[str, int] = {}
@@ -159,25 +134,14 @@ def plan_batch(
             if state.topk_items:
                 prev_topk = (state.topk_items, state.topk_scores, state.topk_ties)
             prev_shadow = state.shadow_topk
-        elif prev_slot == CLEARED:
-            prev_slot = None
         # a new list each time: earlier rows keep their own window
-        after = [*window.get(sid, state.items), event.item_id]
-        if keep_unknown:
-            accepts = knows[item.model]
-            after = trim_window(after, accepts, max_len)
-            scorable = item.known or any(accepts(x) for x in after)
-        else:
-            after = after[-max_len:]
-            scorable = True
+        after = [*window.get(sid, state.items), event.item_id][-max_len:]
         window[sid] = after
-        slot: int | None = None
-        if scorable:
-            slot = len(windows)
-            sessions.append(sid)
-            windows.append(after)
-            models.append(item.model)
-        last_slot[sid] = CLEARED if slot is None else slot
+        slot = len(windows)
+        last_slot[sid] = slot
+        sessions.append(sid)
+        windows.append(after)
+        models.append(item.model)
         planned.append(
             PlannedEvent(
                 event,
@@ -258,7 +222,7 @@ def build_writes(
             stale=p.stale,
         )
         writes.append(write)
-        if slot is None:  # following versions: none of the window's items is known yet
+        if slot is None:
             continue
         write.topk_items = top_items[slot]
         write.topk_scores = top_scores[slot]

@@ -43,15 +43,15 @@ class Catalog:
         return self.to_dense(item_id) is not None
 
     def dense_window(self, window: Sequence[int], max_len: int) -> list[int]:
-        """A window of raw ids as the model scores it: the items it knows, as dense ids, the
-        last ``max_len`` of them (empty when it knows none)."""
+        """A window of raw ids as the model scores it: its last ``max_len`` clicks as dense
+        ids, -1 for an item the model does not know (scored as padding in its place, as
+        offline prequential evaluation does)."""
+        tail = window[-max_len:]
         if self._to_dense is None:
             n = self.n_items
-            known = [x for x in window if 0 <= x < n]
-        else:
-            get = self._to_dense.get
-            known = [d for x in window if (d := get(x)) is not None]
-        return known[-max_len:]
+            return [x if 0 <= x < n else -1 for x in tail]
+        get = self._to_dense.get
+        return [get(x, -1) for x in tail]
 
     def to_external_rows(self, dense: np.ndarray) -> np.ndarray:
         """The event-side ids of an array of dense ids (same shape, one numpy call)."""
@@ -103,8 +103,8 @@ class ServedModel:
         item ids; per window, how many items outside its top-K tie with its K-th score.
 
         ``windows[i]`` is session ``sessions[i]``'s window of raw item ids, oldest first,
-        after the click being scored; the model must know at least one of its items
-        (``Catalog.dense_window``). A session may appear several times, in click order.
+        after the click being scored (``Catalog.dense_window`` maps it). A session may
+        appear several times, in click order.
         """
         dense = self.catalog.dense_window
         max_len = self.max_len

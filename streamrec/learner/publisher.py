@@ -12,7 +12,6 @@ version for monitoring only; they are never what the learner resumes from.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,12 +53,16 @@ class VersionPublisher:
     """Writes the learner's versions into ``directory``."""
 
     def __init__(
-        self, directory: Path, base_path: Path, base_meta: CheckpointMeta, refresh_s: float
+        self,
+        directory: Path,
+        base_meta: CheckpointMeta,
+        refresh_s: float,
+        budget_s: float | None = None,
     ) -> None:
         self.directory = directory
-        self.base_path = base_path
         self.base_meta = base_meta
         self.refresh_s = refresh_s
+        self.budget_s = budget_s
 
     def start(self, learner: StreamLearner) -> Resume:
         """Publish version 0 into an empty directory, or restore ``learner`` from the newest
@@ -115,24 +118,15 @@ class VersionPublisher:
             **facts,
         )
 
-    def _copy_base(self, path: Path) -> None:
-        shutil.copyfile(self.base_path, path)
-
     def _publish_base(self, learner: StreamLearner) -> None:
-        manifest = self._manifest(
-            0, valid_from=None, catalog_size=len(learner.catalog), clicks_learned=0,
-            clicks_total=0, update_seconds=0.0, kind=learner.update_kind, new_items=0,
-        )  # fmt: skip
-        state = learner.state()
-        publish(
-            self.directory,
-            manifest,
-            {
-                MODEL_FILE: lambda p: self._copy_base(p),
-                STATE_FILE: lambda p: save_state(p, state, {}),
-            },
+        """Version 0: the learner's model before any click of the stream (what offline
+        prequential evaluation serves as version 0; for a count model, the counts of its
+        training history)."""
+        model, report = learner.publish(self.budget_s)
+        self.publish(0, model, learner.catalog, report, learner.state(), None, {}, {}, 0)
+        log.info(
+            "published version 0: %d items, before any click of the stream", len(learner.catalog)
         )
-        log.info("published version 0: %s as trained", self.base_path)
 
     def publish(
         self,
@@ -141,7 +135,7 @@ class VersionPublisher:
         catalog: Catalog,
         report: UpdateReport,
         learner_state: dict[str, Any],
-        schedule: Schedule,
+        schedule: Schedule | None,
         offsets: dict[int, int],
         marks: dict[int, float],
         clicks_total: int,
@@ -167,8 +161,12 @@ class VersionPublisher:
             recipe={**base.recipe, "learned": {"version": version, "clicks": clicks_total}},
             item_ids=item_ids,
         )
+        if (schedule is None) != (version == 0):
+            raise LearnerError("version 0 has no schedule yet; every later version has one")
         manifest = self._manifest(
-            version, valid_from=schedule.boundary(version), t0=schedule.t0,
+            version,
+            valid_from=schedule.boundary(version) if schedule is not None else None,
+            t0=schedule.t0 if schedule is not None else None,
             catalog_size=report.catalog_size, clicks_learned=report.clicks_learned,
             clicks_total=clicks_total, update_seconds=report.seconds, kind=report.kind,
             new_items=report.new_items, offsets={str(p): o for p, o in offsets.items()},

@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 FORMAT = "streamrec-model-version"
 SCHEDULE_FORMAT = "streamrec-version-schedule"
 FORMAT_VERSION = 1
@@ -74,6 +76,15 @@ def version_at(t: float, t0: float, refresh_s: float) -> int:
     while k > 0 and boundary(t0, refresh_s, k) > t:
         k -= 1
     return k
+
+
+def versions_at(times: np.ndarray, t0: float, refresh_s: float) -> np.ndarray:
+    """``version_at`` of every time of ``times`` (one numpy pass; the same integers)."""
+    t = np.asarray(times, dtype=np.float64)
+    k = np.maximum(np.floor((t - t0) / refresh_s), 0).astype(np.int64)
+    k = np.where(t0 + (k + 1) * refresh_s <= t, k + 1, k)
+    k = np.where((k > 0) & (t0 + k * refresh_s > t), k - 1, k)
+    return np.where(t < t0 + refresh_s, 0, k)
 
 
 @dataclass(frozen=True)
