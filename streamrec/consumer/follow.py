@@ -164,8 +164,9 @@ class VersionFollower:
             if k in self.loaded:
                 served[k] = k
                 continue
-            if k not in self.given_up and (schedule is not None or k in self.listed):
-                waited = waited or k not in self.loaded
+            on_disk = k in self.listed and k not in self.refused  # loading: a local matter
+            if on_disk or (k not in self.given_up and schedule is not None):
+                waited = True
                 if self._ensure(k, deadline):
                     served[k] = k
                     continue
