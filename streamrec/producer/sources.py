@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from streamrec.config import Settings
-from streamrec.model.data.clicklog import log_corpus, split_log
+from streamrec.model.data.clicklog import log_corpus
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import PrefixExamples, build_examples, session_split
-from streamrec.model.data.loading import load_corpus, read_filtered_log
+from streamrec.model.data.loading import load_corpus, read_filtered_log, split_training_log
 from streamrec.traffic.dwell import LogNormalDwell, fit_lognormal, session_gaps
 
 
@@ -77,8 +77,7 @@ def replay_sessions(
         corpus = log_corpus(read_filtered_log(settings, settings.csv_path, filtered=False))
         indices = list(range(len(corpus.sessions)))
     elif settings.split in ("time", "day") and held_out_only:
-        log = read_filtered_log(settings, settings.csv_path)
-        _, test = split_log(log, settings.split, settings.test_days)
+        log, _, test = split_training_log(settings)
         corpus = log_corpus(log)
         indices = test
     else:

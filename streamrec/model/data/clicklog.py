@@ -189,7 +189,8 @@ def log_corpus(log: LogSessions, item_ids: list[int] | None = None) -> SessionCo
 
 def filter_log(log: LogSessions, min_session_length: int, min_item_support: int) -> LogSessions:
     """The literature's filters: drop short sessions, then clicks on items seen fewer than
-    ``min_item_support`` times, then sessions that became too short."""
+    ``min_item_support`` times, then sessions that became too short. A session starts at
+    its first click left."""
     keep = [i for i, s in enumerate(log.items) if len(s) >= min_session_length]
     log = log.subset(keep)
     if min_item_support > 1:
@@ -200,6 +201,7 @@ def filter_log(log: LogSessions, min_session_length: int, min_item_support: int)
         kept = [[k for k, i in enumerate(s) if support[i] >= min_item_support] for s in log.items]
         log.items = [[s[k] for k in ks] for s, ks in zip(log.items, kept, strict=True)]
         log.times = [[t[k] for k in ks] for t, ks in zip(log.times, kept, strict=True)]
+        log.start_times = [t[0] if t else math.nan for t in log.times]
         log = log.subset([i for i, s in enumerate(log.items) if len(s) >= min_session_length])
     return log.subset([i for i, s in enumerate(log.items) if s])
 
@@ -221,21 +223,29 @@ def time_split(log: LogSessions, test_days: float) -> tuple[list[int], list[int]
     return train, test
 
 
-def split_log(log: LogSessions, split: str, test_days: float) -> tuple[list[int], list[int]]:
-    """(train, test) session indices of a log's ``time`` or ``day`` split."""
-    return day_split(log, test_days) if split == "day" else time_split(log, test_days)
+def split_log(
+    log: LogSessions, split: str, test_days: float, last_start: float
+) -> tuple[list[int], list[int]]:
+    """(train, test) session indices of a log's ``time`` or ``day`` split (``last_start``:
+    the latest session start of the log as read, before filtering; ``day`` only)."""
+    if split == "day":
+        return day_split(log, test_days, last_start)
+    return time_split(log, test_days)
 
 
-def day_split(log: LogSessions, test_days: float) -> tuple[list[int], list[int]]:
-    """(train, test) session indices split on UTC calendar days: sessions whose first click
-    falls on the last ``test_days`` (a whole number) days of the log go to test, the earlier
-    ones train, each kept whole (data/globo-news's protocol)."""
-    if any(math.isnan(t) for t in log.start_times):
+def day_split(log: LogSessions, test_days: float, last_start: float) -> tuple[list[int], list[int]]:
+    """(train, test) session indices split on UTC calendar days (data/globo-news's protocol).
+
+    The test days are the last ``test_days`` (a whole number) UTC days on which the log's
+    sessions start as read (``last_start``: the latest first click before filtering). A session
+    goes by the first click it has left after filtering: on or after the first test day to
+    test, before it to train; each is kept whole."""
+    if any(math.isnan(t) for t in log.start_times) or math.isnan(last_start):
         raise ValueError(f"{log.source}: a day split needs a parseable time on every click")
     if test_days < 1 or not float(test_days).is_integer():
         raise ValueError(f"--split day needs a whole number of --test-days, got {test_days:g}")
     days = np.floor(np.asarray(log.start_times) / SECONDS_PER_DAY)
-    cut = days.max() - test_days + 1
+    cut = math.floor(last_start / SECONDS_PER_DAY) - test_days + 1
     train = [int(i) for i in np.flatnonzero(days < cut)]
     test = [int(i) for i in np.flatnonzero(days >= cut)]
     if not train:

@@ -64,14 +64,26 @@ def read_filtered_log(settings: Settings, path: str, filtered: bool = True) -> L
     held-out log is only mapped through the training catalog)."""
     fmt = log_format(settings)
     log = join_logs([read_log(Path(part), fmt) for part in log_paths(path)])
-    if not filtered:
-        return log
+    return filter_for_format(settings, log) if filtered else log
+
+
+def filter_for_format(settings: Settings, log: LogSessions) -> LogSessions:
+    """``log`` with the run's preprocessing filters (the format's defaults unless set)."""
     min_length, min_support = FORMAT_FILTERS[settings.log_format]
     return filter_log(
         log,
         settings.min_session_length or min_length,
         settings.min_item_support or min_support,
     )
+
+
+def split_training_log(settings: Settings) -> tuple[LogSessions, list[int], list[int]]:
+    """The ``--from-csv`` log filtered, and its (train, test) session indices under a
+    ``time`` or ``day`` split."""
+    raw = read_filtered_log(settings, settings.csv_path, filtered=False)
+    log = filter_for_format(settings, raw)
+    train, test = split_log(log, settings.split, settings.test_days, max(raw.start_times))
+    return log, train, test
 
 
 def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> SessionCorpus:
@@ -141,8 +153,7 @@ def prepare_data(
 def _time_split_corpus(settings: Settings, item_ids: list[int] | None) -> tuple[SessionCorpus, int]:
     if not settings.csv_path:
         raise ConfigError(f"--split {settings.split} needs a click log (--from-csv) with times")
-    log = read_filtered_log(settings, settings.csv_path)
-    train_idx, test_idx = split_log(log, settings.split, settings.test_days)
+    log, train_idx, test_idx = split_training_log(settings)
     corpus = log_corpus(log.subset(train_idx), item_ids)
     return _append(corpus, log.subset(test_idx)), len(corpus.sessions)
 
