@@ -115,10 +115,10 @@ class VersionFollower:
     def start(self, timeout_s: float, should_stop: Callable[[], bool]) -> Version:
         """Wait (up to ``timeout_s``) for version 0 and load it."""
         deadline = self.clock() + timeout_s
-        while not self._ensure(0, deadline):
-            if 0 in self.refused:
-                raise FollowError(f"version 0 in {self.directory} is not valid (see the log)")
+        while not self._ensure(0, min(deadline, self.clock() + 0.5)):
             if should_stop() or self.clock() >= deadline:
+                if 0 in self.refused:
+                    raise FollowError(f"version 0 in {self.directory} is not valid (see the log)")
                 raise FollowError(
                     f"no version 0 in {self.directory} after {timeout_s:g}s: start "
                     f"`streamrec learn --out-dir {self.directory}` first"
@@ -214,8 +214,8 @@ class VersionFollower:
         return 0  # version 0 is never evicted
 
     def _ensure(self, k: int, deadline: float) -> bool:
-        """Have version ``k`` loaded by ``deadline`` if it can be (False: not published in
-        time, or refused)."""
+        """Have version ``k`` loaded by ``deadline`` if it can be (False: not published, or
+        only a refused one, by then)."""
         while k not in self.loaded:
             if self._pending is not None:
                 _, future = self._pending
@@ -228,11 +228,10 @@ class VersionFollower:
                 self._finish()
                 continue
             self._scan(force=True)
-            if k in self.refused:
-                return False
-            if k in self.listed:
+            if k in self.listed and k not in self.refused:
                 self._submit(k)
                 continue
+            # not published yet, or refused: the learner may (re)publish it before the deadline
             if self.clock() >= deadline:
                 return False
             self.sleep(POLL_SLEEP_S)

@@ -97,7 +97,7 @@ def missing_model(settings: Settings) -> str:
 
 def consume(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
-    if not settings.model_path.is_file():
+    if not settings.follow_dir and not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
     if settings.shadow_model and not Path(settings.shadow_model).is_file():
         raise UsageError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
@@ -106,6 +106,7 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
         import logging
 
         from streamrec.consumer.arms import IncompatibleModels
+        from streamrec.consumer.follow import FollowError
         from streamrec.consumer.main import run_consumer
 
         logging.basicConfig(
@@ -117,6 +118,8 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
             run_consumer(settings, stop, reload.take)
         except IncompatibleModels as exc:
             raise UsageError(f"--shadow-model: {exc}") from None
+        except FollowError as exc:
+            raise UsageError(f"--follow: {exc}") from None
     return EXIT_OK
 
 

@@ -118,9 +118,11 @@ def test_invalid_versions_are_skipped_counted_and_validated_again_when_replaced(
     (tmp_path / version_name(1) / MODEL_FILE).write_text('{"ids": [9, 9, 9, 9]}')  # corrupt
     put(tmp_path, 2, [9, 2, 3, 4, 5])  # does not extend version 0's catalog
     put(tmp_path, 3, [1, 2, 3, 4, 5, 6], max_len=5)  # another window length
-    chosen = f.choose([T0 + 11.0, T0 + 21.0, T0 + 31.0])
-    assert chosen.versions == [0] and chosen.stale == [True, True, True]
+    for t in (T0 + 11.0, T0 + 21.0, T0 + 31.0):  # each waited for once, then refused
+        chosen = f.choose([t])
+        assert chosen.versions == [0] and chosen.stale == [True]
     assert value(metrics, "streamrec_versions_invalid_total") == 3
+    assert value(metrics, "streamrec_version_waits_total", {"result": "timeout"}) == 3
     put(tmp_path, 1, [1, 2, 3, 4])  # the learner publishes version 1 again
     f.poll()
     assert f.choose([T0 + 11.0]).versions == [1]
