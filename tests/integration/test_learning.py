@@ -21,7 +21,9 @@ import pytest
 from streamrec.clients import ensure_topics
 from streamrec.config import Settings
 from streamrec.consumer.totals import OnlineTotals
-from streamrec.contract.events import ClickEvent
+from streamrec.contract.events import ClickEvent, decode_event
+from streamrec.contract.messages import decode_recommendation
+from streamrec.contract.names import Names
 from streamrec.learner.main import build_learner
 from streamrec.model.checkpoint import read_checkpoint
 from streamrec.model.data.clicklog import ClickLogFormat, LogSessions, read_log
@@ -55,6 +57,8 @@ from tests.integration.helpers import (
     isolated_settings,
     log_tails,
     poll_until,
+    read_messages,
+    read_topic,
     wait_for_totals,
 )
 from tests.models import TinyModel, train_tiny_model
@@ -135,9 +139,13 @@ class Run:
     out_dir: Path
     consumer_metrics: list[str]
     learner_logs: str
+    labels: dict[tuple[str, int], str]  # per (session, seq): the version its top-K came from
+    partitions: list[tuple[int, int, float]]  # the clicks topic: partition, offset, event time
 
 
-def start_learner_process(settings: Settings, model: TinyModel, out: Path, log: Path):  # type: ignore[no-untyped-def]
+def start_learner_process(
+    settings: Settings, model: TinyModel, out: Path, log: Path
+) -> ConsumerProcess:
     command = learner_command(
         settings, model.path, out, f"{REFRESH_S!r}s", free_port(), idle_timeout_s=1.0
     )
@@ -161,6 +169,8 @@ def run_pipeline(
     learner_log = tmp / "learner.log"
     learner = start_learner_process(settings, model, out, learner_log)
     consumers: list[ConsumerProcess] = []
+    recommendations: list[bytes] = []
+    clicks: list[tuple[int, int, float]] = []
     try:
         consumers = start_consumers(settings, model.path, 2, tmp)  # they wait for version 0
         wait_for_assignment(consumers, 4)
@@ -175,12 +185,22 @@ def run_pipeline(
             learner = start_learner_process(settings, model, out, learner_log)
         totals = wait_for_totals(settings, len(stream.events), timeout=180)
         texts = [scrape(c.metrics_url) for c in consumers]
+        names = Names(settings.namespace)
+        recommendations = read_topic(settings, names.recommendations)
+        clicks = [
+            (m.partition() or 0, m.offset() or 0, decode_event(m.value() or b"").ts)
+            for m in read_messages(settings, names.clicks)
+        ]
     finally:
         codes = stop_consumers(consumers)
         learner_code = stop_consumers([learner])
     assert codes == [0, 0], log_tails([c.log_path for c in consumers])
     assert learner_code == [0], log_tails([learner_log])
-    return Run(totals, out, texts, learner_log.read_text())
+    labels = {}
+    for value in recommendations:
+        rec = decode_recommendation(value)
+        labels[(rec.session_id, rec.seq)] = rec.model_version
+    return Run(totals, out, texts, learner_log.read_text(), labels, clicks)
 
 
 def _schedule(out: Path) -> tuple[float, float]:
@@ -206,6 +226,15 @@ def _plant_bad_versions(out: Path, newest: int) -> None:
     with open(bad / MODEL_FILE, "ab") as f:
         f.write(b"\0")
     shutil.copytree(out / version_name(newest), out / f".tmp-{version_name(newest + 2)}-1-x")
+
+
+def expected_labels(out: Path, events: list[ClickEvent]) -> dict[tuple[str, int], str]:
+    """Per event, the label of the version its own event time calls for."""
+    found = latest_valid(out)
+    assert found is not None
+    t0, refresh = _schedule(out)
+    base = found[0].base_model
+    return {(e.session_id, e.seq): f"{base}+v{version_at(e.ts, t0, refresh)}" for e in events}
 
 
 def expected_unknown(out: Path, stream: Stream) -> int:
@@ -243,6 +272,8 @@ def test_a_learner_and_two_following_consumers_equal_offline_prequential_and_sur
     found = latest_valid(clean.out_dir)
     assert found is not None and found[0].version >= 20
     assert metric_sum(clean.consumer_metrics, "streamrec_model_version") > 0
+    # every recommendation carries the version its click's time called for
+    assert clean.labels == expected_labels(clean.out_dir, stream.events)
 
     # SIGKILL the learner mid-run: resumed from its newest valid version, identical totals
     chaos = run_pipeline(model, servers, tmp_path / "chaos", stream, kill=True)
@@ -255,11 +286,41 @@ def test_a_learner_and_two_following_consumers_equal_offline_prequential_and_sur
     last_clean, last_chaos = latest_valid(clean.out_dir), latest_valid(chaos.out_dir)
     assert last_clean is not None and last_chaos is not None
     assert last_chaos[0].version == last_clean[0].version
-    assert (
-        last_chaos[0].clicks_total
-        == last_clean[0].clicks_total
-        == sum(
-            e.ts < last_clean[0].valid_from
-            for e in stream.events  # type: ignore[operator]
-        )
-    )
+    boundary = last_clean[0].valid_from
+    assert boundary is not None
+    learned = sum(e.ts < boundary for e in stream.events)
+    assert last_chaos[0].clicks_total == last_clean[0].clicks_total == learned
+
+
+def test_out_of_order_times_within_a_session_are_served_by_their_own_version(
+    stream_and_model: tuple[Stream, TinyModel], servers: Endpoints, tmp_path: Path
+) -> None:
+    """A click whose time goes back (before its session's previous click, by more than a
+    refresh) is served by the version of its own time, and learned once, at its partition's
+    latest time: the newest version counts every click whose partition time is before its
+    boundary."""
+    stream, model = stream_and_model
+    sessions = stream.test.subset(list(range(0, len(stream.test), 8)))
+    events = []
+    for s, (items, times) in enumerate(zip(sessions.items, sessions.times, strict=True)):
+        late = [t - 2 * REFRESH_S if s % 3 == 0 and j == len(times) - 1 and j > 0 else t
+                for j, t in enumerate(times)]  # fmt: skip
+        events += [(times[j], s, j, item, t) for j, (item, t) in enumerate(zip(items, late))]
+    events.sort()  # sent in the log's time order: only the late clicks go back in time
+    clicks = [ClickEvent(sessions.session_ids[s], j, item, t, None) for _, s, j, item, t in events]
+    when = {(c.session_id, c.seq): c.ts for c in clicks}
+    assert sum(c.ts < when.get((c.session_id, c.seq - 1), c.ts) for c in clicks) > 10
+    run = run_pipeline(model, servers, tmp_path, Stream(sessions, clicks, set()), kill=False)
+    assert run.totals.applied + run.totals.unknown_item == len(clicks)
+    assert (run.totals.gap, run.totals.duplicate, run.totals.stale) == (0, 0, 0)
+    assert run.labels == expected_labels(run.out_dir, clicks)
+    # learned once each: replay the partitions as the learner cut them
+    found = latest_valid(run.out_dir)
+    assert found is not None and found[0].valid_from is not None
+    marks: dict[int, float] = {}
+    learned = 0
+    for msg in sorted(run.partitions, key=lambda m: (m[0], m[1])):
+        partition, _, ts = msg
+        marks[partition] = max(ts, marks.get(partition, ts))
+        learned += marks[partition] < found[0].valid_from
+    assert found[0].clicks_total == learned
