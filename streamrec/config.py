@@ -35,6 +35,8 @@ ARCHITECTURES = (
     "hybrid",
     "markov",
     "popularity",
+    "recent-popularity",
+    "recent-markov",
 )
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket", "globo")
 WINDOW_STARTS = ("zero", "padding")
