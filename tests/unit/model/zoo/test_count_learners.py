@@ -3,6 +3,7 @@ refitted from scratch on every click, its catalog only grows, and a learner's st
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,8 @@ def _stream(seed: int = 3, sessions: int = 120) -> ClickBatch:
         times = start + np.cumsum(rng.uniform(1, 900, length))
         rows += [(t, s, int(i)) for t, i in zip(times, items, strict=True)]
     rows.sort()
-    return ClickBatch(
-        np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), np.array([r[0] for r in rows])
-    )
+    times, keys, items = (np.array(column) for column in zip(*rows, strict=True))
+    return ClickBatch(keys, items, times)
 
 
 def _start(history: ClickBatch, catalog: Catalog | None = None) -> LearnerStart:
@@ -58,7 +58,7 @@ def _by_raw(model: Any, catalog: Catalog) -> dict[str, Any]:
         }
     if "session_ptr" in state:  # vsknn: each session's raw items (oldest first), idf by item
         ptr, items = state["session_ptr"], state["session_items"]
-        out["sessions"] = [sorted(ids[items[a:b]].tolist()) for a, b in zip(ptr[:-1], ptr[1:])]
+        out["sessions"] = [sorted(ids[items[a:b]].tolist()) for a, b in pairwise(ptr)]
         out["idf"] = dict(zip(ids.tolist(), state["idf"].tolist(), strict=True))
     return out
 
@@ -166,7 +166,8 @@ def test_recency_weighs_a_click_by_its_age() -> None:
     """Two items clicked once each, one half-life apart: the older weighs half."""
     settings = Settings(recency_half_life_h=1.0)
     clicks = ClickBatch(np.array([1, 2]), np.array([7, 9]), np.array([0.0, 3600.0]))
-    learner = learner_for("recent-popularity", LearnerStart(None, Catalog.of([7, 9]), clicks, settings))
+    start = LearnerStart(None, Catalog.of([7, 9]), clicks, settings)
+    learner = learner_for("recent-popularity", start)
     model, _ = learner.publish()
     weights = model.state()["weights"].numpy()
     assert weights[0] * 2 == pytest.approx(weights[1])
