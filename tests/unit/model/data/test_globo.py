@@ -83,8 +83,6 @@ def test_a_session_goes_by_its_first_click_left_after_filtering(globo_slice: Pat
 
 
 def test_a_day_split_needs_whole_days(globo_slice: Path) -> None:
-    settings = Settings(
-        csv_path=str(globo_slice), log_format="globo", split="day", test_days=1.5
-    )
+    settings = Settings(csv_path=str(globo_slice), log_format="globo", split="day", test_days=1.5)
     with pytest.raises(ValueError, match="whole number of --test-days"):
         load_stream_log(settings, "keep")

@@ -33,9 +33,10 @@ def test_compare_gives_a_row_per_model_and_refresh(
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     pairs = [(r["model"], r["refresh"]) for r in report["rows"]]
-    assert pairs == [(m, r) for m in ("markov", "recent-popularity") for r in ("never", "1h", "10m")]
+    models, refreshes = ("markov", "recent-popularity"), ("never", "1h", "10m")
+    assert pairs == [(m, r) for m in models for r in refreshes]
     for row in report["rows"]:
-        assert FIELDS <= row.keys() and row["predictions"] == 7
+        assert row.keys() >= FIELDS and row["predictions"] == 7
         assert (row["update_seconds_mean"] is None) == (row["refresh"] == "never")
     assert report["parts"]["test"]["predictions"] == 7 and report["history"] == "strict"
     assert {p.name for p in out.iterdir()} >= {
