@@ -6,9 +6,13 @@ learned), so a click an hour old counts half at a one-hour half-life (``--recenc
 
 - ``recent-popularity``: an item's score is its weighted clicks.
 - ``recent-markov``: the weighted transitions from the last click the model knows in the
-  window (clicks on unknown items skipped) to each item, plus ``prior_weight`` x that item's
-  weighted clicks (recent popularity as a small prior that orders what the transitions
-  leave tied, and ranks the items a fresh last click has no transitions for).
+  window (clicks on unknown items skipped) to each item, plus ``prior_weight`` (0.001) x
+  that item's weighted clicks (recent popularity as a small prior that orders what the
+  transitions leave tied, and ranks the items a fresh last click has no transitions for);
+  an item the window already holds scores ``seen_weight`` (0) times that: a news reader does
+  not reopen an article in the same visit (no Globo session does), so it is never
+  recommended again. It is a news model: on logs whose sessions come back to items (shops),
+  markov or vsknn fit better.
 
 On a log without click times (generated data) every click weighs the same: the models are
 ``popularity`` and a Markov chain with a popularity prior. Both update exactly from the
@@ -41,10 +45,13 @@ SECONDS_PER_HOUR = 3600.0
 
 @dataclass(frozen=True)
 class RecencyConfig:
-    """The half-life of a click's weight, and (``recent-markov``) the popularity prior."""
+    """The half-life of a click's weight; for ``recent-markov`` the weight of the popularity
+    prior and the factor on the score of an item the session already clicked (0: never
+    recommend it again; 1: as any other)."""
 
     half_life_h: float = 1.0
-    prior_weight: float = 0.1
+    prior_weight: float = 0.001
+    seen_weight: float = 0.0
 
     def validate(self) -> RecencyConfig:
         """This config, or ``ValueError`` naming what is wrong."""
@@ -52,19 +59,28 @@ class RecencyConfig:
             raise ValueError(f"half_life_h must be > 0, got {self.half_life_h}")
         if not 0 <= self.prior_weight < math.inf:
             raise ValueError(f"prior_weight must be >= 0, got {self.prior_weight}")
+        if not 0 <= self.seen_weight <= 1:
+            raise ValueError(f"seen_weight must be in 0..1, got {self.seen_weight}")
         return self
 
 
 class RecentMarkovScorer:
-    """Weighted transitions from each window's last known click, plus the popularity prior."""
+    """Weighted transitions from each window's last known click, plus the popularity prior;
+    the scores of the window's items times ``seen_weight``."""
 
     def __init__(
-        self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, prior: np.ndarray
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        weights: np.ndarray,
+        prior: np.ndarray,
+        seen_weight: float = 1.0,
     ) -> None:
         self.cols = torch.from_numpy(np.asarray(cols, dtype=np.int64))
         self.weights = torch.from_numpy(np.asarray(weights, dtype=np.float64))
         self.row_start = np.searchsorted(rows, np.arange(len(prior) + 1))
         self.prior = torch.from_numpy(np.asarray(prior, dtype=np.float64))
+        self.seen_weight = seen_weight
 
     def score(self, batch: PrefixBatch) -> torch.Tensor:
         """Scores (B, n_items)."""
@@ -78,6 +94,10 @@ class RecentMarkovScorer:
             if item >= 0:
                 lo, hi = self.row_start[item], self.row_start[item + 1]
                 scores[row, self.cols[lo:hi]] += self.weights[lo:hi]
+        if self.seen_weight != 1.0:
+            rows, cols = np.nonzero(known)
+            seen = (torch.from_numpy(rows), torch.from_numpy(windows[rows, cols] - 1))
+            scores[seen] = scores[seen] * self.seen_weight
         return scores
 
 
@@ -130,7 +150,9 @@ class RecencyModel:
         """Recent popularity, or weighted transitions over it (``recent-markov``)."""
         if self.transitions is None:
             return PopularityScorer(self.weights)
-        return RecentMarkovScorer(*self.transitions, self.cfg.prior_weight * self.weights)
+        return RecentMarkovScorer(
+            *self.transitions, self.cfg.prior_weight * self.weights, self.cfg.seen_weight
+        )
 
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:
         """Every window recomputed (only its last known click matters)."""
@@ -138,7 +160,9 @@ class RecencyModel:
 
 
 def _config(settings_half_life_h: float, markov: bool) -> RecencyConfig:
-    return RecencyConfig(half_life_h=settings_half_life_h, prior_weight=0.1 if markov else 0.0)
+    if markov:
+        return RecencyConfig(half_life_h=settings_half_life_h)
+    return RecencyConfig(half_life_h=settings_half_life_h, prior_weight=0.0, seen_weight=1.0)
 
 
 def _published(config: RecencyConfig) -> Any:
@@ -220,7 +244,11 @@ def _load(markov: bool) -> Any:
             if markov
             else None
         )
-        cfg = RecencyConfig(float(config["half_life_h"]), float(config["prior_weight"]))
+        cfg = RecencyConfig(
+            float(config["half_life_h"]),
+            float(config["prior_weight"]),
+            float(config["seen_weight"]),
+        )
         name = "recent-markov" if markov else "recent-popularity"
         return RecencyModel(name, cfg, weights, transitions)
 
