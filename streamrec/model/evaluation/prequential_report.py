@@ -14,6 +14,8 @@ from typing import Any
 from streamrec.config import parse_refresh
 from streamrec.model.evaluation.prequential import HOURS, PrequentialResult
 
+MIN_HOUR_PREDICTIONS = 20  # fewer in an hour: too noisy to draw
+
 
 def prequential_json(rows: list[PrequentialResult], context: dict[str, Any]) -> dict[str, Any]:
     """The ``--json`` object: one row per (model, refresh) and what they were measured on."""
@@ -107,10 +109,10 @@ def plot(rows: list[PrequentialResult], context: dict[str, Any], path: Path) -> 
             )  # fmt: skip
     day = datetime.fromtimestamp(context["t0"], UTC).strftime("%Y-%m-%d")
     hours.set_xlabel(f"hour of the test day {day} (UTC) of the predicted click")
-    hours.set_ylabel("Hit@20 of that hour's predictions")
+    hours.set_ylabel(f"Hit@20 of that hour's predictions (hours with >= {MIN_HOUR_PREDICTIONS})")
     hours.set_title("Hit@20 per hour: frozen (dashed) and refreshed (solid)", fontsize=10)
     hours.set_xlim(0, HOURS - 1)
-    hours.legend(fontsize=7, ncol=2)
+    hours.legend(fontsize=7, ncol=2, loc="lower center")
     hours.grid(alpha=0.3)
     fig.suptitle(f"Prequential evaluation: {context['source']}", fontsize=9)
     fig.tight_layout()
@@ -119,7 +121,11 @@ def plot(rows: list[PrequentialResult], context: dict[str, Any], path: Path) -> 
 
 
 def _hourly(row: PrequentialResult) -> list[float]:
-    return [math.nan if v is None else v for v in row.hourly_hit_at_20]
+    """Hit@20 per hour; hours with fewer than ``MIN_HOUR_PREDICTIONS`` are left out."""
+    return [
+        math.nan if v is None or n < MIN_HOUR_PREDICTIONS else v
+        for v, n in zip(row.hourly_hit_at_20, row.hourly_predictions, strict=True)
+    ]
 
 
 def _period(row: PrequentialResult) -> float:
