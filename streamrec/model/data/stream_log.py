@@ -10,8 +10,11 @@ it is. ``new_items`` says what the test part keeps:
 - ``drop``: clicks on items the training part never saw are removed, then sessions left with
   fewer than two clicks (the classic offline protocol; data/globo-news's ``test``).
 
-Sessions keep the log's item ids (RAW ids); ``ClickBatch`` keys number the training sessions
-first, then the test sessions, in their log order.
+Version 0 learns the training clicks before the first test click (``strict``) or the whole
+training log (``whole``: data/globo-news's yardsticks; a training session that runs on into
+the test days then gives version 0 clicks from its future). Sessions keep the log's item ids
+(RAW ids); ``ClickBatch`` keys number the training sessions first, then the test sessions,
+in their log order.
 """
 
 from __future__ import annotations
@@ -26,33 +29,84 @@ from streamrec.model.data.loading import TIME_SPLITS, read_filtered_log, split_t
 from streamrec.model.zoo.updates import Catalog, ClickBatch
 
 NEW_ITEMS = ("keep", "drop")
+# what version 0 learns: "strict" the training clicks before the first test click t0 (the
+# training sessions' later clicks are streamed like test clicks: no version knows a click
+# from its future); "whole" the whole training log, as data/globo-news's yardsticks do
+HISTORIES = ("strict", "whole")
 
 
 @dataclass
 class StreamLog:
-    """The training and test parts of a log (raw item ids), and what the test part keeps."""
+    """The training and test parts of a log (raw item ids), what the test part keeps, and
+    what version 0 learns (``history``, see ``HISTORIES``)."""
 
     train: LogSessions
     test: LogSessions
     new_items: str
+    history_mode: str = "strict"
 
     @property
     def source(self) -> str:
         """Where the parts come from."""
-        return f"{self.train.source} -> {self.test.source} (new items: {self.new_items})"
+        return (
+            f"{self.train.source} -> {self.test.source} (new items: {self.new_items}, "
+            f"history: {self.history_mode})"
+        )
 
-    def train_catalog(self) -> Catalog:
-        """The training part's catalog, in the order a checkpoint trained on it has."""
-        ids = log_corpus(self.train).item_ids
+    def t0(self) -> float:
+        """The time of the first test click: where the stream starts."""
+        return min(t for times in self.test.times for t in times)
+
+    def initial_log(self) -> LogSessions:
+        """What version 0 is trained on: the training part (``whole``), or its clicks before
+        ``t0`` (``strict``: sessions cut there, those left empty dropped)."""
+        if self.history_mode == "whole":
+            return self.train
+        return _before(self.train, self.t0())
+
+    def catalog(self) -> Catalog:
+        """Version 0's catalog, in the order a checkpoint trained on ``initial_log`` has."""
+        ids = log_corpus(self.initial_log()).item_ids
         return Catalog(np.zeros(0, np.int64) if ids is None else ids)
 
     def history(self) -> ClickBatch:
-        """The training clicks in event-time order (session keys ``0..len(train)-1``)."""
-        return clicks_in_time_order(self.train, 0)
+        """The clicks version 0 learns, in event-time order (training session ``i`` has key
+        ``i``)."""
+        clicks = clicks_in_time_order(self.train, 0)
+        if self.history_mode == "whole":
+            return clicks
+        return clicks.slice(0, clicks.before(self.t0()))
 
-    def test_clicks(self) -> ClickBatch:
-        """The test clicks in event-time order (keys after the training sessions')."""
-        return clicks_in_time_order(self.test, len(self.train))
+    def stream(self) -> ClickBatch:
+        """The clicks the versions after 0 learn, in event-time order: the test clicks (keys
+        after the training sessions') and, ``strict``, the training sessions' clicks from
+        ``t0`` on (a session that started before the test days may run on into them: it is
+        learned as it goes, never scored)."""
+        test = clicks_in_time_order(self.test, len(self.train))
+        if self.history_mode == "whole":
+            return test
+        train = clicks_in_time_order(self.train, 0)
+        late = train.slice(train.before(self.t0()), len(train))
+        times = np.concatenate([late.times, test.times])
+        order = np.argsort(times, kind="stable")
+        return ClickBatch(
+            np.concatenate([late.session_ids, test.session_ids])[order],
+            np.concatenate([late.items, test.items])[order],
+            times[order],
+        )
+
+
+def _before(log: LogSessions, t0: float) -> LogSessions:
+    """``log``'s clicks before ``t0``; sessions left empty are dropped."""
+    cut = [sum(1 for t in times if t < t0) for times in log.times]
+    keep = [k for k, n in enumerate(cut) if n]
+    return LogSessions(
+        [log.session_ids[k] for k in keep],
+        [log.items[k][: cut[k]] for k in keep],
+        [log.start_times[k] for k in keep],
+        log.source,
+        [log.times[k][: cut[k]] for k in keep],
+    )
 
 
 def clicks_in_time_order(log: LogSessions, first_key: int) -> ClickBatch:
@@ -86,11 +140,13 @@ def known_part(test: LogSessions, known: set[int]) -> LogSessions:
     )
 
 
-def load_stream_log(settings: Settings, new_items: str) -> StreamLog:
+def load_stream_log(settings: Settings, new_items: str, history: str = "strict") -> StreamLog:
     """The run's log as a stream: the training part and the test part (``new_items``:
-    ``keep`` or ``drop``, see the module docstring)."""
+    ``keep`` or ``drop``, see the module docstring; ``history``: ``HISTORIES``)."""
     if new_items not in NEW_ITEMS:
         raise ConfigError(f"new items must be one of {', '.join(NEW_ITEMS)}, got {new_items!r}")
+    if history not in HISTORIES:
+        raise ConfigError(f"history must be one of {', '.join(HISTORIES)}, got {history!r}")
     if not settings.csv_path:
         raise ConfigError("learning from a stream needs a click log with times (--from-csv)")
     if settings.split in TIME_SPLITS:
@@ -108,7 +164,7 @@ def load_stream_log(settings: Settings, new_items: str) -> StreamLog:
         test = known_part(test, {i for s in train.items for i in s})
     if not len(test):
         raise ConfigError(f"{test.source}: the test part holds no session to score")
-    return StreamLog(train, test, new_items)
+    return StreamLog(train, test, new_items, history)
 
 
 def part_figures(log: LogSessions) -> dict[str, int]:

@@ -13,13 +13,18 @@ from streamrec.model.zoo.gru4rec import GRU4REC
 from streamrec.model.zoo.hybrid import HYBRID
 from streamrec.model.zoo.lstm_attn import LSTM_ATTN
 from streamrec.model.zoo.narm import NARM
+from streamrec.model.zoo.recency import RECENT_MARKOV, RECENT_POPULARITY
 from streamrec.model.zoo.sasrec import SASREC
 from streamrec.model.zoo.updates import LearnerStart, StreamLearner
 from streamrec.model.zoo.vsknn import VSKNN
 
 ARCHITECTURES: dict[str, Architecture] = {
-    a.name: a for a in (LSTM_ATTN, GRU4REC, NARM, SASREC, VSKNN, HYBRID, MARKOV, POPULARITY)
-}
+    a.name: a
+    for a in (
+        LSTM_ATTN, GRU4REC, NARM, SASREC, VSKNN, HYBRID, MARKOV, POPULARITY,
+        RECENT_POPULARITY, RECENT_MARKOV,
+    )
+}  # fmt: skip
 
 
 def architecture(name: str) -> Architecture:

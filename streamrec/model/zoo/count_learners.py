@@ -238,4 +238,4 @@ class CountLearner:
         values = np.concatenate([self.values, *(v for _, v in self.pending)])
         self.pending = []
         self.keys, inverse = np.unique(keys, return_inverse=True)
-        self.values = np.bincount(inverse, values, len(self.keys))
+        self.values = np.bincount(inverse, values, len(self.keys)).astype(np.float64)
