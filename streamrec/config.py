@@ -176,8 +176,7 @@ class Settings:
     # event as a shadow, or, with split_traffic > 0, serving that share of the sessions
     shadow_model: str = ""
     split_traffic: float = 0.0  # 0: shadow only; 0 < P < 1: the second model's share (A/B)
-    # follow the online learner's version directory (empty: serve model_path, fixed); an event
-    # whose version is not there yet waits at most version_wait_ms (once per version)
+    # serve the online learner's versions (empty: model_path); wait for one at most this long
     follow_dir: str = ""
     version_wait_ms: int = 5000
     keep_demo_dir: bool = False  # keep the demo's scratch directory (consumer logs) at exit
@@ -261,11 +260,6 @@ class Settings:
         if not 0 <= self.version_wait_ms <= MAX_VERSION_WAIT_MS:
             raise ConfigError(
                 f"version_wait_ms must be in 0..{MAX_VERSION_WAIT_MS}, got {self.version_wait_ms}"
-            )
-        if self.follow_dir and self.shadow_model:
-            raise ConfigError(
-                "follow_dir serves the versions of one model; a second model (shadow_model) "
-                "cannot be served beside them yet"
             )
         if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
             raise ConfigError(

@@ -14,7 +14,7 @@ from pathlib import Path
 from streamrec.cli.flags import REGISTRY
 from streamrec.cli.setting_flag import CONSUMER, SettingFlag
 from streamrec.cli.validators import number
-from streamrec.config import Settings
+from streamrec.config import Settings, parse_refresh
 
 DEFAULT_IDLE_TIMEOUT_S = 2.0
 FOLLOW_FLAGS = (
@@ -39,8 +39,6 @@ REGISTRY.update({spec.field: spec for spec in FOLLOW_FLAGS})
 
 def refresh_period(text: str) -> float:
     """An argparse ``type``: a refresh period in seconds (``10m`` -> 600); not ``never``."""
-    from streamrec.model.zoo.updates import parse_refresh  # the model zoo: only for `learn`
-
     try:
         seconds = parse_refresh(text)
     except ValueError as exc:

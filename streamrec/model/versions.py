@@ -208,7 +208,7 @@ def _write_file_atomically(path: Path, data: bytes) -> None:
     _fsync(path.parent, directory=True)
 
 
-FileWriter = Callable[[Path], None]  # writes one file at the path it is given
+FileWriter = Callable[[Path], object]  # writes one file at the path it is given
 
 
 def publish(

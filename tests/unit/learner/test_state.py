@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from streamrec.learner.state import StateError, load_state, save_state
 
 
 def test_state_round_trips(tmp_path: Path) -> None:
-    state = {
+    state: dict[str, Any] = {
         "counts": np.arange(5, dtype=np.int64),
         "weights": np.linspace(0, 1, 3),
         "nested": {"t": torch.ones(2), "xs": [np.int64(3), 1.5, "a"]},

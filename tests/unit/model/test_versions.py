@@ -12,6 +12,7 @@ import pytest
 from streamrec.model.versions import (
     MANIFEST_FILE,
     MODEL_FILE,
+    FileWriter,
     Manifest,
     Schedule,
     VersionError,
@@ -48,7 +49,7 @@ def manifest(version: int, t0: float | None = 100.0, refresh: float = 10.0) -> M
     )
 
 
-def write_model(data: bytes = b"model bytes"):  # type: ignore[no-untyped-def]
+def write_model(data: bytes = b"model bytes") -> FileWriter:
     return lambda path: path.write_bytes(data)
 
 
