@@ -15,8 +15,10 @@ watermark, idle partitions, t0 and the clicks before a boundary. Pure (no Kafka,
   while others go on lets boundaries pass, and the stalled partition's clicks before them
   are learned in the next version (their effective times are moved up, as above).
 - **t0.** The first boundary's origin: the earliest first click over the partitions, fixed
-  once every assigned partition has a click or is idle (so it does not depend on which
-  partition the learner happened to read first).
+  once every assigned partition has a click, or once ``idle_timeout_s`` has passed since the
+  first click was read and the partitions without one are idle (so it does not depend on
+  which partition the learner happened to read first; a click sent before the first one read
+  but delivered more than the idle timeout after it would come before t0, as a late click).
 - **Cut.** Version k holds, per partition, the leading clicks with an effective time before
   boundary k; the first offset not taken is the partition's offset in the manifest.
 """
@@ -74,6 +76,7 @@ class StreamCutter:
             raise ValueError(f"idle_timeout_s must be > 0, got {idle_timeout_s}")
         self.idle_timeout_s = idle_timeout_s
         self.partitions: dict[int, PartitionMark] = {}
+        self.first_read_at: float | None = None  # monotonic seconds of the first click read
 
     def assign(self, partition: int, next_offset: int, running_max: float | None) -> None:
         """Start reading ``partition`` at ``next_offset`` (``running_max``: its running
@@ -86,8 +89,17 @@ class StreamCutter:
         """Forget ``partition`` (its unlearned clicks are read again by whoever resumes)."""
         self.partitions.pop(partition, None)
 
-    def add(self, partition: int, offset: int, time: float, session: int, item: int) -> None:
-        """A click read from ``partition`` at ``offset`` with event time ``time``."""
+    def add(
+        self,
+        partition: int,
+        offset: int,
+        time: float,
+        session: int,
+        item: int,
+        now: float = 0.0,
+    ) -> None:
+        """A click read from ``partition`` at ``offset`` with event time ``time``, at ``now``
+        (monotonic seconds)."""
         mark = self.partitions[partition]
         if offset < mark.next_offset:  # read again after a seek: already held or learned
             return
@@ -95,6 +107,8 @@ class StreamCutter:
         mark.running_max = effective
         if mark.first_time is None:
             mark.first_time = time
+            if self.first_read_at is None:
+                self.first_read_at = now
         mark.pending.append(Click(offset, effective, session, item))
         mark.next_offset = offset + 1
         mark.caught_up_since = None
@@ -129,18 +143,17 @@ class StreamCutter:
         return min(m for m in marks if m is not None)
 
     def first_time(self, now: float) -> float | None:
-        """t0 once it can be fixed: the earliest first click over the partitions, when every
-        assigned partition has one or is idle; else None."""
-        if not self.partitions:
+        """t0 once it can be fixed (see the module's docstring), else None."""
+        firsts = [m.first_time for m in self.partitions.values() if m.first_time is not None]
+        if not firsts or self.first_read_at is None:
             return None
-        firsts = []
-        for p, mark in self.partitions.items():
-            if mark.first_time is None:
-                if not self.idle(p, now):
-                    return None
-            else:
-                firsts.append(mark.first_time)
-        return min(firsts) if firsts else None
+        if len(firsts) < len(self.partitions):
+            if now - self.first_read_at < self.idle_timeout_s:
+                return None
+            silent = [p for p, m in self.partitions.items() if m.first_time is None]
+            if not all(self.idle(p, now) for p in silent):
+                return None
+        return min(firsts)
 
     def pending(self) -> int:
         """Clicks read and not learned yet."""

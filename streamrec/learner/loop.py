@@ -133,7 +133,12 @@ class OnlineLearner:
             self.cutter.partitions[partition].next_offset = msg.offset() + 1
             return
         self.cutter.add(
-            partition, msg.offset(), event.ts, session_key(event.session_id), event.item_id
+            partition,
+            msg.offset(),
+            event.ts,
+            session_key(event.session_id),
+            event.item_id,
+            self.clock(),
         )
 
     def _note_positions(self) -> None:

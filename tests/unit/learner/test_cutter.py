@@ -26,7 +26,7 @@ def test_the_watermark_waits_for_every_partition_then_is_their_least_time() -> N
 
 def test_an_idle_partition_stops_holding_the_watermark_back() -> None:
     c = cutter(0, 1, idle=2.0)
-    c.add(0, 0, 10.0, 1, 100)
+    c.add(0, 0, 10.0, 1, 100, now=5.0)
     c.note_position(1, at_end=True, now=5.0)  # partition 1 has nothing
     assert c.watermark(6.0) is None and c.first_time(6.0) is None
     assert c.watermark(7.0) == 10.0 and c.first_time(7.0) == 10.0
@@ -81,3 +81,16 @@ def test_resuming_from_a_cut_reads_the_same_clicks_again() -> None:
 def test_bad_idle_timeouts_are_refused() -> None:
     with pytest.raises(ValueError, match="idle_timeout_s"):
         StreamCutter(0.0)
+
+
+def test_t0_waits_the_idle_timeout_after_the_first_click_for_silent_partitions() -> None:
+    c = cutter(0, 1, idle=2.0)
+    c.note_position(1, at_end=True, now=0.0)  # partition 1 empty for long
+    c.add(0, 0, 10.0, 1, 100, now=50.0)
+    assert c.first_time(50.5) is None  # an earlier click may still be on its way
+    c.add(1, 0, 9.5, 2, 200, now=50.8)  # it was
+    assert c.first_time(50.8) == 9.5
+    late = cutter(0, 1, idle=2.0)
+    late.note_position(1, at_end=True, now=0.0)
+    late.add(0, 0, 10.0, 1, 100, now=50.0)
+    assert late.first_time(52.0) == 10.0  # the idle timeout passed: fixed without it
