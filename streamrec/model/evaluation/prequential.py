@@ -19,11 +19,13 @@ The protocol (issue 20; data/globo-news's README uses it for its yardsticks):
   counted in ``unknown_targets``. Everything else is full
   ranking with ties against the target (``evaluation.ranking``, the one implementation).
 
-Figures per (model, refresh): Hit@10, Hit@20, MRR@20 over every prediction, the number of
-versions published (version 0 included; a boundary after which nothing was learned publishes
-nothing), the update seconds of versions 1.. (mean, max), ``unknown_targets``,
-``new_item_clicks`` (test clicks on items the training part does not know), and Hit@20 per
-hour of the test day (UTC hour of the predicted click, in ``t0``'s day).
+Figures per (model, refresh): Hit@10, Hit@20, MRR@20 over every prediction; ``versions``:
+the versions that served a prediction (version 0 included; offline, a boundary no prediction
+falls after is skipped and its clicks go to the next version that is built, so an update
+after a quiet night learns the whole night); their update seconds (versions 1.., mean and
+max); ``unknown_targets``; ``new_item_clicks`` (test clicks on items version 0 does not
+know); and Hit@20 per hour of the test day (UTC hour of the predicted click, in the day of
+the first prediction).
 """
 
 from __future__ import annotations
