@@ -41,7 +41,7 @@ import torch
 
 from streamrec.model.data.clicklog import LogSessions
 from streamrec.model.evaluation.ranking import MISS_RANK, RankingTotals, ranks_from_scores
-from streamrec.model.scoring import WindowBatch
+from streamrec.model.scoring import NO_SOURCE, WindowBatch
 from streamrec.model.zoo.updates import ClickBatch, StreamLearner, UpdateReport, refresh_label
 
 VERSION_TIMES = ("target", "served")
@@ -201,18 +201,29 @@ def _ranks(
     targets = known.dense[known.compact_clicks[starts + predictions.position[group]]]
     scorable = np.flatnonzero(targets >= 0)
     scorer = model.scorer()
+    windows, lengths = _windows(known, predictions, group, max_len)
     for lo in range(0, len(scorable), BATCH):
         rows = scorable[lo : lo + BATCH]
-        windows = []
-        for row in rows:
-            first = starts[row]
-            length = predictions.position[group[row]]
-            prefix = known.dense[known.compact_clicks[first : first + length]]
-            windows.append(prefix[-max_len:].tolist())  # unknown: -1, model id 0
-        scores = scorer.score(WindowBatch.from_windows(windows, max_len))
+        unknown = np.full(len(rows), NO_SOURCE, np.int64)
+        batch = WindowBatch(windows[rows], lengths[rows], unknown, unknown.copy())
+        scores = scorer.score(batch)
         target = torch.from_numpy(targets[rows]).to(scores.device)
         out[rows] = ranks_from_scores(scores, target).cpu().numpy()
     return out, len(group) - len(scorable)
+
+
+def _windows(
+    known: _KnownItems, predictions: Predictions, group: np.ndarray, max_len: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Left-padded model-id windows (the prefix's last ``max_len`` clicks; an unknown click
+    is 0 in its place) and their lengths, for the predictions at ``group``."""
+    starts = predictions.starts[predictions.session[group]]
+    ends = starts + predictions.position[group]
+    where = ends[:, None] + np.arange(-max_len, 0)[None, :]
+    inside = where >= starts[:, None]
+    dense = known.dense[known.compact_clicks[np.where(inside, where, 0)]]
+    windows = np.where(inside, dense + 1, 0).astype(np.int64)
+    return windows, np.minimum(predictions.position[group], max_len).astype(np.int64)
 
 
 def _result(
