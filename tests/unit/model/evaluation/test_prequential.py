@@ -15,7 +15,7 @@ import pytest
 from streamrec.config import Settings
 from streamrec.model.data.clicklog import LogSessions
 from streamrec.model.data.stream_log import StreamLog, part_figures
-from streamrec.model.evaluation.prequential import Predictions, evaluate_stream
+from streamrec.model.evaluation.prequential import Predictions, PrequentialResult, evaluate_stream
 from streamrec.model.zoo import learner_for
 from streamrec.model.zoo.updates import LearnerStart
 
@@ -26,7 +26,7 @@ TEST = LogSessions(
 )  # fmt: skip
 
 
-def _run(history: str, refresh: float | None, version_time: str = "target") -> object:
+def _run(history: str, refresh: float | None, version_time: str = "target") -> PrequentialResult:
     log = StreamLog(TRAIN, TEST, "keep", history)
     start = LearnerStart(None, log.catalog(), log.history(), Settings())
     learner = learner_for("markov", start)
