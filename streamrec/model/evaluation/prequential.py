@@ -19,11 +19,13 @@ The protocol (issue 20; data/globo-news's README uses it for its yardsticks):
   counted in ``unknown_targets``. Everything else is full
   ranking with ties against the target (``evaluation.ranking``, the one implementation).
 
-Figures per (model, refresh): Hit@10, Hit@20, MRR@20 over every prediction, the number of
-versions published (version 0 included; a boundary after which nothing was learned publishes
-nothing), the update seconds of versions 1.. (mean, max), ``unknown_targets``,
-``new_item_clicks`` (test clicks on items the training part does not know), and Hit@20 per
-hour of the test day (UTC hour of the predicted click, in ``t0``'s day).
+Figures per (model, refresh): Hit@10, Hit@20, MRR@20 over every prediction; ``versions``:
+the versions that served a prediction (version 0 included; offline, a boundary no prediction
+falls after is skipped and its clicks go to the next version that is built, so an update
+after a quiet night learns the whole night); their update seconds (versions 1.., mean and
+max); ``unknown_targets``; ``new_item_clicks`` (test clicks on items version 0 does not
+know); and Hit@20 per hour of the test day (UTC hour of the predicted click, in the day of
+the first prediction).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import torch
 
 from streamrec.model.data.clicklog import LogSessions
 from streamrec.model.evaluation.ranking import MISS_RANK, RankingTotals, ranks_from_scores
-from streamrec.model.scoring import WindowBatch
+from streamrec.model.scoring import NO_SOURCE, WindowBatch
 from streamrec.model.zoo.updates import ClickBatch, StreamLearner, UpdateReport, refresh_label
 
 VERSION_TIMES = ("target", "served")
@@ -199,18 +201,29 @@ def _ranks(
     targets = known.dense[known.compact_clicks[starts + predictions.position[group]]]
     scorable = np.flatnonzero(targets >= 0)
     scorer = model.scorer()
+    windows, lengths = _windows(known, predictions, group, max_len)
     for lo in range(0, len(scorable), BATCH):
         rows = scorable[lo : lo + BATCH]
-        windows = []
-        for row in rows:
-            first = starts[row]
-            length = predictions.position[group[row]]
-            prefix = known.dense[known.compact_clicks[first : first + length]]
-            windows.append(prefix[-max_len:].tolist())  # unknown: -1, model id 0
-        scores = scorer.score(WindowBatch.from_windows(windows, max_len))
+        unknown = np.full(len(rows), NO_SOURCE, np.int64)
+        batch = WindowBatch(windows[rows], lengths[rows], unknown, unknown.copy())
+        scores = scorer.score(batch)
         target = torch.from_numpy(targets[rows]).to(scores.device)
         out[rows] = ranks_from_scores(scores, target).cpu().numpy()
     return out, len(group) - len(scorable)
+
+
+def _windows(
+    known: _KnownItems, predictions: Predictions, group: np.ndarray, max_len: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Left-padded model-id windows (the prefix's last ``max_len`` clicks; an unknown click
+    is 0 in its place) and their lengths, for the predictions at ``group``."""
+    starts = predictions.starts[predictions.session[group]]
+    ends = starts + predictions.position[group]
+    where = ends[:, None] + np.arange(-max_len, 0)[None, :]
+    inside = where >= starts[:, None]
+    dense = known.dense[known.compact_clicks[np.where(inside, where, 0)]]
+    windows = np.where(inside, dense + 1, 0).astype(np.int64)
+    return windows, np.minimum(predictions.position[group], max_len).astype(np.int64)
 
 
 def _result(

@@ -15,7 +15,7 @@ import pytest
 from streamrec.config import Settings
 from streamrec.model.data.clicklog import LogSessions
 from streamrec.model.data.stream_log import StreamLog, part_figures
-from streamrec.model.evaluation.prequential import Predictions, evaluate_stream
+from streamrec.model.evaluation.prequential import Predictions, PrequentialResult, evaluate_stream
 from streamrec.model.zoo import learner_for
 from streamrec.model.zoo.updates import LearnerStart
 
@@ -26,7 +26,7 @@ TEST = LogSessions(
 )  # fmt: skip
 
 
-def _run(history: str, refresh: float | None, version_time: str = "target") -> object:
+def _run(history: str, refresh: float | None, version_time: str = "target") -> PrequentialResult:
     log = StreamLog(TRAIN, TEST, "keep", history)
     start = LearnerStart(None, log.catalog(), log.history(), Settings())
     learner = learner_for("markov", start)
@@ -71,10 +71,15 @@ def test_served_time_picks_the_version_of_the_last_prefix_click() -> None:
 
 
 def test_a_prediction_exactly_on_a_boundary_uses_that_boundary() -> None:
-    """With a 590 s refresh B->20 (@700) falls in v1 (boundary 690); a 600 s refresh puts
-    700 exactly on boundary 1: the same version, which has not learned the click at 700."""
-    on, before = _run("strict", 600.0), _run("strict", 590.0)
-    assert on.hit_at_10 == before.hit_at_10
+    """Refresh 600 s puts B->20 (@700) exactly on boundary 1: v1 serves it (rank 4, see
+    above), without the click at 700 itself. Refresh 601 s: boundary 1 is at 701, so v0
+    serves it (last click 30 unknown, 10 and 20 one click each: rank 2), and C->40 (@1300)
+    gets v1, which learned B's 20 @700 (30->20 first) and A's 40: rank 4."""
+    on = _run("strict", 600.0)
+    after = _run("strict", 601.0)
+    assert on.mrr_at_20 == pytest.approx((1 / 4 + 1 / 4) / 3)
+    assert after.mrr_at_20 == pytest.approx((1 / 2 + 1 / 4) / 3)
+    assert (on.versions, after.versions) == (3, 2)
 
 
 def test_hourly_figures_and_parts() -> None:

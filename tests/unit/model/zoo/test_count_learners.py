@@ -143,6 +143,7 @@ def test_markov_and_popularity_equal_their_one_pass_fit() -> None:
     clicks = _stream()
     corpus = log_corpus(_log(clicks))
     examples = build_examples(corpus.sessions, 25)
+    assert corpus.item_ids is not None
     catalog = Catalog(corpus.item_ids)  # the checkpoint's order
     fit = MarkovScorer.fit(examples, corpus.n_items, PopularityScorer(np.zeros(corpus.n_items)))
     model, _ = learner_for("markov", _start(clicks, catalog)).publish()
@@ -156,6 +157,7 @@ def test_markov_and_popularity_equal_their_one_pass_fit() -> None:
 def test_vsknn_equals_its_one_pass_fit() -> None:
     clicks = _stream()
     corpus = log_corpus(_log(clicks))
+    assert corpus.item_ids is not None
     model, _ = learner_for("vsknn", _start(clicks, Catalog(corpus.item_ids))).publish()
     fit = fit_vsknn(corpus, np.arange(len(corpus.sessions)), VSKNNConfig())
     for name, value in fit.state().items():
