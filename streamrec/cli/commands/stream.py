@@ -140,7 +140,7 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     heading = (
         f"events: {ev['applied']:,} applied, {ev['unknown_item']:,} unknown item, "
         f"{ev['duplicate']:,} duplicate, {ev['gap']:,} gap, {ev['invalid']:,} invalid"
-    )
+    ) + (f", {ev['stale']:,} served stale (--follow)" if ev["stale"] else "")
     render.metrics_report(totals, heading, args.json)
     if not args.json and len(totals["models"]) > 1:
         print("\nper model (primary: the served one; shadow, or the A/B arm secondary):")
