@@ -144,6 +144,21 @@ def click_consumer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return kafka_config(settings, **conf)
 
 
+def learner_consumer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka settings of the online learner (``streamrec learn``): its own group on the
+    clicks topic, partitions assigned (not subscribed), offsets committed only as a report
+    (it resumes from its versions' offsets)."""
+    conf: dict[str, Any] = {
+        "group.id": Names(settings.namespace).learner_group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "fetch.min.bytes": CLICK_FETCH_MIN_BYTES,
+        "fetch.wait.max.ms": settings.fetch_wait_ms,
+    }
+    conf.update(extra)
+    return kafka_config(settings, **conf)
+
+
 def output_producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     """librdkafka settings of the consumer's recommendations and DLQ producer.
 

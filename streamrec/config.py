@@ -7,6 +7,7 @@ one-line message (``ConfigError``).
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from collections.abc import Mapping
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "STREAMREC_"
-# "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "none": all
-# of it (another log validates or is scored)
-SPLITS = ("session", "example", "time", "none")
+# "session"/"example": 80/20 of one corpus; "time": the last test_days of a log; "day": the
+# sessions starting on its last test_days UTC calendar days; "none": all of it (another log
+# validates or is scored)
+SPLITS = ("session", "example", "time", "day", "none")
 # generated sessions: the seed's process, or one with item successors / a first-click anchor
 # (streamrec.model.data.generator_modes; the config layer imports nothing of the package)
 GENERATORS = ("seed", "series", "anchor")
@@ -34,15 +36,18 @@ ARCHITECTURES = (
     "hybrid",
     "markov",
     "popularity",
+    "recent-popularity",
+    "recent-markov",
 )
 # the baselines `evaluate --baseline` names (streamrec.model.evaluation.baselines builds each)
 BASELINES = ("popularity", "category-popularity", "markov", "oracle")
-LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket")
+LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket", "globo")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("auto", "incremental", "full")
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_FETCH_WAIT_MS = 5000  # longer would stall a consumer's first fetch after a rebalance
+MAX_VERSION_WAIT_MS = 120_000  # within librdkafka's max.poll.interval.ms (300 s)
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
 # redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -50,6 +55,40 @@ CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
 
 class ConfigError(ValueError):
     """A setting has an invalid value; the message is one readable line."""
+
+
+# refresh periods of models that learn from the stream (issue 20): "never" or 10m, 1h, 1d...
+NEVER = "never"
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_refresh(text: str) -> float | None:
+    """A refresh period: ``never`` (None) or a positive number with a unit ``s``, ``m``,
+    ``h`` or ``d`` (``10m`` -> 600.0); ``ValueError`` with a one-line reason otherwise."""
+    value = text.strip().lower()
+    if value == NEVER:
+        return None
+    number, unit = value[:-1], value[-1:]
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise ConfigError(
+            f"refresh {text!r} is not 'never' or a number with a unit s, m, h or d (e.g. 10m)"
+        ) from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"refresh {text!r} must be a positive period")
+    return seconds
+
+
+def refresh_label(seconds: float | None) -> str:
+    """The short name of a refresh period (``never``, ``10m``, ``1h``, ``1d``, ``90s``)."""
+    if seconds is None:
+        return NEVER
+    for unit in ("d", "h", "m"):
+        count = seconds / _UNITS[unit]
+        if count >= 1 and float(count).is_integer():
+            return f"{int(count)}{unit}"
+    return f"{seconds:g}s"
 
 
 SECRET_FIELDS = frozenset({"redis_password", "kafka_password"})
@@ -95,6 +134,10 @@ class Settings:
     # more than 2 threads oversubscribes small machines whose cores other processes share
     threads: int = 0  # 0: one per core, capped at 2
     validation_sample: int = 0  # > 0: validate each epoch on this many examples (quick models)
+    # learning from the stream (issue 20): the most seconds one fine-tune may take (0: the
+    # architecture's own), and the half-life of the recency models' click weights
+    update_budget_s: float = 0.0
+    recency_half_life_h: float = 1.0
     # where things go
     artifacts: Path = Path("artifacts")
     model_path: Path = Path("artifacts/model.pt")
@@ -135,6 +178,9 @@ class Settings:
     # event as a shadow, or, with split_traffic > 0, serving that share of the sessions
     shadow_model: str = ""
     split_traffic: float = 0.0  # 0: shadow only; 0 < P < 1: the second model's share (A/B)
+    # serve the online learner's versions (empty: model_path); wait for one at most this long
+    follow_dir: str = ""
+    version_wait_ms: int = 5000
     keep_demo_dir: bool = False  # keep the demo's scratch directory (consumer logs) at exit
     # names of the settings given explicitly (environment or flags), not defaults
     explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -213,6 +259,10 @@ class Settings:
             raise ConfigError(
                 "split_traffic needs the second model: give it with --shadow-model PATH"
             )
+        if not 0 <= self.version_wait_ms <= MAX_VERSION_WAIT_MS:
+            raise ConfigError(
+                f"version_wait_ms must be in 0..{MAX_VERSION_WAIT_MS}, got {self.version_wait_ms}"
+            )
         if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
             raise ConfigError(
                 f"fetch_wait_ms must be in 1..{MAX_FETCH_WAIT_MS}, got {self.fetch_wait_ms}"
@@ -252,6 +302,14 @@ class Settings:
             raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
             raise ConfigError("group must not be empty")
+        if not 0 <= self.update_budget_s < float("inf"):
+            raise ConfigError(
+                f"update_budget_s must be >= 0 seconds (0: the default), got {self.update_budget_s}"
+            )
+        if not 0 < self.recency_half_life_h < float("inf"):
+            raise ConfigError(
+                f"recency_half_life_h must be > 0 hours, got {self.recency_half_life_h}"
+            )
         if not 0 <= self.learning_rate < float("inf"):
             raise ConfigError(
                 f"learning_rate must be >= 0 (0: the default), got {self.learning_rate}"

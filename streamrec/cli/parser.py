@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from streamrec import __version__
-from streamrec.cli import run_flags
+from streamrec.cli import learning_flags, run_flags
 from streamrec.cli.exits import EPILOG, EXIT_USAGE, exit_status_table
 from streamrec.cli.flags import add_setting_flags
 from streamrec.config import Settings
@@ -179,12 +179,39 @@ COMMANDS: dict[str, Command] = {
             "split_traffic",
             "model_watch_interval",
             "max_message_bytes",
+            "follow_dir",
+            "version_wait_ms",
             *SERVERS,
             "device",
             "threads",
             "log_level",
         ),
         run_flags.no_flags,
+    ),
+    "learn": Command(
+        "learn from the clicks topic and publish model versions (online learning)",
+        "Apply every click of the clicks topic (its own consumer group) to the --model "
+        "checkpoint's learner, started from its training log (the click-log options `train` "
+        "was given), and publish version k into --out-dir when the event-time watermark "
+        "passes t0 + k * --refresh: atomically, with a manifest (version, valid-from time, "
+        "catalog size, clicks learned, update seconds, checksums) and the learner's state. "
+        "Killed and started again, it resumes after its newest valid version: no click "
+        "learned twice or skipped. `consume --follow DIR` serves the versions.",
+        (
+            "model_path",
+            *CLICK_LOG,
+            "split",
+            "update_budget_s",
+            "metrics_port",
+            "metrics_host",
+            "fetch_wait_ms",
+            "max_message_bytes",
+            *SERVERS,
+            "device",
+            "threads",
+            "log_level",
+        ),
+        learning_flags.learn_flags,
     ),
     "services": Command(
         "start/stop the embedded broker, Valkey and (when installed) Prometheus",

@@ -9,8 +9,9 @@ import argparse
 from pathlib import Path
 
 from streamrec.cli.clock_flags import DEFAULT_CONCURRENCY, add_clock_flags, add_load_clock_flags
-from streamrec.cli.validators import name_list, number, number_list
+from streamrec.cli.validators import name_list, number, number_list, refresh_list, refresh_period
 from streamrec.config import ARCHITECTURES, BASELINES, Settings
+from streamrec.model.data.parameters import HISTORIES, NEW_ITEMS, VERSION_TIMES
 
 DEFAULT_LOAD_STEPS = (1000.0, 2000.0, 5000.0, 10000.0, 20000.0)
 DEFAULT_LOAD_RATE = 1000.0
@@ -50,6 +51,38 @@ def evaluate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     what.add_argument("--model", type=Path, metavar="PATH", help="checkpoint to evaluate")
     what.add_argument("--baseline", choices=BASELINES, help="baseline to evaluate")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _stream_flags(p, many=False)
+
+
+def _stream_flags(p: argparse.ArgumentParser, many: bool) -> None:
+    """``--refresh`` and how the prequential evaluation runs (``compare``, ``evaluate``)."""
+    g = p.add_argument_group("learning from the stream (prequential evaluation)")
+    g.add_argument(
+        "--refresh",
+        metavar="PERIODS" if many else "PERIOD",
+        type=refresh_list if many else refresh_period,
+        help=("comma-separated refresh periods, e.g. never,1d,1h,10m" if many else "a refresh "
+              "period, e.g. 10m, 1h, never") + ": score on the test part's clicks in time order, "
+        "the model updated at every t0 + k x PERIOD with every click before it (units s, m, "
+        "h, d); default: the classic frozen protocol",
+    )  # fmt: skip
+    g.add_argument(
+        "--version-time", choices=VERSION_TIMES, default="target",
+        help="the time that picks a prediction's version: the predicted click's (target, the "
+        "data/globo-news yardstick) or the last prefix click's (served, what a live consumer "
+        "can do) (default: %(default)s)",
+    )  # fmt: skip
+    g.add_argument(
+        "--new-items", choices=NEW_ITEMS, default="keep",
+        help="test clicks on items the training log lacks: keep them (a miss until a version "
+        "learns the item) or drop them, then sessions shorter than 2 (default: %(default)s)",
+    )  # fmt: skip
+    g.add_argument(
+        "--history", choices=HISTORIES, default="strict",
+        help="what version 0 learns: the training clicks before the first test click (strict; "
+        "later clicks of training sessions are streamed) or the whole training log (whole, "
+        "as data/globo-news's yardsticks) (default: %(default)s)",
+    )  # fmt: skip
 
 
 def compare_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
@@ -77,6 +110,8 @@ def compare_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         f"{defaults.artifacts}/compare)",
     )
     p.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    _stream_flags(p, many=True)
 
 
 def explain_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from streamrec.config import parse_refresh
+
 N = TypeVar("N", int, float)
 
 KIND_NAMES = {int: "a whole number", float: "a number"}
@@ -99,3 +101,27 @@ def writable_folder(folder: Path, flag: str) -> None:
             pass
     except OSError as exc:
         raise ValueError(f"{flag}: cannot write in {folder}: {exc.strerror or exc}") from None
+
+
+def refresh_list(text: str) -> list[float | None]:
+    """An argparse ``type`` for comma-separated refresh periods (``never,1h,10m``), each
+    once, in the order given (seconds; None for ``never``)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected comma-separated periods, got {text!r}")
+    try:
+        periods = [parse_refresh(p) for p in parts]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if len(set(periods)) != len(periods):
+        raise argparse.ArgumentTypeError(f"a period is given twice in {text!r}")
+    return periods
+
+
+def refresh_period(text: str) -> list[float | None]:
+    """An argparse ``type`` for one refresh period, as a one-item list (seconds; None for
+    ``never``) so that ``never`` differs from the flag's absence."""
+    try:
+        return [parse_refresh(text)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

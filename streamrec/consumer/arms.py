@@ -8,8 +8,8 @@ A/B (``--shadow-model PATH --split-traffic P``): a session whose stable position
 under P is served by the second model only: its recommendations, its stored top-K, its totals
 and metrics labelled ``secondary``; every other session by the primary (``primary``).
 
-Both models must share the catalog and the window length: the stored windows and top-Ks are
-dense ids of one catalog.
+Both models must share the catalog and the window length: which clicks join a window and are
+scored is decided by the primary's catalog, and both score the same windows.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from streamrec.consumer.serving import ServedModel
+from streamrec.consumer.serving import ServedModel, top_k_by_model
 from streamrec.contract.names import SECONDARY, SHADOW
 
 _HASH_PERSON = b"streamrec-arm"  # keeps arm positions independent of the shard hash (crc32)
@@ -106,20 +106,4 @@ def split_top_k(
     """``ServedModel.top_k`` of every row, each from its arm's model (A/B): rows with
     ``arms[row]`` from ``second``, the others from ``primary``; each model gets its rows in
     batch order, so a session's clicks stay in order for its scorer."""
-    mask = np.asarray(arms, dtype=bool)
-    parts = []
-    for model, rows in ((primary, np.flatnonzero(~mask)), (second, np.flatnonzero(mask))):
-        if rows.size:
-            picked = rows.tolist()
-            result = model.top_k([sessions[r] for r in picked], [windows[r] for r in picked])
-            parts.append((rows, result))
-    if len(parts) == 1:
-        return parts[0][1]
-    merged = []
-    for i in range(3):
-        dtype = np.result_type(*(result[i] for _, result in parts))
-        out = np.empty((len(mask), *parts[0][1][i].shape[1:]), dtype=dtype)
-        for rows, result in parts:
-            out[rows] = result[i]
-        merged.append(out)
-    return merged[0], merged[1], merged[2]
+    return top_k_by_model((primary, second), [int(a) for a in arms], sessions, windows)

@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer
 from streamrec.config import Settings
 from streamrec.consumer.arms import SecondModel
 from streamrec.consumer.batch import BatchProcessor
+from streamrec.consumer.follow import VersionFollower
 from streamrec.consumer.offsets import OffsetTracker
 from streamrec.consumer.outputs import Outputs
 from streamrec.consumer.reload import ModelReloader
@@ -47,9 +48,13 @@ class ClickConsumer:
         stop: Callable[[], bool],
         reloader: ModelReloader | None = None,
         second: SecondModel | None = None,
+        follower: VersionFollower | None = None,
     ) -> None:
+        """``follower``: serve the learner's versions (``consume --follow``); ``scorer`` is
+        then its version 0, and there is no ``reloader``."""
         self.settings = settings
         self.reloader = reloader
+        self.follower = follower
         self.stop_requested = stop
         self.names = Names(settings.namespace)
         self.consumer = consumer
@@ -67,6 +72,7 @@ class ClickConsumer:
             metrics,
             settings.max_message_bytes,
             second,
+            follower,
         )
         metrics.serving_model(scorer.model_version, scorer.meta.architecture)
 
@@ -105,9 +111,13 @@ class ClickConsumer:
                     new_model = self.reloader.poll(self.scorer)
                     if new_model is not None:
                         self._swap_model(new_model)
+                if self.follower is not None:
+                    self.follower.poll()  # load the next version aside
         finally:
             if self.reloader is not None:
                 self.reloader.close()
+            if self.follower is not None:
+                self.follower.close()
             self.offsets.commit_now()
             unsent = self.outputs.close(EXIT_FLUSH_S)
             if unsent:

@@ -24,6 +24,7 @@ from streamrec.clients import (
 )
 from streamrec.config import Settings
 from streamrec.consumer.arms import SecondModel
+from streamrec.consumer.follow import VersionFollower
 from streamrec.consumer.loop import ClickConsumer
 from streamrec.consumer.offsets import report_commit
 from streamrec.consumer.reload import FileStamp, ModelReloader
@@ -103,7 +104,8 @@ def run_consumer(
     """Check servers and model, start the metrics endpoint, then consume until ``stop()``
     (e.g. a ``StopRequest`` set by SIGTERM: drain, commit, leave the group). ``reload()``
     (e.g. a ``ReloadRequest`` set by SIGHUP) or a new file at the model path swaps the model
-    in between batches (``consumer.reload``)."""
+    in between batches (``consumer.reload``). With ``follow_dir`` the learner's versions are
+    served instead, each event by the version its time calls for (``consumer.follow``)."""
     metrics = ConsumerMetrics()
     # first: a port in use fails before the model loads
     serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
@@ -114,8 +116,19 @@ def run_consumer(
         scoring=settings.scoring,
         cache_bytes=settings.scorer_cache_mb << 20,
     )
-    served_stamp = FileStamp.of(settings.model_path)  # before loading: a newer file is seen
-    scorer = load(settings.model_path)
+    follower: VersionFollower | None = None
+    if settings.follow_dir:
+        follower = VersionFollower(
+            Path(settings.follow_dir),
+            lambda path, label: load(path, label=label),
+            metrics,
+            settings.version_wait_ms / 1000,
+        )
+        scorer = follower.start(settings.connect_timeout, stop).model
+        log.info("following the versions in %s", settings.follow_dir)
+    else:
+        served_stamp = FileStamp.of(settings.model_path)  # before loading: a newer file is seen
+        scorer = load(settings.model_path)
     log.info("scoring: %s", scorer.mode)
     second = load_second_model(settings, load, scorer)
     if scorer.max_len != settings.max_len:
@@ -140,7 +153,9 @@ def run_consumer(
         scorer,
         metrics,
         stop,
-        ModelReloader(
+        None
+        if follower is not None
+        else ModelReloader(
             settings.model_path,
             load,
             served_stamp,
@@ -149,6 +164,7 @@ def run_consumer(
             reload,
         ),
         second,
+        follower,
     )
     settle_garbage_collector()
     consumer.run()

@@ -8,31 +8,42 @@ session's later events see its earlier ones, and each is evaluated against the t
 current before it: the previous event's in this batch, else the one stored in Redis. A shadow
 model scores the same windows; its own previous top-K (in the batch, else stored) evaluates it.
 
-A click on an item outside the served catalog (``dense_item is None``) advances the session's
-seq and nothing else: it joins no window, is not scored and is no prediction target, so the
-stream sees each session as offline evaluation does once unknown items are removed.
+Windows and top-Ks are raw item ids (the events' own). A click on an item that the model
+serving it does not know (``BatchEvent.known`` False) is handled in one of two ways:
+
+- a fixed model (``keep_unknown`` False): it advances the session's seq and nothing else: it
+  joins no window, is not scored and is no prediction target, so the stream sees each session
+  as offline evaluation does once unknown items are removed (the session-rec protocol);
+- following versions (``keep_unknown`` True, ``consume --follow``): it joins the window like
+  any click, so a later version that knows it counts it in the prefix; it is a prediction
+  target like any click (a miss: no top-K holds an item its model does not know), and the
+  window is scored by the event's version with the clicks it does not know in their places as
+  padding (``Catalog.dense_window``). That is the offline prequential protocol
+  (``model.evaluation.prequential``) click for click.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from streamrec.consumer.state import EventWrite, SessionState
 from streamrec.contract.events import ClickEvent
 from streamrec.model.evaluation.ranking import RankingTotals, rank_in_top_k
 
-# items (dense ids) and their scores, best first, and how many items outside tie with the last
+# items (raw ids) and their scores, best first, and how many items outside tie with the last
 TopK = tuple[list[int], list[float], int]
 
 
 # slots, not frozen: several are built per event on the consumer's hot path
 @dataclass(slots=True)
 class BatchEvent:
-    """A decoded event of the batch with its item's dense id."""
+    """A decoded event of the batch, and the model that serves it."""
 
     event: ClickEvent
-    dense_item: int | None  # None: not in the served catalog
+    known: bool  # the serving model knows the event's item
+    model: int = 0  # which of the batch's models serves it (followed versions)
+    stale: bool = False  # served by an older version than its time calls for
 
 
 @dataclass(slots=True)
@@ -40,19 +51,21 @@ class PlannedEvent:
     """What the batch expects of one event."""
 
     event: ClickEvent
-    dense_item: int | None
+    known: bool
     # applicable: the session's window after this event (scored, then stored);
     # otherwise: the window read from Redis
     window: list[int]
-    slot: int | None  # row among the scored windows; None: not scored (see ``unknown_item``)
+    slot: int | None  # row among the scored windows; None: not scored
     prev_slot: int | None  # row of the session's previous event in this batch
     prev_topk: TopK | None  # else the top-K stored in Redis (None: nothing stored)
-    unknown_item: bool = False  # applicable, but only advances the seq
+    advance_only: bool = False  # applicable, but only advances the seq (fixed model)
     prev_shadow: TopK | None = None  # the shadow's stored top-K, when prev_slot is None
+    applies: bool = True  # False: a duplicate or a gap, only counted
+    stale: bool = False
 
     @property
     def scored(self) -> bool:
-        """Whether this event is expected to apply (and so is scored)."""
+        """Whether this event is scored (it then applies)."""
         return self.slot is not None
 
 
@@ -76,16 +89,21 @@ class BatchPlan:
 
     events: list[PlannedEvent]
     sessions: list[str]  # per scored row: its session id
-    windows: list[list[int]]  # per scored row: the window to score, oldest first
+    windows: list[list[int]]  # per scored row: the window to score (raw ids), oldest first
+    models: list[int] = field(default_factory=list)  # per scored row: the model scoring it
 
 
 def plan_batch(
-    events: Sequence[BatchEvent], states: Mapping[str, SessionState], max_len: int
+    events: Sequence[BatchEvent],
+    states: Mapping[str, SessionState],
+    max_len: int,
+    keep_unknown: bool = False,
 ) -> BatchPlan:
     """Decide which events apply and the windows to score for them, in batch order.
 
     ``states`` holds the state read for every session of the batch; it is not modified.
-    Windows keep the last ``max_len`` items.
+    Windows keep the last ``max_len`` clicks; ``keep_unknown`` (following versions) keeps
+    clicks on items the serving model does not know in them (see the module's docstring).
     """
     window: dict[str, list[int]] = {}
     next_seq: dict[str, int] = {}
@@ -93,18 +111,21 @@ def plan_batch(
     planned: list[PlannedEvent] = []
     sessions: list[str] = []
     windows: list[list[int]] = []
+    models: list[int] = []
     for item in events:
         event = item.event
         sid = event.session_id
         state = states[sid]
         expected = next_seq.get(sid, state.next_seq)
         if event.seq != expected:  # duplicate or gap: the script counts it, nothing scored
-            planned.append(PlannedEvent(event, item.dense_item, state.items, None, None, None))
+            planned.append(
+                PlannedEvent(event, item.known, state.items, None, None, None, applies=False)
+            )
             continue
-        if item.dense_item is None:  # outside the catalog: the seq moves on, nothing else
+        next_seq[sid] = event.seq + 1
+        if not item.known and not keep_unknown:  # the seq moves on, nothing else
             current = window.get(sid, state.items)
-            planned.append(PlannedEvent(event, None, current, None, None, None, True))
-            next_seq[sid] = event.seq + 1
+            planned.append(PlannedEvent(event, False, current, None, None, None, True))
             continue
         prev_slot = last_slot.get(sid)
         prev_topk: TopK | None = None
@@ -114,28 +135,35 @@ def plan_batch(
                 prev_topk = (state.topk_items, state.topk_scores, state.topk_ties)
             prev_shadow = state.shadow_topk
         # a new list each time: earlier rows keep their own window
-        after = [*window.get(sid, state.items), item.dense_item][-max_len:]
+        after = [*window.get(sid, state.items), event.item_id][-max_len:]
         window[sid] = after
-        next_seq[sid] = event.seq + 1
         slot = len(windows)
         last_slot[sid] = slot
         sessions.append(sid)
         windows.append(after)
+        models.append(item.model)
         planned.append(
             PlannedEvent(
-                event, item.dense_item, after, slot, prev_slot, prev_topk, prev_shadow=prev_shadow
+                event,
+                item.known,
+                after,
+                slot,
+                prev_slot,
+                prev_topk,
+                prev_shadow=prev_shadow,
+                stale=item.stale,
             )
         )
-    return BatchPlan(planned, sessions, windows)
+    return BatchPlan(planned, sessions, windows, models)
 
 
-def evaluate(seq: int, previous: TopK | None, dense_item: int) -> RankingTotals | None:
-    """The online evaluation of a click against the top-K shown before it (None for a
-    session's first click, or when no top-K is known)."""
-    if seq <= 0 or previous is None:
+def evaluate(seq: int, previous: TopK | None, item: int) -> RankingTotals | None:
+    """The online evaluation of a click (raw item id) against the top-K shown before it
+    (None for a session's first click, or when no top-K is known)."""
+    if seq <= 0 or previous is None or not previous[0]:
         return None
     items, scores, ties = previous
-    return RankingTotals.from_rank(rank_in_top_k(items, scores, dense_item, ties))
+    return RankingTotals.from_rank(rank_in_top_k(items, scores, item, ties))
 
 
 def build_writes(
@@ -159,7 +187,7 @@ def build_writes(
     writes: list[EventWrite] = []
     for p in plan.events:
         event = p.event
-        if p.slot is None or p.dense_item is None:
+        if not p.applies or p.advance_only:
             writes.append(
                 EventWrite(
                     session_id=event.session_id,
@@ -170,7 +198,9 @@ def build_writes(
                     behavior=event.behavior,
                     evaluation=None,
                     scored=False,
-                    unknown_item=p.unknown_item,
+                    unknown_item=p.advance_only,
+                    advance_only=p.advance_only,
+                    stale=p.stale,
                 )
             )
             continue
@@ -179,23 +209,28 @@ def build_writes(
             if p.prev_slot is not None
             else p.prev_topk
         )
-        writes.append(
-            EventWrite(
-                session_id=event.session_id,
-                seq=event.seq,
-                items=p.window,
-                topk_items=top_items[p.slot],
-                topk_scores=top_scores[p.slot],
-                behavior=event.behavior,
-                evaluation=evaluate(event.seq, previous, p.dense_item),
-                topk_ties=ties[p.slot],
-                encoded_topk=encoded[p.slot] if encoded is not None else None,
-                second_arm=second_arm[p.slot] if second_arm is not None else False,
-            )
+        slot = p.slot
+        write = EventWrite(
+            session_id=event.session_id,
+            seq=event.seq,
+            items=p.window,
+            topk_items=[],
+            topk_scores=[],
+            behavior=event.behavior,
+            evaluation=evaluate(event.seq, previous, event.item_id),
+            unknown_item=not p.known,
+            stale=p.stale,
         )
+        writes.append(write)
+        if slot is None:
+            continue
+        write.topk_items = top_items[slot]
+        write.topk_scores = top_scores[slot]
+        write.topk_ties = ties[slot]
+        write.encoded_topk = encoded[slot] if encoded is not None else None
+        write.second_arm = second_arm[slot] if second_arm is not None else False
         if shadow is not None:
-            write = writes[-1]
             before = shadow.top_k(p.prev_slot) if p.prev_slot is not None else p.prev_shadow
-            write.shadow_evaluation = evaluate(event.seq, before, p.dense_item)
-            write.shadow_topk = (*shadow.encoded[p.slot], shadow.ties[p.slot])
+            write.shadow_evaluation = evaluate(event.seq, before, event.item_id)
+            write.shadow_topk = (*shadow.encoded[slot], shadow.ties[slot])
     return writes

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from streamrec.consumer.telemetry import ConsumerMetrics
 
 log = logging.getLogger("streamrec.consumer")
 ModelLoader = Callable[[Path], ServedModel]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class FileStamp:
         return cls(st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _external_ids(catalog: Catalog) -> np.ndarray:
+def external_ids(catalog: Catalog) -> np.ndarray:
+    """The raw item ids of a catalog's dense ids."""
     if catalog.external is not None:
         return catalog.external
     return np.arange(catalog.n_items, dtype=np.int64)
@@ -61,14 +64,31 @@ def incompatibility(served: ServedModel, candidate: ServedModel) -> str | None:
             f"its catalog has {candidate.catalog.n_items} items, the served model's "
             f"{served.catalog.n_items} (Redis keeps sessions as dense ids)"
         )
-    if not np.array_equal(_external_ids(candidate.catalog), _external_ids(served.catalog)):
+    if not np.array_equal(external_ids(candidate.catalog), external_ids(served.catalog)):
         return "its catalog maps item ids to other dense ids (Redis keeps sessions as dense ids)"
     if candidate.max_len != served.max_len:
         return f"its window max_len is {candidate.max_len}, the served model's {served.max_len}"
     return None
 
 
-def _one_line(exc: BaseException) -> str:
+class BackgroundLoads:
+    """Loads run one at a time on a background thread while the poll loop goes on (hot swap
+    here, followed versions in ``consumer.follow``)."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load")
+
+    def submit(self, load: Callable[[], T]) -> Future[T]:
+        """Start ``load`` after the loads already submitted."""
+        return self._executor.submit(load)
+
+    def close(self) -> None:
+        """Stop: a load not started yet is cancelled, one in progress is not waited for."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short log line."""
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
@@ -98,7 +118,7 @@ class ModelReloader:
         self._seen = served_stamp  # the file version served, or last tried
         self._next_check = clock() + interval
         self._pending: Future[ServedModel] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-reload")
+        self._loads = BackgroundLoads()
 
     def poll(self, served: ServedModel) -> ServedModel | None:
         """Between batches: a loaded, checked model to swap in now, or None. Cheap: at most
@@ -111,12 +131,13 @@ class ModelReloader:
         if trigger:
             self._seen = FileStamp.of(self.path)
             log.info("loading %s (%s) while %s serves", self.path, trigger, served.model_version)
-            self._pending = self._executor.submit(self.load, self.path)
+            path = self.path
+            self._pending = self._loads.submit(lambda: self.load(path))
         return None
 
     def close(self) -> None:
         """Stop: a load not started yet is cancelled, one in progress is not waited for."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._loads.close()
 
     def _trigger(self) -> str:
         """Why a reload starts now ('' if none)."""
@@ -135,7 +156,7 @@ class ModelReloader:
         try:
             candidate = pending.result()
         except Exception as exc:  # any failure to load keeps the old model serving
-            self._refuse(served, f"it does not load: {_one_line(exc)}")
+            self._refuse(served, f"it does not load: {one_line(exc)}")
             return None
         reason = incompatibility(served, candidate)
         if reason is not None:

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from streamrec.model.evaluation.ranking import RankingTotals
 
 # What the store's script did with each write. UNKNOWN_ITEM: a click on an item outside the
-# served catalog advanced the session's seq (the window and top-K stay as they were).
+# serving model's catalog applied (a fixed model: it only advanced the session's seq).
 APPLIED, DUPLICATE, GAP, UNKNOWN_ITEM = 1, 0, -1, 2
 
 
 @dataclass
 class SessionState:
-    """What Redis knows about one session (dense item ids)."""
+    """What Redis knows about one session (raw item ids, as the events carry them)."""
 
     items: list[int] = field(default_factory=list)
     last_seq: int = -1
@@ -44,7 +44,9 @@ class EventWrite:
     behavior: str | None
     evaluation: RankingTotals | None  # None: nothing to evaluate (seq 0) or not scored
     scored: bool = True  # False: a duplicate or gap at read time, only counted
-    unknown_item: bool = False  # advance the seq only: the item is outside the catalog
+    unknown_item: bool = False  # the serving model does not know the item (outcome)
+    advance_only: bool = False  # advance the seq only (an unknown item, fixed model)
+    stale: bool = False  # served by an older version than its event time calls for
     topk_ties: int = 0  # items outside the top-K tied with its last score
     # the top-K items and scores as the JSON arrays to store, when the caller encoded its
     # batch's rows already (one orjson call per batch); else the store encodes the lists

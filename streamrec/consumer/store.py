@@ -1,8 +1,8 @@
 """Per-session state in Redis, written effectively-once by a Lua script (one call per shard).
 
-A session's hash holds its last ``max_len`` items, the last applied ``seq``, the top-K stored
-after it (items and scores, JSON, and how many items outside it tie with its last score) and
-its behaviour label. The script applies an event only if
+A session's hash holds its window of raw item ids (``consumer.planner`` decides how long), the
+last applied ``seq``, the top-K stored after it (raw items and scores, JSON, and how many items
+outside it tie with its last score) and its behaviour label. The script applies an event only if
 ``seq == last_seq + 1``; in the same atomic call it adds the events' online-evaluation
 results to their shard's totals hash (same hash slot, see ``contract.names``; summed by
 ``consumer.totals``). Duplicates and gaps are counted there too and change nothing else. So
@@ -39,17 +39,19 @@ MAX_BACKOFF_S = 5.0
 # ARGV[1]: ttl ms; ARGV[2 + i]: event i's fields joined by FIELD_SEPARATOR (one argument per
 # event keeps the client's command encoding cheap):
 #   1 seq, 2 items json, 3 top-k items json, 4 top-k scores json, 5 behavior,
-#   6 mode ('e': apply and add the evaluation, 'a': apply, 'u': an item outside the catalog:
-#     advance the seq only, 'c': count only: the consumer did not score it, so it must not
-#     apply even if it became applicable since the read),
+#   6 mode ('e': apply and add the evaluation, 'a': apply, 'u': an item outside a fixed
+#     model's catalog: advance the seq only, 'c': count only: the consumer did not score it,
+#     so it must not apply even if it became applicable since the read),
 #   7 hit@10 (0/1), 8 hit@20 (0/1), 9 reciprocal rank @20, 10 how many items outside the
 #     top-K tie with its last score (for exact online ranks),
 #   11 which totals hash the evaluation goes to (1, or 2: a session served by the second
 #     model in an A/B split),
 #   12 shadow ('' none, 's' store the shadow's top-K, 'e' store it and add its evaluation to
 #     KEYS[2]), 13-15 the shadow's hit@10, hit@20, reciprocal rank, 16-18 its top-K items
-#     json, scores json and tail ties (stored as shadow_topk, shadow_scores, shadow_ties).
-# Returns 1 (applied), 0 (duplicate), -1 (gap) or 2 (unknown item, seq advanced) per event.
+#     json, scores json and tail ties (stored as shadow_topk, shadow_scores, shadow_ties),
+#   19 unknown item (1: an applied event counts as unknown_item, not applied; implied by 'u'),
+#   20 stale (1: served by an older version than its time calls for: adds to 'stale').
+# Returns 1 (applied), 0 (duplicate), -1 (gap) or 2 (unknown item, applied) per event.
 # Events are decided one by one in order, against the seq stored or left by an earlier event
 # of the call; each session is read once (HGET) and written once (HSET of the fields its
 # events changed, the last value of each, then PEXPIRE), and the totals are added once: the
@@ -59,7 +61,8 @@ FIELD_SEPARATOR = "\x1f"
 # the fields above, as one bytes format (one C-level call per event)
 _SERVED_FIELDS = ["%d", "%b", "%b", "%b", "%b", "%b", "%d", "%d", "%a", "%d"]
 _SECOND_FIELDS = ["%d", "%b", "%d", "%d", "%a", "%b", "%b", "%d"]  # totals hash, shadow
-_PACKED_FIELDS = FIELD_SEPARATOR.join([*_SERVED_FIELDS, *_SECOND_FIELDS])
+_VERSION_FIELDS = ["%d", "%d"]  # unknown item, stale
+_PACKED_FIELDS = FIELD_SEPARATOR.join([*_SERVED_FIELDS, *_SECOND_FIELDS, *_VERSION_FIELDS])
 _PACKED = _PACKED_FIELDS.encode()
 APPLY_EVENTS_LUA = """
 local ttl = ARGV[1]
@@ -119,14 +122,20 @@ for i = 1, #KEYS - ntotals do
     else
       local behavior = f[5]
       p.items, p.topk, p.scores, p.behavior, p.ties = f[2], f[3], f[4], behavior, f[10]
-      bump(1, 'applied', 1)
+      if f[19] == '1' then
+        bump(1, 'unknown_item', 1)
+        out[i] = 2
+      else
+        bump(1, 'applied', 1)
+        out[i] = 1
+      end
       if f[6] == 'e' then evaluated(tonumber(f[11]), behavior, f[7], f[8], f[9]) end
       if f[12] ~= '' then
         p.shadow_topk, p.shadow_scores, p.shadow_ties = f[16], f[17], f[18]
         if f[12] == 'e' then evaluated(2, behavior, f[13], f[14], f[15]) end
       end
-      out[i] = 1
     end
+    if f[20] == '1' then bump(1, 'stale', 1) end
     p.seq = seq
     prev = seq
   end
@@ -264,7 +273,7 @@ class SessionStore:
             raise ValueError("a second-arm write needs a store built with second_model=SECONDARY")
         return _PACKED % (
             w.seq,
-            json_array(w.items[-self.max_len :]),
+            json_array(w.items),
             topk,
             scores,
             w.behavior.encode() if w.behavior else b"",
@@ -281,6 +290,8 @@ class SessionStore:
             shadow[0] if shadow is not None else b"",
             shadow[1] if shadow is not None else b"",
             shadow[2] if shadow is not None else 0,
+            w.unknown_item,
+            w.stale,
         )
 
     def add_invalid(self, count: int) -> int:
@@ -356,7 +367,7 @@ class RetryingSessionStore:
 
 def _mode(write: EventWrite) -> bytes:
     """The script's mode letter for a write (see ``APPLY_EVENTS_LUA``)."""
-    if write.unknown_item:
+    if write.advance_only:
         return b"u"
     if not write.scored:
         return b"c"

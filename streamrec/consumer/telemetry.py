@@ -35,6 +35,14 @@ OUTCOMES = ("scored", "unknown_item", "duplicate", "invalid", "gap")
 MODEL_INFO = "streamrec_model_info"
 MODEL_SWAPS = "streamrec_model_swaps"
 SWAP_RESULTS = ("ok", "failed")
+# followed versions (consume --follow): event-time age of the serving version, and the waits
+MODEL_VERSION = "streamrec_model_version"
+STALE_SERVES = "streamrec_stale_serves"
+VERSION_WAITS = "streamrec_version_waits"
+WAIT_RESULTS = ("ready", "timeout")
+STALENESS_BUCKETS = (
+    0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0
+)  # fmt: skip
 
 
 class BatchHistogram(Collector):
@@ -174,6 +182,34 @@ class ConsumerMetrics:
             MODEL_SWAPS, "Hot model reloads: ok (swapped in) or failed (old model kept)",
             ["result"], registry=r,
         )  # fmt: skip
+        self.model_version = Gauge(
+            MODEL_VERSION, "Newest followed version serving (consume --follow)", registry=r
+        )
+        self.version_staleness = BatchHistogram(
+            "streamrec_version_staleness_seconds",
+            "Event time scored minus the serving version's boundary (consume --follow)",
+            buckets=STALENESS_BUCKETS,
+            registry=r,
+        )
+        self.version_waits = Counter(
+            VERSION_WAITS,
+            "Batches that waited for a version: ready (it came) or timeout (served stale)",
+            ["result"], registry=r,
+        )  # fmt: skip
+        self.version_wait_seconds = Histogram(
+            "streamrec_version_wait_seconds", "Seconds a batch waited for its versions",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.stale_serves = Counter(
+            STALE_SERVES, "Events served by an older version than their time calls for",
+            registry=r,
+        )  # fmt: skip
+        self.versions_invalid = Counter(
+            "streamrec_versions_invalid", "Versions that failed validation (skipped)",
+            registry=r,
+        )  # fmt: skip
+        for result in WAIT_RESULTS:
+            self.version_waits.labels(result)
         self._models_served: set[tuple[str, str]] = set()
         for result in SWAP_RESULTS:
             self.model_swaps.labels(result)

@@ -1,7 +1,8 @@
 """Exact online totals: every shard's hash summed, and a bounded wait for a stream to finish.
 
 The Lua script in ``store`` adds each applied event's evaluation and every outcome (applied,
-duplicate, gap) to its shard's totals hash; invalid events are counted in the stats hash. A
+duplicate, gap, unknown item; stale: served by an older version than its time called for) to
+its shard's totals hash; invalid events are counted in the stats hash. A
 second model's evaluations (shadow or A/B arm) have their own hash per shard, summed apart.
 """
 
@@ -42,7 +43,8 @@ class OnlineTotals:
     duplicate: int
     gap: int
     invalid: int
-    unknown_item: int = 0  # valid clicks on items outside the catalog (seq advanced)
+    unknown_item: int = 0  # valid clicks on items the serving model did not know
+    stale: int = 0  # events served by an older version than their time called for (--follow)
     models: dict[str, ModelTotals] = field(default_factory=dict)
 
     @property
@@ -60,6 +62,7 @@ class OnlineTotals:
             "duplicate": self.duplicate,
             "gap": self.gap,
             "invalid": self.invalid,
+            "stale": self.stale,
         }
         out["models"] = {label: m.report() for label, m in self.models.items()}
         return out
@@ -91,6 +94,7 @@ def read_totals(client: RedisClient, names: Names) -> OnlineTotals:
         gap=int(sums.get("gap", 0)),
         invalid=int(invalid or 0),
         unknown_item=int(sums.get("unknown_item", 0)),
+        stale=int(sums.get("stale", 0)),
         models=models,
     )
 

@@ -62,6 +62,12 @@ class Names:
         return (self.clicks, self.dlq, self.recommendations)
 
     @property
+    def learner_group(self) -> str:
+        """The online learner's consumer group on the clicks topic (``streamrec learn``):
+        its own group, so it reads every click beside the serving consumers."""
+        return self._topic("streamrec-learner")
+
+    @property
     def key_prefix(self) -> str:
         """Prefix of every Redis key of this namespace."""
         return f"streamrec:{self.namespace}:" if self.namespace else "streamrec:"

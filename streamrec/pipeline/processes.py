@@ -1,4 +1,5 @@
-"""Consumer processes of a pipeline on one machine: start, wait for the group, stop."""
+"""Consumer processes of a pipeline on one machine: start, wait for the group, stop; and the
+online learner's process."""
 
 from __future__ import annotations
 
@@ -59,7 +60,54 @@ def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list
         *(["--split-traffic", str(settings.split_traffic)] if settings.shadow_model else []),
         "--fetch-wait-ms", str(settings.fetch_wait_ms),
         "--model-watch-interval", str(settings.model_watch_interval),
+        *(
+            ["--follow", settings.follow_dir, "--version-wait-ms", str(settings.version_wait_ms)]
+            if settings.follow_dir else []
+        ),
     ]  # fmt: skip
+
+
+def learner_command(
+    settings: Settings,
+    model: Path,
+    out_dir: Path,
+    refresh: str,
+    metrics_port: int,
+    idle_timeout_s: float = 2.0,
+) -> list[str]:
+    """The ``streamrec learn`` command line: ``settings``' servers and namespace, and its
+    training log (the click-log settings the checkpoint was trained with)."""
+    log = [
+        "--from-csv", settings.csv_path, "--format", settings.log_format,
+        "--split", settings.split, "--test-days", str(settings.test_days),
+        "--min-session-length", str(settings.min_session_length),
+        "--min-item-support", str(settings.min_item_support),
+    ]  # fmt: skip
+    return [
+        sys.executable, "-m", "streamrec", "learn",
+        "--kafka-bootstrap", settings.kafka_bootstrap,
+        "--namespace", settings.namespace,
+        "--partitions", str(settings.partitions),
+        "--model", str(model),
+        *log,
+        "--refresh", refresh,
+        "--out-dir", str(out_dir),
+        "--idle-timeout-s", str(idle_timeout_s),
+        "--metrics-port", str(metrics_port),
+        "--fetch-wait-ms", str(settings.fetch_wait_ms),
+        "--threads", "1",
+    ]  # fmt: skip
+
+
+def start_learner(command: list[str], log_path: Path) -> ConsumerProcess:
+    """Start a learner process (``learner_command``) with its log at ``log_path``."""
+    port = int(command[command.index("--metrics-port") + 1])
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    return ConsumerProcess(proc, f"http://127.0.0.1:{port}/metrics", log_path)
 
 
 def start_consumers(

@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from streamrec.config import Settings
-from streamrec.model.data.clicklog import log_corpus, time_split
+from streamrec.model.data.clicklog import log_corpus
 from streamrec.model.data.corpus import SessionCorpus
 from streamrec.model.data.examples import PrefixExamples, build_examples, session_split
-from streamrec.model.data.loading import load_corpus, read_filtered_log
+from streamrec.model.data.loading import load_corpus, read_filtered_log, split_training_log
 from streamrec.traffic.dwell import LogNormalDwell, fit_lognormal, session_gaps
 
 
@@ -76,9 +76,8 @@ def replay_sessions(
     if settings.split == "none" and settings.csv_path:
         corpus = log_corpus(read_filtered_log(settings, settings.csv_path, filtered=False))
         indices = list(range(len(corpus.sessions)))
-    elif settings.split == "time" and held_out_only:
-        log = read_filtered_log(settings, settings.csv_path)
-        _, test = time_split(log, settings.test_days)
+    elif settings.split in ("time", "day") and held_out_only:
+        log, _, test = split_training_log(settings)
         corpus = log_corpus(log)
         indices = test
     else:

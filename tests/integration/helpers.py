@@ -80,7 +80,7 @@ def assert_state_matches(settings: Settings, sessions: ReplaySessions, max_len: 
     ids = [sessions.corpus.session_ids[i] for i in sessions.indices]
     states = store.read(ids)
     for idx, sid in zip(sessions.indices, ids):
-        clicks = sessions.corpus.sessions[idx]
+        clicks = sessions.external_items(idx)  # Redis keeps the events' own item ids
         state = states[sid]
         assert state.last_seq == len(clicks) - 1, sid
         assert state.items == clicks[-max_len:], sid

@@ -22,7 +22,7 @@ MAX_LEN = 4
 
 
 def click(sid: str, seq: int, item: int) -> BatchEvent:
-    return BatchEvent(ClickEvent(sid, seq, item, 1.0, "explorer"), item)
+    return BatchEvent(ClickEvent(sid, seq, item, 1.0, "explorer"), True)
 
 
 def shadow_writes(store: SessionStore, events: list[BatchEvent]) -> list[EventWrite]:

@@ -34,9 +34,9 @@ def reference(writes: list[EventWrite], states: dict[str, dict[str, Any]]) -> li
         prev = state["seq"] if state else -1
         if w.seq <= prev:
             outcomes.append(DUPLICATE)
-        elif w.seq > prev + 1 or not (w.scored or w.unknown_item):  # unscored: count only
+        elif w.seq > prev + 1 or not (w.scored or w.advance_only):  # unscored: count only
             outcomes.append(GAP)
-        elif w.unknown_item:
+        elif w.advance_only:
             if state is None:
                 state = states[w.session_id] = {
                     "items": [], "topk": [], "scores": [], "behavior": w.behavior or "",
@@ -45,10 +45,10 @@ def reference(writes: list[EventWrite], states: dict[str, dict[str, Any]]) -> li
             outcomes.append(UNKNOWN_ITEM)
         else:
             states[w.session_id] = {
-                "seq": w.seq, "items": w.items[-MAX_LEN:], "topk": w.topk_items,
+                "seq": w.seq, "items": w.items, "topk": w.topk_items,
                 "scores": w.topk_scores, "behavior": w.behavior or "", "ties": w.topk_ties,
             }  # fmt: skip
-            outcomes.append(APPLIED)
+            outcomes.append(UNKNOWN_ITEM if w.unknown_item else APPLIED)
     return outcomes
 
 
@@ -62,6 +62,8 @@ def random_writes(rng: random.Random, next_seq: dict[str, int], n: int) -> list[
         seq = max(0, expected + rng.choice([0, 0, 0, 0, 0, -1, 1]))
         kind = rng.random()
         unknown, scored = kind < 0.15, kind > 0.05
+        # following versions: an unknown item applies (window, top-K, evaluation); stale
+        followed, stale = rng.random() < 0.3, rng.random() < 0.2
         items = [rng.randrange(50) for _ in range(rng.randrange(1, 7))]
         topk = [rng.randrange(50) for _ in range(3)]
         scores = sorted((rng.random() for _ in range(3)), reverse=True)
@@ -69,8 +71,9 @@ def random_writes(rng: random.Random, next_seq: dict[str, int], n: int) -> list[
         writes.append(
             EventWrite(
                 sid, seq, items, topk, scores, rng.choice(["explorer", None]),
-                evaluation if scored and not unknown else None, scored,
-                unknown_item=unknown, topk_ties=rng.randrange(3),
+                evaluation if scored and (followed or not unknown) else None, scored,
+                unknown_item=unknown, advance_only=unknown and not followed,
+                topk_ties=rng.randrange(3), stale=stale,
             )
         )  # fmt: skip
         if seq == expected:
@@ -103,7 +106,9 @@ def test_one_write_per_session_ends_as_applying_each_event(servers: Endpoints) -
     counts = {APPLIED: 0, DUPLICATE: 0, GAP: 0, UNKNOWN_ITEM: 0}
 
     def unknown(sid: str, seq: int) -> EventWrite:
-        return EventWrite(sid, seq, [], [], [], "comparison", None, False, unknown_item=True)
+        return EventWrite(
+            sid, seq, [], [], [], "comparison", None, False, unknown_item=True, advance_only=True
+        )
 
     def scored(sid: str, seq: int) -> EventWrite:
         return EventWrite(sid, seq, [seq], [seq], [0.5], "explorer", None, topk_ties=1)
@@ -113,11 +118,13 @@ def test_one_write_per_session_ends_as_applying_each_event(servers: Endpoints) -
     fixed = [unknown("u0", 0), unknown("u1", 0), scored("u1", 1), scored("u2", 0)]
     fixed += [unknown("u2", 1), unknown("u2", 2), scored("u2", 3), unknown("u2", 4)]
     next_seq.update({"u0": 1, "u1": 2, "u2": 5})
+    stale = 0
     for writes in [fixed] + [random_writes(rng, next_seq, rng.randrange(1, 40)) for _ in range(30)]:
         want = reference(writes, expected)
         assert store.apply(writes) == want
-        for outcome in want:
+        for outcome, write in zip(want, writes, strict=True):
             counts[outcome] += 1
+            stale += outcome in (APPLIED, UNKNOWN_ITEM) and write.stale
     assert min(counts.values()) > 0  # every path was taken
     for sid in sorted(expected):
         assert stored(client, names, sid) == expected[sid], sid
@@ -126,6 +133,7 @@ def test_one_write_per_session_ends_as_applying_each_event(servers: Endpoints) -
     assert (totals.applied, totals.duplicate, totals.gap, totals.unknown_item) == (
         counts[APPLIED], counts[DUPLICATE], counts[GAP], counts[UNKNOWN_ITEM],
     )  # fmt: skip
+    assert totals.stale == stale > 0
 
 
 @pytest.mark.parametrize("shards", [64, 16])

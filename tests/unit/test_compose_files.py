@@ -43,8 +43,10 @@ def test_compose_parses_with_expected_services() -> None:
     services = compose()["services"]
     assert set(services) == {
         "kafka", "redis", "quick-model", "trainer", "consumer", "producer", "prometheus",
-        "grafana",
+        "grafana", "learner-model", "learner", "learning-consumer", "learning-producer",
     }  # fmt: skip
+    learning = {name for name, svc in services.items() if "learning" in svc.get("profiles", [])}
+    assert learning == {"learner-model", "learner", "learning-consumer", "learning-producer"}
     consumer_deps = services["consumer"]["depends_on"]
     assert consumer_deps["quick-model"]["condition"] == "service_completed_successfully"
     assert consumer_deps["kafka"]["condition"] == "service_healthy"
@@ -187,3 +189,38 @@ def test_dashboard_shows_the_model_version_and_swaps() -> None:
     assert "streamrec_model_info" in exprs and "streamrec_model_swaps_total" in exprs
     assert "{{version}}" in legends
     assert len({p["id"] for p in panels}) == len(panels)
+
+
+def test_the_learning_profile_learns_and_follows_in_its_own_namespace() -> None:
+    services = compose()["services"]
+    (train,) = invocations(services["learner-model"])
+    (learn,) = invocations(services["learner"])
+    (consume,) = invocations(services["learning-consumer"])
+    (produce,) = invocations(services["learning-producer"])
+    assert train[0] == "train" and option(train, "--architecture") == "markov"
+    assert learn[0] == "learn" and option(learn, "--model") == option(train, "--out")
+    # the learner's history is the log the model was trained on
+    for flag in ("--from-csv", "--format", "--split"):
+        assert option(learn, flag) == option(train, flag), flag
+    assert option(consume, "--follow") == option(learn, "--out-dir")
+    namespaces = {option(args, "--namespace") for args in (learn, consume, produce)}
+    assert namespaces == {"learning"}
+    assert services["learner"]["depends_on"]["learner-model"]["condition"] == (
+        "service_completed_successfully"
+    )
+    for name in ("learner-model", "learner", "learning-producer"):
+        assert "./data:/data:ro" in services[name]["volumes"], name
+
+
+def test_dashboard_shows_learning_from_the_stream() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    learning = [p for p in panels if "Learning from the stream" in p["title"]]
+    exprs = " ".join(t["expr"] for p in learning for t in p["targets"])
+    for metric in (
+        "streamrec_learner_version", "streamrec_model_version",
+        "streamrec_version_staleness_seconds_bucket", "streamrec_learner_update_seconds",
+        "streamrec_learner_clicks_learned_total", "streamrec_version_waits_total",
+        "streamrec_version_wait_seconds_sum", "streamrec_stale_serves_total",
+        "streamrec_versions_invalid_total",
+    ):  # fmt: skip
+        assert metric in exprs, metric

@@ -21,15 +21,15 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "streamrec.config": ("streamrec.", *SERVER_LIBRARIES, "torch"),
     "streamrec.contract": (
         "streamrec.model", "streamrec.clients", "streamrec.consumer", "streamrec.producer",
-        "streamrec.pipeline", "streamrec.cli", *SERVER_LIBRARIES, "torch",
+        "streamrec.learner", "streamrec.pipeline", "streamrec.cli", *SERVER_LIBRARIES, "torch",
     ),
     "streamrec.model": (
-        "streamrec.clients", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
-        "streamrec.cli", *SERVER_LIBRARIES,
+        "streamrec.clients", "streamrec.consumer", "streamrec.producer", "streamrec.learner",
+        "streamrec.pipeline", "streamrec.cli", *SERVER_LIBRARIES,
     ),
     "streamrec.clients": (
-        "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
-        "streamrec.cli",
+        "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.learner",
+        "streamrec.pipeline", "streamrec.cli",
     ),
     "streamrec.namespace_data": (
         "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
@@ -39,8 +39,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "streamrec.model", "streamrec.consumer", "streamrec.producer", "streamrec.pipeline",
         "streamrec.cli",
     ),
-    "streamrec.consumer": ("streamrec.producer", "streamrec.pipeline", "streamrec.cli"),
-    "streamrec.producer": ("streamrec.consumer", "streamrec.pipeline", "streamrec.cli"),
+    "streamrec.consumer": (
+        "streamrec.producer", "streamrec.learner", "streamrec.pipeline", "streamrec.cli",
+    ),
+    "streamrec.producer": (
+        "streamrec.consumer", "streamrec.learner", "streamrec.pipeline", "streamrec.cli",
+    ),
+    # the online learner meets the consumers only through Kafka and the version directory
+    # (model.versions, below both)
+    "streamrec.learner": (
+        "streamrec.consumer", "streamrec.producer", "streamrec.pipeline", "streamrec.cli",
+    ),
     # clocks and rate profiles are pure: the producer sends what they schedule
     "streamrec.traffic": (
         "streamrec.model", "streamrec.clients", "streamrec.consumer", "streamrec.producer",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from streamrec.cli.commands import offline, pipeline, reset, services, stream
+from streamrec.cli.commands import learning, offline, pipeline, reset, services, stream
 from streamrec.config import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -22,6 +22,7 @@ HANDLERS: dict[str, Handler] = {
     "explain": offline.explain,
     "produce": stream.produce,
     "consume": stream.consume,
+    "learn": learning.learn,
     "services": services.services,
     "report": stream.report,
     "reset": reset.reset,

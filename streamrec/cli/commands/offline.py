@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from streamrec.cli import render
 from streamrec.cli.exits import EXIT_OK
@@ -62,9 +63,23 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _stream_plan(args: argparse.Namespace, settings: Settings, refreshes: list[Any]) -> Any:
+    """The prequential plan of ``--refresh`` and its companion flags."""
+    from streamrec.model.evaluation.prequential_run import StreamPlan
+
+    return StreamPlan(
+        tuple(refreshes), args.version_time, args.new_items, args.history,
+        settings.update_budget_s or None,
+    )  # fmt: skip
+
+
 def evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    """Evaluate a checkpoint or a baseline on the validation side of the split."""
+    """Evaluate a checkpoint or a baseline on the validation side of the split (with
+    ``--refresh``: prequentially, learning from the test part's stream)."""
     from streamrec.model.evaluation.workflow import evaluate_named
+
+    if args.refresh is not None:
+        return _evaluate_on_stream(args, settings)
 
     report = evaluate_named(settings, model_path=args.model, baseline=args.baseline)
     dropped = report["dropped_unknown_clicks"]
@@ -77,8 +92,52 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _evaluate_on_stream(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from streamrec.model.evaluation.prequential_run import evaluate_on_stream, row_line
+
+    if settings.train_csv:
+        settings = settings.with_overrides(
+            {"csv_path": settings.train_csv, "split": "none", "validation_csv": settings.csv_path}
+        )
+    plan = _stream_plan(args, settings, args.refresh)
+    row, context = evaluate_on_stream(settings, plan, args.model, args.baseline)
+    if args.json:
+        print(json.dumps({**asdict(row), **context}))
+    else:
+        print(f"prequential evaluation on {context['source']}:")
+        print(row_line(row).strip())
+    return EXIT_OK
+
+
+def _compare_on_stream(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from streamrec.model.evaluation.prequential_report import (
+        markdown_table,
+        prequential_json,
+        write_outputs,
+    )
+    from streamrec.model.evaluation.prequential_run import compare_on_stream
+
+    out_dir = args.out_dir or settings.artifacts / "compare"
+    console = Console(stderr=True, soft_wrap=True)
+    plan = _stream_plan(args, settings, args.refresh)
+    rows, context = compare_on_stream(
+        settings, args.models, plan, out_dir, console, not args.no_progress
+    )
+    paths = write_outputs(rows, context, out_dir)
+    console.print(markdown_table(rows), markup=False, highlight=False)
+    console.print(f"results: {', '.join(map(str, paths))}", markup=False, highlight=False)
+    if args.json:
+        print(json.dumps(prequential_json(rows, context)))
+    return EXIT_OK
+
+
 def compare(args: argparse.Namespace, settings: Settings) -> int:
-    """Train and evaluate several models on the same data; table, JSON and PNG."""
+    """Train and evaluate several models on the same data; table, JSON and PNG (with
+    ``--refresh``: prequentially, each model learning from the test part's stream)."""
     from rich.console import Console
 
     from streamrec.model.evaluation.compare import (
@@ -90,6 +149,8 @@ def compare(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.test_csv:
         settings = settings.with_overrides({"validation_csv": args.test_csv, "split": "none"})
+    if args.refresh is not None:
+        return _compare_on_stream(args, settings)
     out_dir = args.out_dir or settings.artifacts / "compare"
     writable_folder(out_dir, "--out-dir")
     console = Console(stderr=True, soft_wrap=True)

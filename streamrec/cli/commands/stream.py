@@ -148,8 +148,13 @@ def metrics_port_message(exc: MetricsPortError) -> str:
 
 def consume(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
-    if not settings.model_path.is_file():
+    if not settings.follow_dir and not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
+    if settings.follow_dir and settings.shadow_model:
+        raise UsageError(
+            "--follow serves the versions of one model; a second model (--shadow-model) "
+            "cannot be served beside them yet"
+        )
     if settings.shadow_model and not Path(settings.shadow_model).is_file():
         raise UsageError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
     # first: a SIGTERM while torch imports or the model loads then ends the process cleanly
@@ -157,6 +162,7 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
         import logging
 
         from streamrec.consumer.arms import IncompatibleModels
+        from streamrec.consumer.follow import FollowError
         from streamrec.consumer.main import MetricsPortError, run_consumer
 
         logging.basicConfig(
@@ -170,6 +176,8 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
             raise UsageError(f"--shadow-model: {exc}") from None
         except MetricsPortError as exc:
             raise UsageError(metrics_port_message(exc)) from None
+        except FollowError as exc:
+            raise UsageError(f"--follow: {exc}") from None
     return EXIT_OK
 
 
@@ -186,7 +194,7 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     heading = (
         f"events: {ev['applied']:,} applied, {ev['unknown_item']:,} unknown item, "
         f"{ev['duplicate']:,} duplicate, {ev['gap']:,} gap, {ev['invalid']:,} invalid"
-    )
+    ) + (f", {ev['stale']:,} served stale (--follow)" if ev["stale"] else "")
     render.metrics_report(totals, heading, args.json)
     scorable = ev["applied"] + ev["unknown_item"]
     if scorable >= FIRST_EVENTS and ev["unknown_item"] > MOSTLY_UNKNOWN * scorable:

@@ -12,27 +12,30 @@ Formats (``--format``):
 - ``retailrocket``: ``events.csv``: ``timestamp,visitorid,event,itemid,transactionid``
   (milliseconds); a visitor's events are cut into sessions at gaps of more than
   ``session_gap_s`` (30 minutes by default); only ``view`` events by default;
+- ``globo``: the Globo.com G1 news log (``clicks_hour_*.csv``, or the shipped
+  ``data/globo-news`` file): comma-separated with a header; ``session_id``,
+  ``click_article_id`` and ``click_timestamp`` (milliseconds) are read;
 - ``csv``: any delimited file with a header, columns named by the format's fields; clicks
   are ordered by the time columns (compared as numbers where they parse).
 
-Each session's clicks are ordered by time, clicks at the same time by item id, so the order
-of a log's rows never changes what is read. Item ids are integers.
+A file whose name ends in ``.gz`` is read through gzip. Each session's clicks are ordered
+by time, clicks at the same time by item id, so the order of a log's rows never changes what
+is read. Item ids are integers.
 A malformed row raises ``ValueError`` naming the file and the line.
 """
 
 from __future__ import annotations
 
-import csv
+import gzip
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from streamrec.config import LOG_FORMATS
 from streamrec.model.data.corpus import SessionCorpus
+from streamrec.model.data.log_readers import READERS, Row
 
 SECONDS_PER_DAY = 86_400.0
 DEFAULT_SESSION_GAP_S = 1800.0
@@ -44,6 +47,7 @@ FORMAT_FILTERS: dict[str, tuple[int, int]] = {  # format -> (min session length,
     "yoochoose": (2, 5),
     "diginetica": (2, 5),
     "retailrocket": (2, 5),
+    "globo": (2, 5),
 }
 
 
@@ -93,28 +97,17 @@ class LogSessions:
         )
 
 
-_Order = tuple[tuple[int, float, str], ...]  # numbers before text, each compared as its kind
-# (session key, order key, line number, item id, unix time or NaN)
-_Row = tuple[str, _Order, int, int, float]
-
-
 def read_log(path: Path, fmt: ClickLogFormat | None = None) -> LogSessions:
     """Read ``path`` into time-ordered sessions; ``ValueError`` names a bad file or line."""
     fmt = fmt or ClickLogFormat()
     if not path.is_file():
         raise ValueError(f"click log {path} does not exist")
-    readers = {
-        "session-rec": _session_rec_rows,
-        "yoochoose": _yoochoose_rows,
-        "diginetica": _diginetica_rows,
-        "retailrocket": _retailrocket_rows,
-        "csv": _csv_rows,
-    }
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(readers[fmt.name](path, handle, fmt))
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="", encoding="utf-8") as handle:
+        rows = list(READERS[fmt.name](path, handle, fmt))
     if not rows:
         raise ValueError(f"{path} has no clicks")
-    by_session: dict[str, list[_Row]] = {}
+    by_session: dict[str, list[Row]] = {}
     for row in rows:
         by_session.setdefault(row[0], []).append(row)
     if fmt.name == "retailrocket":
@@ -196,7 +189,8 @@ def log_corpus(log: LogSessions, item_ids: list[int] | None = None) -> SessionCo
 
 def filter_log(log: LogSessions, min_session_length: int, min_item_support: int) -> LogSessions:
     """The literature's filters: drop short sessions, then clicks on items seen fewer than
-    ``min_item_support`` times, then sessions that became too short."""
+    ``min_item_support`` times, then sessions that became too short. A session starts at
+    its first click left."""
     keep = [i for i, s in enumerate(log.items) if len(s) >= min_session_length]
     log = log.subset(keep)
     if min_item_support > 1:
@@ -207,6 +201,7 @@ def filter_log(log: LogSessions, min_session_length: int, min_item_support: int)
         kept = [[k for k, i in enumerate(s) if support[i] >= min_item_support] for s in log.items]
         log.items = [[s[k] for k in ks] for s, ks in zip(log.items, kept, strict=True)]
         log.times = [[t[k] for k in ks] for t, ks in zip(log.times, kept, strict=True)]
+        log.start_times = [t[0] if t else math.nan for t in log.times]
         log = log.subset([i for i, s in enumerate(log.items) if len(s) >= min_session_length])
     return log.subset([i for i, s in enumerate(log.items) if s])
 
@@ -228,8 +223,41 @@ def time_split(log: LogSessions, test_days: float) -> tuple[list[int], list[int]
     return train, test
 
 
-def _cut_by_gap(by_visitor: dict[str, list[_Row]], gap_s: float) -> dict[str, list[_Row]]:
-    sessions: dict[str, list[_Row]] = {}
+def split_log(
+    log: LogSessions, split: str, test_days: float, last_start: float
+) -> tuple[list[int], list[int]]:
+    """(train, test) session indices of a log's ``time`` or ``day`` split (``last_start``:
+    the latest session start of the log as read, before filtering; ``day`` only)."""
+    if split == "day":
+        return day_split(log, test_days, last_start)
+    return time_split(log, test_days)
+
+
+def day_split(log: LogSessions, test_days: float, last_start: float) -> tuple[list[int], list[int]]:
+    """(train, test) session indices split on UTC calendar days (data/globo-news's protocol).
+
+    The test days are the last ``test_days`` (a whole number) UTC days on which the log's
+    sessions start as read (``last_start``: the latest first click before filtering). A session
+    goes by the first click it has left after filtering: on or after the first test day to
+    test, before it to train; each is kept whole."""
+    if any(math.isnan(t) for t in log.start_times) or math.isnan(last_start):
+        raise ValueError(f"{log.source}: a day split needs a parseable time on every click")
+    if test_days < 1 or not float(test_days).is_integer():
+        raise ValueError(f"--split day needs a whole number of --test-days, got {test_days:g}")
+    days = np.floor(np.asarray(log.start_times) / SECONDS_PER_DAY)
+    cut = math.floor(last_start / SECONDS_PER_DAY) - test_days + 1
+    train = [int(i) for i in np.flatnonzero(days < cut)]
+    test = [int(i) for i in np.flatnonzero(days >= cut)]
+    if not train:
+        raise ValueError(
+            f"{log.source}: --test-days {test_days:g} leaves no training session; the log "
+            f"spans {int(days.max() - days.min()) + 1} UTC days"
+        )
+    return train, test
+
+
+def _cut_by_gap(by_visitor: dict[str, list[Row]], gap_s: float) -> dict[str, list[Row]]:
+    sessions: dict[str, list[Row]] = {}
     for visitor, rows in by_visitor.items():
         rows.sort(key=lambda r: (r[4], r[3]))
         part, last = 0, rows[0][4]
@@ -239,130 +267,3 @@ def _cut_by_gap(by_visitor: dict[str, list[_Row]], gap_s: float) -> dict[str, li
             last = row[4]
             sessions.setdefault(f"{visitor}-{part}", []).append(row)
     return sessions
-
-
-def _int(path: Path, line: int, value: str | None, what: str) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        raise ValueError(f"{path}:{line}: {what} {value!r} is not an integer") from None
-
-
-def _float(path: Path, line: int, value: str | None, what: str) -> float:
-    try:
-        parsed = float(value or "")
-    except ValueError:
-        raise ValueError(f"{path}:{line}: {what} {value!r} is not a number") from None
-    if not math.isfinite(parsed):
-        raise ValueError(f"{path}:{line}: {what} {value!r} is not a finite number")
-    return parsed
-
-
-def _iso(path: Path, line: int, value: str) -> float:
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{path}:{line}: timestamp {value!r} is not ISO 8601") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return stamp.timestamp()
-
-
-def _header(
-    path: Path, reader: Iterator[list[str]], wanted: dict[str, tuple[str, ...]]
-) -> dict[str, int]:
-    """Column index of each wanted field (any of its accepted names) in the header row."""
-    header = next(reader, None)
-    if header is None:
-        raise ValueError(f"{path} is empty")
-    found: dict[str, int] = {}
-    for field_name, names in wanted.items():
-        index = next((header.index(n) for n in names if n in header), None)
-        if index is None:
-            raise ValueError(
-                f"{path}:1: missing column {' or '.join(names)}; header is {', '.join(header)}"
-            )
-        found[field_name] = index
-    return found
-
-
-def _rows(
-    path: Path, reader: Iterator[list[str]], need: int, first_line: int = 2
-) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of every non-empty row, each with at least ``need`` fields."""
-    for line, row in enumerate(reader, start=first_line):
-        if not row:
-            continue
-        if len(row) < need:
-            raise ValueError(f"{path}:{line}: expected {need} fields, got {len(row)}")
-        yield line, row
-
-
-def _session_rec_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
-    reader = csv.reader(handle, delimiter="\t")
-    cols = _header(path, reader, {"s": ("SessionId",), "i": ("ItemId",), "t": ("Time",)})
-    for line, row in _rows(path, reader, max(cols.values()) + 1):
-        t = _float(path, line, row[cols["t"]], "time")
-        yield row[cols["s"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
-
-
-def _yoochoose_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
-    for line, row in _rows(path, csv.reader(handle, delimiter=","), 3, first_line=1):
-        t = _iso(path, line, row[1])
-        yield row[0], ((0, t, ""),), line, _int(path, line, row[2], "item id"), t
-
-
-def _diginetica_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
-    reader = csv.reader(handle, delimiter=";")
-    cols = _header(path, reader, {
-        "s": ("sessionId", "session_id"), "i": ("itemId", "item_id"),
-        "f": ("timeframe",), "d": ("eventdate",),
-    })  # fmt: skip
-    for line, row in _rows(path, reader, max(cols.values()) + 1):
-        t = _iso(path, line, row[cols["d"]])
-        t += _float(path, line, row[cols["f"]], "timeframe") / 1e3
-        yield row[cols["s"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
-
-
-def _retailrocket_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
-    reader = csv.reader(handle, delimiter=",")
-    cols = _header(path, reader, {
-        "t": ("timestamp",), "v": ("visitorid",), "e": ("event",), "i": ("itemid",),
-    })  # fmt: skip
-    for line, row in _rows(path, reader, max(cols.values()) + 1):
-        if row[cols["e"]] not in fmt.retailrocket_events:
-            continue
-        t = _float(path, line, row[cols["t"]], "timestamp") / 1e3
-        yield row[cols["v"]], ((0, t, ""),), line, _int(path, line, row[cols["i"]], "item id"), t
-
-
-def _csv_rows(path: Path, handle: Iterator[str], fmt: ClickLogFormat) -> Iterator[_Row]:
-    reader = csv.reader(handle, delimiter=fmt.separator)
-    wanted: dict[str, tuple[str, ...]] = {"s": (fmt.session_column,), "i": (fmt.item_column,)}
-    wanted.update({f"t{k}": (c,) for k, c in enumerate(fmt.time_columns)})
-    cols = _header(path, reader, wanted)
-    time_cols = [cols[f"t{k}"] for k in range(len(fmt.time_columns))]
-    for line, row in _rows(path, reader, max(cols.values()) + 1):
-        order = tuple(_order_value(row[c]) for c in time_cols)
-        t = _unix_time(row[time_cols[0]]) if time_cols else math.nan
-        yield row[cols["s"]], order, line, _int(path, line, row[cols["i"]], "item id"), t
-
-
-def _order_value(value: str) -> tuple[int, float, str]:
-    """Numbers compare as numbers, anything else (e.g. ISO dates) as text after them."""
-    try:
-        return (0, float(value), "")
-    except ValueError:
-        return (1, 0.0, value)
-
-
-def _unix_time(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return math.nan
-    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()

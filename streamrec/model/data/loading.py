@@ -3,7 +3,8 @@ as prefix examples split for training and validation.
 
 Splits (``Settings.split``): ``session`` (a seeded 80/20 of whole sessions) and ``example``
 (the seed's 80/20 of prefix examples) split one corpus; ``time`` holds out the sessions that
-start in the log's last ``test_days`` days; ``none`` trains on every session, and validates on
+start in the log's last ``test_days`` days (``day``: on its last ``test_days`` UTC calendar
+days); ``none`` trains on every session, and validates on
 ``validation_csv`` when one is given. Held-out logs are always mapped through the training
 catalog: clicks on items it does not know are removed (the session-rec / GRU4Rec protocol).
 
@@ -29,10 +30,12 @@ from streamrec.model.data.clicklog import (
     join_logs,
     log_corpus,
     read_log,
-    time_split,
+    split_log,
 )
 from streamrec.model.data.corpus import SessionCorpus, generated_corpus
 from streamrec.model.data.examples import PrefixExamples, build_examples, split_examples
+
+TIME_SPLITS = ("time", "day")  # split a log by its click times
 
 
 def log_format(settings: Settings) -> ClickLogFormat:
@@ -61,14 +64,26 @@ def read_filtered_log(settings: Settings, path: str, filtered: bool = True) -> L
     held-out log is only mapped through the training catalog)."""
     fmt = log_format(settings)
     log = join_logs([read_log(Path(part), fmt) for part in log_paths(path)])
-    if not filtered:
-        return log
+    return filter_for_format(settings, log) if filtered else log
+
+
+def filter_for_format(settings: Settings, log: LogSessions) -> LogSessions:
+    """``log`` with the run's preprocessing filters (the format's defaults unless set)."""
     min_length, min_support = FORMAT_FILTERS[settings.log_format]
     return filter_log(
         log,
         settings.min_session_length or min_length,
         settings.min_item_support or min_support,
     )
+
+
+def split_training_log(settings: Settings) -> tuple[LogSessions, list[int], list[int]]:
+    """The ``--from-csv`` log filtered, and its (train, test) session indices under a
+    ``time`` or ``day`` split."""
+    raw = read_filtered_log(settings, settings.csv_path, filtered=False)
+    log = filter_for_format(settings, raw)
+    train, test = split_log(log, settings.split, settings.test_days, max(raw.start_times))
+    return log, train, test
 
 
 def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> SessionCorpus:
@@ -106,7 +121,7 @@ def prepare_data(
 
     ``item_ids``: map every log through this catalog (a checkpoint's) instead of building one.
     """
-    if settings.split == "time" and corpus is None:
+    if settings.split in TIME_SPLITS and corpus is None:
         corpus, n_train = _time_split_corpus(settings, item_ids)
     else:
         corpus = corpus or load_corpus(settings, item_ids)
@@ -115,7 +130,7 @@ def prepare_data(
             held_out = read_filtered_log(settings, settings.validation_csv, filtered=False)
             corpus = _append(corpus, held_out, data_label(corpus.source, held_out.source))
     examples = build_examples(corpus.sessions, settings.max_len)
-    if settings.split in ("time", "none"):
+    if settings.split in (*TIME_SPLITS, "none"):
         is_val = examples.session_index >= n_train
         train, val = (
             examples.subset(np.flatnonzero(~is_val)),
@@ -137,9 +152,8 @@ def prepare_data(
 
 def _time_split_corpus(settings: Settings, item_ids: list[int] | None) -> tuple[SessionCorpus, int]:
     if not settings.csv_path:
-        raise ConfigError("--split time needs a click log (--from-csv) with times")
-    log = read_filtered_log(settings, settings.csv_path)
-    train_idx, test_idx = time_split(log, settings.test_days)
+        raise ConfigError(f"--split {settings.split} needs a click log (--from-csv) with times")
+    log, train_idx, test_idx = split_training_log(settings)
     corpus = log_corpus(log.subset(train_idx), item_ids)
     label = data_label(log.source, test_days=settings.test_days)
     return _append(corpus, log.subset(test_idx), label), len(corpus.sessions)

@@ -19,6 +19,7 @@ from streamrec.config import Settings
 from streamrec.model.data.loading import PreparedData
 from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.trainer import EpochRecord
+from streamrec.model.zoo.updates import LearnerStart, StreamLearner
 from streamrec.progress import ProgressBoard
 
 
@@ -77,16 +78,21 @@ class TrainOutcome:
 
 
 Loader = Callable[[dict[str, Any], dict[str, Any], int, torch.device], SessionModel]
+LearnerFactory = Callable[[LearnerStart], StreamLearner]
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """One entry of the model zoo."""
+    """One entry of the model zoo. ``learner`` builds its ``StreamLearner`` (None: it cannot
+    update from the stream yet); ``update_kind`` says how it updates (``exact`` or
+    ``fine-tune``, ``zoo.updates.UPDATE_KINDS``)."""
 
     name: str
     summary: str  # one line for --help and the README, naming the source paper
     train: Callable[[TrainingRun], TrainOutcome]
     load: Loader  # (config, state, n_items, device) -> model
+    learner: LearnerFactory | None = None
+    update_kind: str | None = None
 
 
 class NetworkModel:

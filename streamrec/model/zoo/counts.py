@@ -2,7 +2,11 @@
 
 Fitted in one pass over the training examples; their tables are the checkpoint's state, so
 ``streamrec consume`` serves them like any network (by recomputing each window, which for
-these models reads only the last click).
+these models reads only the last click). Popularity counts every click of the training
+sessions (data/globo-news's yardstick: "clicks on j so far"); the seed's baselines
+(``evaluate --baseline``) count targets only, as the seed measured them. A window whose last
+click the model does not know (model id 0, see ``evaluation.prequential``) gets no
+transitions: popularity alone. Both update exactly from the stream (``CountLearner``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.evaluation.baselines import (
     CategoryPopularityScorer,
     MarkovScorer,
@@ -23,6 +28,8 @@ from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.trainer import EpochRecord
 from streamrec.model.zoo.base import Architecture, TrainingRun, TrainOutcome
+from streamrec.model.zoo.count_learners import CountLearner
+from streamrec.model.zoo.updates import LearnerStart
 
 METRICS = ("hit_at_10", "hit_at_20", "mrr_at_20")
 
@@ -87,10 +94,18 @@ class CountModel:
         return WindowRecomputer(self.scorer(), max_len)
 
 
+def click_counts(train: PrefixExamples, n_items: int) -> np.ndarray:
+    """Clicks per item in the sessions of the training examples: every target, and each
+    session's first click (the prefix of its position-1 example). Equal to what the learner
+    counts on sessions of two clicks or more (a one-click session has no example)."""
+    firsts = train.windows[train.position == 1, -1] - 1
+    return target_counts(train, n_items) + np.bincount(firsts, minlength=n_items)
+
+
 def _fit(run: TrainingRun, markov: bool) -> TrainOutcome:
     data = run.data
     started = time.perf_counter()
-    counts = target_counts(data.train, data.corpus.n_items)
+    counts = click_counts(data.train, data.corpus.n_items)
     transitions = None
     if markov:
         fitted = MarkovScorer.fit(data.train, data.corpus.n_items, PopularityScorer(counts))
@@ -130,15 +145,44 @@ def _load(markov: bool) -> Any:
     return load
 
 
+def exact_count_model(learner: CountLearner) -> CountModel:
+    """``markov`` or ``popularity`` as ``_fit`` builds them, from a learner's tables: click
+    counts, and for ``markov`` transition counts (backed off to category-popularity where the
+    start model had categories: generated data)."""
+    transitions = None
+    if learner.transitions:
+        rows, cols, values = learner.transition_table()
+        transitions = (rows, cols, values.astype(np.int64))
+    category = learner.category if learner.transitions else None
+    return CountModel(
+        learner.architecture,
+        learner.clicks.copy(),
+        None if category is None else category.copy(),
+        transitions,
+    )
+
+
+def _learner(markov: bool) -> Any:
+    def make(start: LearnerStart) -> CountLearner:
+        name = "markov" if markov else "popularity"
+        return CountLearner(name, start, markov, None, exact_count_model)
+
+    return make
+
+
 MARKOV = Architecture(
     name="markov",
     summary="first-order Markov chain: last click -> next click counts, backed off to popularity",
     train=lambda run: _fit(run, markov=True),
     load=_load(markov=True),
+    learner=_learner(markov=True),
+    update_kind="exact",
 )
 POPULARITY = Architecture(
     name="popularity",
     summary="the most clicked items for everyone",
     train=lambda run: _fit(run, markov=False),
     load=_load(markov=False),
+    learner=_learner(markov=False),
+    update_kind="exact",
 )

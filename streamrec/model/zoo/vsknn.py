@@ -38,6 +38,8 @@ from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.scoring import PrefixBatch, Scorer, StreamingScorer, WindowRecomputer
 from streamrec.model.training.trainer import EpochRecord
 from streamrec.model.zoo.base import Architecture, TrainingRun, TrainOutcome
+from streamrec.model.zoo.updates import LearnerStart
+from streamrec.model.zoo.vsknn_learner import SessionIndexLearner
 
 DECAYS = ("same", "div", "linear", "log", "quadratic")
 
@@ -274,9 +276,22 @@ def _load(
     )
 
 
+def _learner(start: LearnerStart) -> SessionIndexLearner:
+    """The index grows with the stream's sessions (``vsknn_learner``); the start model's
+    hyper-parameters, or the defaults."""
+    config = start.model.cfg if isinstance(start.model, VSKNNModel) else VSKNNConfig()
+
+    def build(n_items: int, ptr: np.ndarray, items: np.ndarray, idf: np.ndarray) -> VSKNNModel:
+        return VSKNNModel(config, n_items, ptr, items, idf)
+
+    return SessionIndexLearner(start, build)
+
+
 VSKNN = Architecture(
     name="vsknn",
     summary="V-SKNN: session kNN with position-decayed similarity (Ludewig & Jannach 2018)",
     train=_train,
     load=_load,
+    learner=_learner,
+    update_kind="exact",
 )

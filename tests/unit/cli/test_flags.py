@@ -16,6 +16,7 @@ REQUIRED = {
     "services": ["up"],
     "evaluate": ["--baseline", "markov"],
     "explain": ["--model", "m.pt"],
+    "learn": ["--refresh", "10m", "--out-dir", "versions"],
 }
 
 

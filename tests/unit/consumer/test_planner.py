@@ -20,8 +20,9 @@ MAX_LEN = 4
 
 
 def click(sid: str, seq: int, item: int, behavior: str | None = "explorer") -> BatchEvent:
-    """An event whose dense item id is ``item`` (the catalog map is not the planner's job)."""
-    return BatchEvent(ClickEvent(sid, seq, 1000 + item, 1.0, behavior), item)
+    """An event on item ``item``, which the serving model knows (windows and top-Ks are the
+    events' own item ids; the catalog map is not the planner's job)."""
+    return BatchEvent(ClickEvent(sid, seq, item, 1.0, behavior), True)
 
 
 def scores_for(plan: BatchPlan) -> tuple[list[list[int]], list[list[float]]]:
@@ -153,7 +154,7 @@ def test_behavior_is_carried_even_when_absent() -> None:
 
 def unknown(sid: str, seq: int) -> BatchEvent:
     """A click on an item outside the served catalog."""
-    return BatchEvent(ClickEvent(sid, seq, 99_999, 1.0, None), None)
+    return BatchEvent(ClickEvent(sid, seq, 99_999, 1.0, None), False)
 
 
 def test_unknown_items_advance_the_seq_and_nothing_else() -> None:

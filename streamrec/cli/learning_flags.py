@@ -1,0 +1,76 @@
+"""The flags of learning from the stream online: ``learn``'s own (``--refresh``, ``--out-dir``,
+``--idle-timeout-s``) and the settings that make ``consume`` follow its versions
+(``--follow``, ``--version-wait-ms``).
+
+The two settings flags are declared here and added to ``flags.REGISTRY`` when this module is
+imported (``parser`` imports it), so the learning flags stay in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from streamrec.cli.flags import REGISTRY
+from streamrec.cli.setting_flag import CONSUMER, SettingFlag
+from streamrec.cli.validators import number
+from streamrec.config import Settings, parse_refresh
+
+DEFAULT_IDLE_TIMEOUT_S = 2.0
+FOLLOW_FLAGS = (
+    SettingFlag(
+        "follow_dir",
+        "serve the versions `streamrec learn` publishes in this directory instead of "
+        "--model: each event by the version its event time calls for",
+        CONSUMER,
+        flag="--follow",
+        metavar="DIR",
+    ),
+    SettingFlag(
+        "version_wait_ms",
+        "with --follow: how long a batch waits for a version its events call for (once per "
+        "version); after it they are served by the newest version there, counted as stale",
+        CONSUMER,
+        metavar="MS",
+    ),
+)
+REGISTRY.update({spec.field: spec for spec in FOLLOW_FLAGS})
+
+
+def refresh_period(text: str) -> float:
+    """An argparse ``type``: a refresh period in seconds (``10m`` -> 600); not ``never``."""
+    try:
+        seconds = parse_refresh(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds is None:
+        raise argparse.ArgumentTypeError("a learner needs a period (e.g. 10m), not 'never'")
+    return seconds
+
+
+def learn_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
+    """``learn``: the refresh period, the version directory, when a partition is idle."""
+    p.add_argument(
+        "--refresh",
+        type=refresh_period,
+        required=True,
+        metavar="PERIOD",
+        help="publish a version every PERIOD of event time: a number with a unit s, m, h or "
+        "d (e.g. 10m); boundaries are t0 + k * PERIOD, t0 the first click's time",
+    )
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the version directory (created if missing; a learner killed and started again "
+        "on it resumes after its newest valid version)",
+    )
+    p.add_argument(
+        "--idle-timeout-s",
+        type=number(float, above=0),
+        default=DEFAULT_IDLE_TIMEOUT_S,
+        metavar="SECONDS",
+        help="a partition read to its end for this long no longer holds the event-time "
+        "watermark back (default: %(default)s)",
+    )
