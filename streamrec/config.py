@@ -39,8 +39,7 @@ ARCHITECTURES = (
     "recent-popularity",
     "recent-markov",
 )
-# the baselines `evaluate --baseline` names (streamrec.model.evaluation.baselines builds each)
-BASELINES = ("popularity", "category-popularity", "markov", "oracle")
+BASELINES = ("popularity", "category-popularity", "markov", "oracle")  # evaluate --baseline
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket", "globo")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("auto", "incremental", "full")
