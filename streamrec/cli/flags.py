@@ -203,18 +203,6 @@ REGISTRY: dict[str, SettingFlag] = _flags(
         "max_train_sessions", "train on the first N training sessions only; 0 = all", TRAINING
     ),
     SettingFlag(
-        "update_budget_s",
-        "stream learning: most seconds a neural model's fine-tune may take; 0 = its own",
-        TRAINING,
-        metavar="SECONDS",
-    ),
-    SettingFlag(
-        "recency_half_life_h",
-        "recent-popularity, recent-markov: a click's weight halves every HOURS of event time",
-        TRAINING,
-        metavar="HOURS",
-    ),
-    SettingFlag(
         "validation_sample",
         "validate each epoch on this many examples (quick models); 0 = all",
         TRAINING,

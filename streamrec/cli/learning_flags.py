@@ -2,8 +2,9 @@
 ``--idle-timeout-s``) and the settings that make ``consume`` follow its versions
 (``--follow``, ``--version-wait-ms``).
 
-The two settings flags are declared here and added to ``flags.REGISTRY`` when this module is
-imported (``parser`` imports it), so the learning flags stay in one place.
+The settings flags of learning (following, and how models update) are declared here and
+added to ``flags.REGISTRY`` when this module is imported (``parser`` imports it), so the
+learning flags stay in one place.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from streamrec.cli.flags import REGISTRY
-from streamrec.cli.setting_flag import CONSUMER, SettingFlag
+from streamrec.cli.setting_flag import CONSUMER, TRAINING, SettingFlag
 from streamrec.cli.validators import number
 from streamrec.config import Settings, parse_refresh
 
@@ -34,7 +35,22 @@ FOLLOW_FLAGS = (
         metavar="MS",
     ),
 )
-REGISTRY.update({spec.field: spec for spec in FOLLOW_FLAGS})
+# the settings of how models learn from the stream (offline --refresh and `learn` alike)
+UPDATE_FLAGS = (
+    SettingFlag(
+        "update_budget_s",
+        "stream learning: most seconds a neural model's fine-tune may take; 0 = its own",
+        TRAINING,
+        metavar="SECONDS",
+    ),
+    SettingFlag(
+        "recency_half_life_h",
+        "recent-popularity, recent-markov: a click's weight halves every HOURS of event time",
+        TRAINING,
+        metavar="HOURS",
+    ),
+)
+REGISTRY.update({spec.field: spec for spec in (*FOLLOW_FLAGS, *UPDATE_FLAGS)})
 
 
 def refresh_period(text: str) -> float:
