@@ -32,6 +32,14 @@ class ModelScorer:
         """Logits (B, n_items) for the batch's windows."""
         return score_windows(self.model, batch.windows, batch.lengths, self.device)
 
+    def vectors(self, batch: PrefixBatch) -> torch.Tensor:
+        """Session vectors (B, hidden) for the batch's windows (``EmbeddingScorer``)."""
+        return score_windows(self.model, batch.windows, batch.lengths, self.device, False)
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The output layer as item embeddings and biases."""
+        return self.model.output_table()
+
 
 @torch.no_grad()
 def score_windows(
@@ -39,6 +47,7 @@ def score_windows(
     windows: np.ndarray,
     lengths: np.ndarray,
     device: torch.device | str = "cpu",
+    project: bool = True,
 ) -> torch.Tensor:
     """Logits for left-padded windows: the one scoring path, offline and online.
 
@@ -46,16 +55,17 @@ def score_windows(
     which is faster depends on the batch: one padded pass over all 25 steps, or one pass per
     group of equal prefix lengths over the real items only. Grouping wins when groups are
     large (offline evaluation visits examples in length order), the padded pass when a batch
-    mixes many lengths in small numbers (online batches).
+    mixes many lengths in small numbers (online batches). ``project=False``: the session
+    vectors before the output layer (``window_vectors``, two-stage retrieval).
     """
     was_training = model.training
     model.eval()
     w = torch.from_numpy(np.ascontiguousarray(windows)).to(device)
     if np.unique(lengths).size * MIN_GROUP_SIZE <= len(lengths):
         n = torch.from_numpy(np.ascontiguousarray(lengths)).to(device)
-        logits = model.forward_bucketed(w, n)
+        logits = model.forward_bucketed(w, n, project)
     else:
-        logits, _ = model(w)
+        logits, _ = model(w, project)
     model.train(was_training)
     return logits
 

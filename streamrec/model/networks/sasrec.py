@@ -186,7 +186,15 @@ class SasRecNetwork(nn.Module):
 
     def window_scores(self, windows: torch.Tensor) -> torch.Tensor:
         """Scores (B, n_items) at each left-padded window's last click (``NetworkScorer``)."""
-        return self.score_all(self.encode(windows)[:, -1])
+        return self.score_all(self.window_vectors(windows))
+
+    def window_vectors(self, windows: torch.Tensor) -> torch.Tensor:
+        """Session vectors (B, H): the last click's hidden vector (``EmbeddingScoring``)."""
+        return self.encode(windows)[:, -1]
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The item embeddings (n_items, H) by dense id; no bias."""
+        return self.items.weight[1:], None
 
 
 def sequence_loss(
