@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -64,54 +66,67 @@ def main() -> None:
 
     faiss.omp_set_num_threads(1)
 
-    def run(name: str, build, search) -> None:
+    def run(
+        name: str, build: Callable[[], Any], search: Callable[[Any, np.ndarray], np.ndarray]
+    ) -> None:
         t0 = time.perf_counter()
         index = build()
         built = time.perf_counter() - t0
         t0 = time.perf_counter()
         found = np.vstack([search(index, qaug[i : i + 40]) for i in range(0, len(qaug), 40)])
         per_s = len(qaug) / (time.perf_counter() - t0)
-        rows.append({"index": name, "build_s": round(built, 1), "queries_per_s": round(per_s),
-                     "recall_at_20": round(recall(found, items, queries, truth), 4)})
+        rows.append(
+            {
+                "index": name,
+                "build_s": round(built, 1),
+                "queries_per_s": round(per_s),
+                "recall_at_20": round(recall(found, items, queries, truth), 4),
+            }
+        )
         print(rows[-1], flush=True)
 
     nlist = int(4 * np.sqrt(args.items))
 
-    def ivf(nprobe: int):
-        def build():
+    def ivf(nprobe: int) -> Callable[[], Any]:
+        def build() -> Any:
             quant = faiss.IndexFlatL2(aug.shape[1])
             index = faiss.IndexIVFFlat(quant, aug.shape[1], nlist)
             index.train(aug)
             index.add(aug)
             index.nprobe = nprobe
             return index
+
         return build
 
-    def fsearch(index, q):
+    def fsearch(index: Any, q: np.ndarray) -> np.ndarray:
         return index.search(q, k)[1]
 
-    built = {}
+    built: dict[str, Any] = {}
     for nprobe in (8, 16, 32):
-        def cached(nprobe=nprobe):
+
+        def cached(nprobe: int = nprobe) -> Any:
             if "ivf" not in built:
                 built["ivf"] = ivf(nprobe)()
             built["ivf"].nprobe = nprobe
             return built["ivf"]
+
         run(f"faiss IVFFlat nlist={nlist} nprobe={nprobe}", cached, fsearch)
 
-    def fhnsw():
+    def fhnsw() -> Any:
         index = faiss.IndexHNSWFlat(aug.shape[1], 32)
         index.hnsw.efConstruction = 80
         index.add(aug)
         index.hnsw.efSearch = k
         return index
+
     run("faiss HNSWFlat M=32 efC=80 ef=K", fhnsw, fsearch)
     try:
         import hnswlib
     except ImportError:
         print("hnswlib not installed")
     else:
-        def hbuild():
+
+        def hbuild() -> Any:
             index = hnswlib.Index(space="l2", dim=aug.shape[1])
             index.init_index(max_elements=len(aug), M=32, ef_construction=80, random_seed=1)
             index.set_num_threads(1)
@@ -119,8 +134,9 @@ def main() -> None:
             index.set_ef(k)
             return index
 
-        def hsearch(index, q):
+        def hsearch(index: Any, q: np.ndarray) -> np.ndarray:
             return index.knn_query(q, k=k, num_threads=1)[0].astype(np.int64)
+
         run("hnswlib M=32 efC=80 ef=K", hbuild, hsearch)
     print(json.dumps({"items": args.items, "dim": args.dim, "candidates": k, "rows": rows}))
 

@@ -13,9 +13,14 @@ import numpy as np
 import torch
 
 from streamrec.model.data.examples import PrefixExamples
-from streamrec.model.evaluation.ranking import GroupedTotals, ranks_from_scores
+from streamrec.model.evaluation.ranking import (
+    TOP_K,
+    GroupedTotals,
+    ranks_from_scores,
+    ranks_from_top_k,
+)
 from streamrec.model.networks.lstm import SessionLSTMRecommender
-from streamrec.model.scoring import PrefixBatch, Scorer
+from streamrec.model.scoring import PrefixBatch, RetrievingScorer, Scorer
 
 BatchHook = Callable[[torch.Tensor, torch.Tensor], None]
 MIN_GROUP_SIZE = 64  # average rows per prefix length for the grouped pass to pay off
@@ -80,16 +85,24 @@ def evaluate(
     """Rank every example's target among all items; totals overall and per session label.
 
     Examples are visited in length order so a model scorer runs one LSTM call per batch.
+    A scorer that retrieves candidates (``RetrievingScorer``) is ranked from its top-K, as
+    the consumer ranks it online; ``on_batch`` then gets the top-K scores.
     """
     totals = GroupedTotals()
     order = np.argsort(examples.lengths, kind="stable")
     labels = np.asarray(session_labels, dtype=object)
     for start in range(0, len(order), batch_size):
         batch = examples.subset(order[start : start + batch_size])
-        scores = scorer.score(batch)
-        targets = torch.from_numpy(batch.targets).to(scores.device)
+        if isinstance(scorer, RetrievingScorer):  # ranks among the candidates, as online
+            top = scorer.top_k(batch, TOP_K)
+            scores = top.scores
+            targets = torch.from_numpy(batch.targets).to(scores.device)
+            ranks = ranks_from_top_k(top.items, top.scores, top.ties, targets)
+        else:
+            scores = scorer.score(batch)
+            targets = torch.from_numpy(batch.targets).to(scores.device)
+            ranks = ranks_from_scores(scores, targets)
         if on_batch is not None:
             on_batch(scores, targets)
-        ranks = ranks_from_scores(scores, targets)
         totals.add(ranks, list(labels[batch.session_index]) if len(labels) else [None] * len(batch))
     return totals
