@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from streamrec.model.training.sampled import PopularitySampler, sampled_softmax_loss
+
 
 @dataclass(frozen=True)
 class SasRecConfig:
@@ -198,10 +200,15 @@ class SasRecNetwork(nn.Module):
 
 
 def sequence_loss(
-    network: SasRecNetwork, windows: torch.Tensor, targets: torch.Tensor
+    network: SasRecNetwork,
+    windows: torch.Tensor,
+    targets: torch.Tensor,
+    sampler: PopularitySampler | None = None,
 ) -> torch.Tensor:
     """Mean full-catalog cross-entropy over the positions whose target (dense id) is not
-    negative."""
+    negative (with a ``sampler``: the sampled softmax over those positions)."""
     hidden = network.encode(windows)
     keep = targets >= 0
+    if sampler is not None:
+        return sampled_softmax_loss(hidden[keep], targets[keep], network.output_table(), sampler)
     return F.cross_entropy(network.score_all(hidden[keep]), targets[keep])
