@@ -4,9 +4,10 @@ The generated sessions' training examples (their items keep their ids) are train
 network whose catalog has ``--items`` items, so every step pays for the large output layer
 (and the embedding table) as it would on a real catalog that size; the data's own items
 only decide what is learned, not what a step costs. Per architecture and loss: one epoch
-over ``--max-train-sessions`` training sessions when ``--epoch`` (the sampled loss; the
-full loss is timed over ``--steps`` batches and projected), seconds per batch, and the
-projected epoch over the whole training side of the default generated data.
+over ``--max-train-sessions`` training sessions with the sampled loss (the full loss is
+timed over ``--steps`` batches and projected), CPU seconds (all threads; wall seconds
+beside them) per batch, and the projected epoch over the whole training side of the
+default generated data.
 
     python bench/train_scale.py --items 1000000 [--architectures lstm-attn,narm,sasrec]
         [--steps 3] [--max-train-sessions 600] [--threads 2] [--json]
@@ -81,17 +82,19 @@ def time_training(
     chosen = batches if steps is None else batches[:steps]
     windows, lengths = torch.from_numpy(train.windows), torch.from_numpy(train.lengths)
     targets = torch.from_numpy(train.targets)
-    started = time.perf_counter()
+    started, wall = time.process_time(), time.perf_counter()
     for idx_np in chosen:
         idx = torch.from_numpy(idx_np)
         optimizer.zero_grad()
         value = step(windows[idx], lengths[idx], targets[idx])
         value.backward()
         optimizer.step()
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
+    wall_s = time.perf_counter() - wall
     return {
         "architecture": name, "loss": loss, "items": n_items, "batches": len(chosen),
         "epoch_batches": len(batches), "seconds": round(seconds, 1),
+        "wall_seconds": round(wall_s, 1),
         "seconds_per_batch": round(seconds / len(chosen), 3), "final_loss": float(value),
     }  # fmt: skip
 
@@ -120,11 +123,11 @@ def main() -> None:
             row["projected_full_data_epoch_s"] = round(row["seconds_per_batch"] *
                                                        row["epoch_batches"] * scale)  # fmt: skip
             rows.append(row)
+            epoch_s = row["seconds_per_batch"] * row["epoch_batches"]
             print(f"{name:9s} {loss:7s} {args.items:>9,} items: {row['batches']} batches in "
                   f"{row['seconds']} s ({row['seconds_per_batch']} s a batch; an epoch of "
-                  f"{len(data.train):,} examples {row['seconds_per_batch'] * row['epoch_batches']:.0f}"
-                  f" s; of all {len(whole):,}: ~{row['projected_full_data_epoch_s']} s)",
-                  flush=True)  # fmt: skip
+                  f"{len(data.train):,} examples {epoch_s:.0f} s; of all {len(whole):,}: "
+                  f"~{row['projected_full_data_epoch_s']} s)", flush=True)  # fmt: skip
     out = {"items": args.items, "threads": args.threads, "train_examples": len(data.train),
            "all_train_examples": len(whole), "rows": rows,
            "loadavg_1m": round(os.getloadavg()[0], 2)}  # fmt: skip
