@@ -241,8 +241,7 @@ class Settings:
         ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb",
-                     "candidates"):  # fmt: skip
+        for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in (
@@ -250,6 +249,10 @@ class Settings:
         ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.candidates < 20:
+            raise ConfigError(
+                f"candidates must be >= 20 (the top 20 served), got {self.candidates}"
+            )
         if not 0 < self.drift_at < 1:
             raise ConfigError(f"drift_at must be > 0 and < 1, got {self.drift_at}")
         if self.validation_csv and self.split != "none":
