@@ -75,7 +75,7 @@ class IvfIndex:
         points = augmented(weight, bias)
         lists = lists_for(len(points))
         threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
+        faiss.omp_set_num_threads(1)  # k-means sums in one order: the same index every build
         try:
             index = faiss.IndexIVFFlat(faiss.IndexFlatL2(points.shape[1]), points.shape[1], lists)
             index.cp.seed = SEED

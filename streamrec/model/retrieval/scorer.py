@@ -48,6 +48,10 @@ class CandidateRanker:
     """Top-K of session vectors among their ANN candidates, re-scored exactly."""
 
     def __init__(self, scorer: EmbeddingScorer, index: IvfIndex, candidates: int) -> None:
+        import faiss
+
+        # search with torch's threads (--threads), not OpenMP's default of every core
+        faiss.omp_set_num_threads(torch.get_num_threads())
         weight, bias = scorer.output_table()
         self.weight = weight.detach()
         self.bias = None if bias is None else bias.detach()
