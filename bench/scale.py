@@ -54,7 +54,7 @@ from streamrec.model.evaluation.evaluate import ModelScorer
 from streamrec.model.networks.incremental import IncrementalScorer
 from streamrec.model.networks.lstm import SessionLSTMRecommender
 from streamrec.model.retrieval.index import index_path, load_or_build
-from streamrec.model.retrieval.scorer import NPROBE, CandidateRanker
+from streamrec.model.retrieval.scorer import CandidateRanker
 from streamrec.model.scoring import ScoreRequest, exact_top_k
 from streamrec.model.zoo.lstm_attn import load_network
 
@@ -215,15 +215,16 @@ def write_table(out: dict[str, Any], path: Path, command: str) -> None:
         f"`{command}` (lstm-attn; measured under load: 1-minute load average "
         f"{out['loadavg_1m']} on {os.cpu_count()} cores)",
         "",
-        "| items | exact ev/s/core | ANN ev/s/core | ANN recall@20 | index build s | index MiB "
-        "| p99 ms at 1,000 ev/s (ANN) | consumer peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| items | exact ev/s/core | ANN ev/s/core | ANN recall@20 | lists scanned | index build "
+        "s | index MiB | p99 ms at 1,000 ev/s (ANN) | consumer peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in out["sizes"]:
         p = r.get("pipeline", {})
         lines.append(
             f"| {r['items']:,} | {r['exact_events_per_s']:,.0f} | {r['ann_events_per_s']:,.0f} "
-            f"| {r['ann_recall_at_20']:.4f} | {r['index_build_s']} | {r['index_mb']} "
+            f"| {r['ann_recall_at_20']:.4f} | {r['nprobe']}/{r['index_lists']} "
+            f"| {r['index_build_s']} | {r['index_mb']} "
             f"| {p.get('p99_ms', 'n/a')} | {p.get('consumer_peak_rss_mb', 'n/a')} |"
         )
     path.write_text("\n".join(lines) + "\n")
@@ -284,7 +285,7 @@ def main() -> None:
         sizes = [one_size(args, base, meta, streams, n, Path(tmp)) for n in args.items]
     out = {
         "model": str(args.model), "trained_items": base.n_items, "candidates": args.candidates,
-        "nprobe": NPROBE, "batch": args.batch, "queries": len(streams[1]), "noise": args.noise,
+        "batch": args.batch, "queries": len(streams[1]), "noise": args.noise,
         "rate": args.rate, "seconds": args.seconds, "sizes": sizes,
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "query_vectors": "trained lstm-attn session vectors, held-out sessions' click stream",

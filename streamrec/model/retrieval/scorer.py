@@ -29,7 +29,7 @@ from streamrec.model.scoring import (
 )
 
 DEFAULT_CANDIDATES = 200
-NPROBE = 16
+NPROBE = 0  # lists scanned per query; 0: by catalog size (index.probes_for)
 
 
 class EmbeddingScorer(Protocol):
