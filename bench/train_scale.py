@@ -76,10 +76,24 @@ def make_step(name: str, n_items: int, sampler: PopularitySampler | None) -> tup
     return sasrec_loss, sasrec
 
 
+MAX_LOGIT_BYTES = 4 << 30  # the full loss's logits, their gradient and softmax, one batch
+
+
+def full_loss_bytes(name: str, n_items: int, train: PrefixExamples) -> int:
+    """Memory the full loss's (rows x n_items) float tensors take for the largest batch:
+    SASRec trains every position of a window, the others one prefix a row."""
+    rows = 256 * (int(train.lengths.max()) if name == "sasrec" else 1)
+    return 3 * 4 * rows * n_items
+
+
 def time_training(
     name: str, loss: str, n_items: int, train: PrefixExamples, steps: int | None
 ) -> dict[str, Any]:
-    """Train ``steps`` batches (None: one epoch) of 256; seconds and seconds per batch."""
+    """Train ``steps`` batches (None: one epoch) of 256; CPU seconds and per batch."""
+    need = full_loss_bytes(name, n_items, train)
+    if loss == "full" and need > MAX_LOGIT_BYTES:
+        return {"architecture": name, "loss": loss, "items": n_items,
+                "skipped": f"one batch's logits need ~{need / 2**30:.0f} GiB"}  # fmt: skip
     sampler = PopularitySampler(train.targets, n_items) if loss == "sampled" else None
     step, network = make_step(name, n_items, sampler)
     optimizer = torch.optim.Adam(network.parameters(), lr=1e-3, fused=fused_adam(sampler))
@@ -124,6 +138,10 @@ def main() -> None:
     for name in args.architectures.split(","):
         for loss, steps in (("sampled", None), ("full", args.steps)):
             row = time_training(name, loss, args.items, data.train, steps)
+            if "skipped" in row:
+                rows.append(row)
+                print(f"{name:9s} {loss:7s} {args.items:>9,} items: not run, {row['skipped']}")
+                continue
             scale = len(whole) / max(len(data.train), 1)
             row["projected_full_data_epoch_s"] = round(row["seconds_per_batch"] *
                                                        row["epoch_batches"] * scale)  # fmt: skip
