@@ -248,7 +248,7 @@ def plot(out: dict[str, Any], path: Path) -> None:
     ax.axhline(1e6 / 3000, color="red", lw=0.8, ls="--", label="3,000 ev/s per core")
     ax.set_xlabel("catalog size (items)")
     ax.set_ylabel("CPU time per event (µs, one core)")
-    ax.set_title("Scoring cost against catalog size (session vector recomputed per event)")
+    ax.set_title("Scoring cost against catalog size (session state cached, as the consumer)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
