@@ -155,11 +155,10 @@ def metric_docs() -> list[MetricDoc]:
             if isinstance(value, BatchHistogram):
                 found.append(MetricDoc(value.name, "histogram", (), value.documentation, exporter))
             elif isinstance(value, MetricWrapperBase):
-                kind = value._type  # type: ignore[attr-defined]
-                name = value._name + ("_total" if kind == "counter" else "")  # type: ignore[attr-defined]
-                labels = tuple(value._labelnames)  # type: ignore[attr-defined]
-                text = value._documentation  # type: ignore[attr-defined]
-                found.append(MetricDoc(name, kind, labels, text, exporter))
+                kind = str(value._type)
+                name = value._name + ("_total" if kind == "counter" else "")
+                labels = tuple(value._labelnames)
+                found.append(MetricDoc(name, kind, labels, value._documentation, exporter))
     return found
 
 
