@@ -55,9 +55,7 @@ def examples(page: Path) -> list[Example]:
             i += 1
             continue
         ticks, info = fence.group(1), fence.group(2)
-        end = next(
-            (j for j in range(i + 1, len(lines)) if lines[j].startswith(ticks)), len(lines)
-        )
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith(ticks)), len(lines))
         if info in SHELL_FENCES:
             before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
             mark = MARK.match(before.strip())
