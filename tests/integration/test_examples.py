@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 from streamrec.pipeline.servers import free_port
-from tests.doc_examples import ROOT, Example, runnable
+from tests.doc_examples import ROOT, Example, pages, runnable
 from tests.models import TinyModel
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ SUBSTITUTIONS: dict[str, list[tuple[str, str]]] = {
         ("--burst-factor 10", "--burst-factor 10 --limit 300"),
     ],
 }  # fmt: skip
-RUN_PAGES = ["README.md", "docs/learning.md", "docs/simulator.md", "docs/operations.md"]
+RUN_PAGES = [str(p.relative_to(ROOT)) for p in pages() if runnable(p)]
 TIMEOUT_S = 300
 
 
