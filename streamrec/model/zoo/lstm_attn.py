@@ -1,7 +1,8 @@
 """``lstm-attn``: the seed's session LSTM with attention pooling, trained with its recipe.
 
 From the stream it fine-tunes (``zoo.finetune``): every prefix of the update's sessions,
-cross-entropy, Adam at the recipe's rate with its gradient clipping; new items get input
+cross-entropy, Adam at the recipe's rate (``--learning-rate`` when set) with its gradient
+clipping, batches of 32; new items get input
 embedding rows and output units.
 """
 
@@ -123,7 +124,8 @@ def learner(start: LearnerStart) -> NeuralLearner:
         raise ValueError("lstm-attn learns from the stream starting from a trained lstm-attn model")
     tuner = PrefixTuner(
         _grow, lambda network, windows: network(windows)[0], start.settings.max_len,
-        learning_rate=TrainConfig.learning_rate, clip_norm=TrainConfig.clip_norm,
+        learning_rate=start.settings.learning_rate or TrainConfig.learning_rate,
+        clip_norm=TrainConfig.clip_norm,
     )  # fmt: skip
     return NeuralLearner(
         "lstm-attn", start, model.network, tuner,

@@ -9,7 +9,8 @@ minutes on a laptop CPU for YOOCHOOSE-100k); ``--epochs``, ``--batch-size`` and
 architecture's own).
 
 From the stream it fine-tunes (``zoo.finetune``): every prefix of the update's sessions,
-full-catalog cross-entropy, Adam at its training rate kept across versions; new items get
+full-catalog cross-entropy, Adam at its training rate (``--learning-rate`` when set) kept
+across versions, batches of 32; new items get
 rows in the item table, which both encodes clicks and decodes scores.
 """
 
@@ -131,7 +132,7 @@ def learner(start: LearnerStart) -> NeuralLearner:
         raise ValueError("narm learns from the stream starting from a trained narm model")
     tuner = PrefixTuner(
         _grow, lambda network, windows: network(windows), start.settings.max_len,
-        learning_rate=model.network.config.learning_rate,
+        learning_rate=start.settings.learning_rate or model.network.config.learning_rate,
     )  # fmt: skip
     return NeuralLearner(
         "narm", start, model.network, tuner, lambda network: NarmModel(network, model.device)

@@ -101,7 +101,7 @@ class PrefixTuner:
     logits: Callable[[nn.Module, torch.Tensor], torch.Tensor]
     max_len: int
     learning_rate: float = 1e-3
-    batch_size: int = 128
+    batch_size: int = 32
     clip_norm: float = 0.0
     default_steps: int = 100
 
