@@ -25,7 +25,7 @@ def test_step_plans_keep_their_defaults() -> None:
     assert plan("--steps", "100,200", "--step-seconds", "4") == StepPlan([100.0, 200.0], 4.0)
     assert plan("--profile", "fixed") == StepPlan([1000.0], 20.0)
     assert plan("--profile", "fixed", "--rate", "300") == StepPlan([300.0], 20.0)
-    assert plan().fractions == (0.5, 0.8)
+    assert plan().fractions == (0.5, 0.8)  # type: ignore[union-attr]
 
 
 def test_saturation_fractions_are_fractions_or_none(capsys: pytest.CaptureFixture[str]) -> None:
