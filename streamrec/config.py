@@ -133,9 +133,11 @@ class Settings:
     # more than 2 threads oversubscribes small machines whose cores other processes share
     threads: int = 0  # 0: one per core, capped at 2
     validation_sample: int = 0  # > 0: validate each epoch on this many examples (quick models)
-    # learning from the stream (issue 20): the most seconds one fine-tune may take (0: the
-    # architecture's own), and the half-life of the recency models' click weights
+    # learning from the stream (issue 20; 0: the architecture's own): a fine-tune's most
+    # seconds and optimiser steps, older sessions it replays; the recency models' half-life
     update_budget_s: float = 0.0
+    update_steps: int = 0
+    replay_sessions: int = 1000
     recency_half_life_h: float = 1.0
     # where things go
     artifacts: Path = Path("artifacts")
@@ -230,8 +232,7 @@ class Settings:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         for name in (
             "max_train_sessions", "threads", "validation_sample", "min_session_length",
-            "epochs", "batch_size",
-            "min_item_support",
+            "epochs", "batch_size", "min_item_support", "update_steps", "replay_sessions",
         ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -301,17 +302,14 @@ class Settings:
             raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
             raise ConfigError("group must not be empty")
-        if not 0 <= self.update_budget_s < float("inf"):
-            raise ConfigError(
-                f"update_budget_s must be >= 0 seconds (0: the default), got {self.update_budget_s}"
-            )
+        for name in ("update_budget_s", "learning_rate"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ConfigError(
+                    f"{name} must be >= 0 (0: the default), got {getattr(self, name)}"
+                )
         if not 0 < self.recency_half_life_h < float("inf"):
             raise ConfigError(
                 f"recency_half_life_h must be > 0 hours, got {self.recency_half_life_h}"
-            )
-        if not 0 <= self.learning_rate < float("inf"):
-            raise ConfigError(
-                f"learning_rate must be >= 0 (0: the default), got {self.learning_rate}"
             )
         return self
 

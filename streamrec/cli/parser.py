@@ -111,6 +111,7 @@ COMMANDS: dict[str, Command] = {
             "window_start",
             "max_train_sessions",
             "validation_sample",
+            *learning_flags.UPDATE_FIELDS,
             "device",
             "threads",
         ),
@@ -124,7 +125,7 @@ COMMANDS: dict[str, Command] = {
         "outside it are removed first (counted as dropped_unknown_clicks), then every next "
         "click of every session with two or more clicks left is a prediction (the session-rec "
         "and GRU4Rec protocol).",
-        (*SPLIT_DATA, *CLICK_LOG, "train_csv", "threads"),
+        (*SPLIT_DATA, *CLICK_LOG, "train_csv", *learning_flags.UPDATE_FIELDS, "threads"),
         run_flags.evaluate_flags,
     ),
     "explain": Command(
@@ -201,7 +202,7 @@ COMMANDS: dict[str, Command] = {
             "model_path",
             *CLICK_LOG,
             "split",
-            "update_budget_s",
+            *learning_flags.UPDATE_FIELDS,
             "metrics_port",
             "metrics_host",
             "fetch_wait_ms",
