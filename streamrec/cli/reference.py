@@ -1,14 +1,14 @@
 """Generate ``docs/reference.md`` from the command line parser and the metrics registries.
 
-``python -m streamrec.docs_reference`` (or ``./dev docs reference``) rewrites the page;
+``python -m streamrec.cli.reference`` (or ``./dev docs reference``) rewrites the page;
 ``--check`` exits 1 when the page differs from what the code says. The page lists every
 command with its flags and their defaults, every ``STREAMREC_*`` environment variable, the exit
 statuses, every Prometheus metric (name, type, labels, help) of the consumer and the learner,
 and the recording rules of ``infra/prometheus/rules.yml``.
 
-A development tool: the CLI never imports it (it loads the consumer's metric code, numpy
-included). Help is rendered for the built-in defaults, never the caller's environment, so the
-page is the same on every machine.
+A development tool beside the parser it reads: the ``streamrec`` command never imports it (it
+loads the consumer's and the learner's metric code, numpy included). Help is rendered for the
+built-in defaults, never the caller's environment, so the page is the same on every machine.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from streamrec.cli.parser import COMMANDS, DESCRIPTION, SETTINGS_NOTE, build_par
 from streamrec.cli.setting_flag import shown_default
 from streamrec.config import ENV_PREFIX, SECRET_FIELDS, Settings, setting_fields
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "reference.md"
 RULES = ROOT / "infra" / "prometheus" / "rules.yml"
-REGENERATE = "python -m streamrec.docs_reference  (or: ./dev docs reference)"
+REGENERATE = "python -m streamrec.cli.reference  (or: ./dev docs reference)"
 
 # Settings no command has a flag for: set by their environment variable only.
 ENV_ONLY = {
@@ -220,7 +220,7 @@ def render() -> str:
         "# Reference",
         "",
         "<!-- Generated from the code; do not edit. Regenerate: "
-        f"{REGENERATE}; tests/unit/test_docs_reference.py fails when it is stale. -->",
+        f"{REGENERATE}; tests/unit/cli/test_reference.py fails when it is stale. -->",
         "",
         " ".join(DESCRIPTION.split()),
         "",
@@ -248,7 +248,7 @@ def render() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the page, or with ``--check`` say whether it is current (exit 1 if not)."""
-    cli = argparse.ArgumentParser(prog="python -m streamrec.docs_reference", description=__doc__)
+    cli = argparse.ArgumentParser(prog="python -m streamrec.cli.reference", description=__doc__)
     cli.add_argument("--check", action="store_true", help="compare, do not write")
     cli.add_argument("--out", type=Path, default=PAGE, help=f"default: {PAGE}")
     args = cli.parse_args(argv)

@@ -1,5 +1,5 @@
 """``docs/reference.md`` is generated from the parser and the metrics registries: it must equal
-what ``streamrec.docs_reference`` renders now, and cover every command, flag, setting and
+what ``streamrec.cli.reference`` renders now, and cover every command, flag, setting and
 metric."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 
 from streamrec.cli.flags import REGISTRY
 from streamrec.cli.parser import COMMANDS, build_parser
+from streamrec.cli.reference import ENV_ONLY, PAGE, REGENERATE, main, metric_docs, render
 from streamrec.config import ENV_PREFIX, Settings, setting_fields
-from streamrec.docs_reference import ENV_ONLY, PAGE, REGENERATE, main, metric_docs, render
 
 
 def test_the_reference_page_is_current() -> None:
@@ -55,7 +55,7 @@ def test_check_mode_names_the_command_that_regenerates(
     stale.write_text("# old\n")
     assert main(["--check", "--out", str(stale)]) == 1
     err = capsys.readouterr().err
-    assert "python -m streamrec.docs_reference" in err
+    assert "python -m streamrec.cli.reference" in err
     assert main(["--out", str(stale)]) == 0
     assert main(["--check", "--out", str(stale)]) == 0
     assert stale.read_text() == render()
