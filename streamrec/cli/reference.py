@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import html
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -58,6 +59,13 @@ class MetricDoc:
 def _cell(text: str) -> str:
     """Text fit for one Markdown table cell."""
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def _code_cell(text: str) -> str:
+    """Code for one table cell: an HTML code element, since a backslash before a pipe inside
+    backticks shows on some renderers (MkDocs) and is needed on others (GitHub)."""
+    escaped = html.escape(" ".join(text.split()), quote=False).replace("|", "&#124;")
+    return f"<code>{escaped}</code>"
 
 
 def _option_cell(action: argparse.Action) -> str:
@@ -208,7 +216,7 @@ def _rules_section() -> Iterator[str]:
     yield "| group | record | expression |"
     yield "|---|---|---|"
     for group, record, expr in recording_rules(RULES.read_text()):
-        yield f"| {group} | `{record}` | `{_cell(expr)}` |"
+        yield f"| {group} | `{record}` | {_code_cell(expr)} |"
     yield ""
 
 
