@@ -26,6 +26,7 @@ def no_flags(_p: argparse.ArgumentParser, _defaults: Settings) -> None:
 def generate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     """``generate``: where the sessions go."""
     p.add_argument("--out", default="-", help="output file, '-' for stdout (default: -)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (with --out)")
 
 
 def train_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
