@@ -152,6 +152,14 @@ def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
         action="store_true",
         help="replay every session, not only the held-out ones",
     )
+    g.add_argument(
+        "--sessions-file",
+        type=Path,
+        metavar="PATH",
+        help="replay this sessions file (`streamrec generate --out PATH`), read a line at a "
+        "time as slots open (flat clock), so files of millions of sessions replay in constant "
+        "memory; every session of it, in file order (default: generate the sessions)",
+    )
     _number(g, "--sessions", int, 0, "replay at most this many sessions; 0 = all (default)", min=0)
     _number(g, "--limit", int, 0, "stop after this many events; 0 = no limit (default)", min=0)
     _number(
