@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 KINDS = ("seed", "series", "anchor")
@@ -48,7 +49,7 @@ def ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
-def run_generate(kind: str, items: int, users: int, out: Path) -> dict[str, float]:
+def run_generate(kind: str, items: int, users: int, out: Path) -> dict[str, Any]:
     """One `streamrec generate` run: wall seconds, peak RSS (MiB), sessions and file size."""
     cmd = [
         sys.executable, "-m", "streamrec", "generate", "--generator", kind,

@@ -121,7 +121,9 @@ def field_sizes(client: redis.Redis, keys: list[str]) -> dict[str, float]:
     fields: dict[str, list[int]] = {}
     for k in keys:
         for name, value in client.hgetall(k).items():
-            fields.setdefault(name.decode(), []).append(len(value))
+            fields.setdefault(name.decode() if isinstance(name, bytes) else name, []).append(
+                len(value)
+            )
     out = {
         "memory_usage_bytes": float(np.mean(usage)),
         "key_bytes": float(np.mean([len(k) for k in keys])),
@@ -203,7 +205,7 @@ def main() -> None:
 def measure(client: redis.Redis, args: argparse.Namespace) -> dict[str, object]:
     """Write the live sessions, measure them, wait for the TTL to reclaim them."""
     names = Names()
-    store = SessionStore(client, names, MAX_LEN, args.ttl)  # type: ignore[arg-type]
+    store = SessionStore(client, names, MAX_LEN, args.ttl)
     pool = session_pool(args.items, 42, 20_000)
     rng = np.random.default_rng(1)
     store.apply(live_writes(pool, -1, 1, args.items, rng))  # load the script; then the baseline
