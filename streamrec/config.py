@@ -47,6 +47,7 @@ DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_FETCH_WAIT_MS = 5000  # longer would stall a consumer's first fetch after a rebalance
 MAX_VERSION_WAIT_MS = 120_000  # within librdkafka's max.poll.interval.ms (300 s)
+MAX_ITEMS, MAX_USERS = 1_000_000, 10_000_000  # the generator's catalog and user bounds
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
 # redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -100,6 +101,7 @@ class Settings:
     # data and model
     seed: int = 42
     users: int = 20_000
+    items: int = 5_000  # generated catalog size (categories scale with it)
     generator: str = "seed"  # seed (the seed's sessions), series or anchor
     scenario: str = "none"  # drift scenario on generated data (SCENARIOS)
     drift_at: float = 0.5  # the drift's moment: share of the users generated before it
@@ -259,14 +261,12 @@ class Settings:
             raise ConfigError(
                 "split_traffic needs the second model: give it with --shadow-model PATH"
             )
-        if not 0 <= self.version_wait_ms <= MAX_VERSION_WAIT_MS:
-            raise ConfigError(
-                f"version_wait_ms must be in 0..{MAX_VERSION_WAIT_MS}, got {self.version_wait_ms}"
-            )
-        if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
-            raise ConfigError(
-                f"fetch_wait_ms must be in 1..{MAX_FETCH_WAIT_MS}, got {self.fetch_wait_ms}"
-            )
+        for name, low, high in (
+            ("version_wait_ms", 0, MAX_VERSION_WAIT_MS), ("fetch_wait_ms", 1, MAX_FETCH_WAIT_MS),
+            ("users", 1, MAX_USERS), ("items", 1, MAX_ITEMS),
+        ):  # fmt: skip
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
         if not 0 <= self.model_watch_interval < float("inf"):
             raise ConfigError(
                 "model_watch_interval must be >= 0 seconds (0: do not watch), "

@@ -19,7 +19,7 @@ from streamrec.cli.exits import EPILOG, EXIT_USAGE, exit_status_table
 from streamrec.cli.flags import add_setting_flags
 from streamrec.config import Settings
 
-GENERATED = ("seed", "users", "generator", "scenario", "drift_at")
+GENERATED = ("seed", "users", "items", "generator", "scenario", "drift_at")
 SPLIT_DATA = (*GENERATED, "split")
 CLICK_LOG = (
     "csv_path",
