@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from streamrec import __version__
-from streamrec.cli import learning_flags, run_flags
+from streamrec.cli import (
+    learning_flags,
+    run_flags,
+    scale_flags,  # noqa: F401  (registers --loss, --retrieval, ...)
+)
 from streamrec.cli.exits import EPILOG, EXIT_USAGE, exit_status_table
 from streamrec.cli.flags import add_setting_flags
 from streamrec.config import Settings
 
-GENERATED = ("seed", "users", "generator", "scenario", "drift_at")
+GENERATED = ("seed", "users", "items", "generator", "scenario", "drift_at")
 SPLIT_DATA = (*GENERATED, "split")
 CLICK_LOG = (
     "csv_path",
@@ -90,6 +94,7 @@ COMMANDS: dict[str, Command] = {
             "learning_rate",
             "max_train_sessions",
             "validation_sample",
+            "loss",
             "device",
             "threads",
         ),
@@ -125,7 +130,15 @@ COMMANDS: dict[str, Command] = {
         "outside it are removed first (counted as dropped_unknown_clicks), then every next "
         "click of every session with two or more clicks left is a prediction (the session-rec "
         "and GRU4Rec protocol).",
-        (*SPLIT_DATA, *CLICK_LOG, "train_csv", *learning_flags.UPDATE_FIELDS, "threads"),
+        (
+            *SPLIT_DATA,
+            *CLICK_LOG,
+            "train_csv",
+            *learning_flags.UPDATE_FIELDS,
+            "retrieval",
+            "candidates",
+            "threads",
+        ),
         run_flags.evaluate_flags,
     ),
     "explain": Command(
@@ -176,6 +189,8 @@ COMMANDS: dict[str, Command] = {
             "fetch_wait_ms",
             "scoring",
             "scorer_cache_mb",
+            "retrieval",
+            "candidates",
             "shadow_model",
             "split_traffic",
             "model_watch_interval",

@@ -36,6 +36,7 @@ def no_flags(_p: argparse.ArgumentParser, _defaults: Settings) -> None:
 def generate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     """``generate``: where the sessions go."""
     p.add_argument("--out", default="-", help="output file, '-' for stdout (default: -)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (with --out)")
 
 
 def train_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
@@ -160,6 +161,14 @@ def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
         "--all-sessions",
         action="store_true",
         help="replay every session, not only the held-out ones",
+    )
+    g.add_argument(
+        "--sessions-file",
+        type=Path,
+        metavar="PATH",
+        help="replay this sessions file (`streamrec generate --out PATH`), read a line at a "
+        "time as slots open (flat clock), so files of millions of sessions replay in constant "
+        "memory; every session of it, in file order (default: generate the sessions)",
     )
     _number(g, "--sessions", int, 0, "replay at most this many sessions; 0 = all (default)", min=0)
     _number(g, "--limit", int, 0, "stop after this many events; 0 = no limit (default)", min=0)

@@ -17,7 +17,13 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.data.loading import PreparedData
-from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.scoring import (
+    EmbeddingNetworkScorer,
+    NetworkScorer,
+    Scorer,
+    StreamingScorer,
+    WindowRecomputer,
+)
 from streamrec.model.training.trainer import EpochRecord
 from streamrec.model.zoo.updates import LearnerStart, StreamLearner
 from streamrec.progress import ProgressBoard
@@ -123,6 +129,8 @@ class NetworkModel:
 
     def scorer(self) -> Scorer:
         """The network's ``window_scores`` over each prefix's window (``NetworkScorer``)."""
+        if hasattr(self.network, "window_vectors"):
+            return EmbeddingNetworkScorer(self.network, self.device)
         return NetworkScorer(self.network, self.device)
 
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:

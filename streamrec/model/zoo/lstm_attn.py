@@ -19,6 +19,7 @@ from streamrec.model.evaluation.evaluate import ModelScorer
 from streamrec.model.networks.incremental import IncrementalScorer
 from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 from streamrec.model.scoring import Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.training.sampled import sampler_for
 from streamrec.model.training.trainer import EpochRecord, TrainConfig, Trainer
 from streamrec.model.zoo.base import (
     Architecture,
@@ -73,7 +74,8 @@ def train(run: TrainingRun) -> TrainOutcome:
         learning_rate=settings.learning_rate or TrainConfig.learning_rate,
         seed=settings.seed,
     )
-    trainer = Trainer(network, recipe, run.device)
+    sampler = sampler_for(settings.loss, data.train.targets, data.corpus.n_items, settings.seed)
+    trainer = Trainer(network, recipe, run.device, sampler)
     board = run.board
     task = board.add(f"epoch 1/{recipe.epochs}")
 
@@ -88,9 +90,8 @@ def train(run: TrainingRun) -> TrainOutcome:
             task = board.add(f"epoch {record.epoch + 1}/{recipe.epochs}")
 
     history = trainer.fit(data.train, data.val, data.corpus.behaviors, on_batch, on_epoch)
-    return TrainOutcome(
-        LSTMAttnModel(network.cpu(), torch.device("cpu")), history, recipe.to_dict()
-    )
+    recipe_dict = recipe.to_dict() | ({"loss": "sampled"} if sampler is not None else {})
+    return TrainOutcome(LSTMAttnModel(network.cpu(), torch.device("cpu")), history, recipe_dict)
 
 
 def epoch_line(record: EpochRecord, has_validation: bool) -> str:

@@ -27,6 +27,11 @@ from streamrec.config import Settings
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.networks.narm import NarmConfig, NarmNetwork
 from streamrec.model.scoring import NetworkScorer, StreamingScorer
+from streamrec.model.training.sampled import (
+    PopularitySampler,
+    sampled_softmax_loss,
+    sampler_for,
+)
 from streamrec.model.training.trainer import count_batches, length_bucketed_batches
 from streamrec.model.zoo.base import (
     Architecture,
@@ -74,8 +79,10 @@ def train_epoch(
     rng: np.random.Generator,
     device: torch.device,
     on_batch: Any = None,
+    sampler: PopularitySampler | None = None,
 ) -> float:
-    """One pass over ``train`` in length-bucketed batches; the mean batch loss."""
+    """One pass over ``train`` in length-bucketed batches; the mean batch loss (the sampled
+    softmax with a ``sampler``, else the full-catalog cross-entropy)."""
     network.train()
     windows = torch.from_numpy(train.windows)
     targets = torch.from_numpy(train.targets)
@@ -86,7 +93,11 @@ def train_epoch(
         x = windows[idx][:, -length:].to(device)  # one length: no padding left
         y = targets[idx].to(device)
         optimizer.zero_grad()
-        loss = F.cross_entropy(network(x), y)
+        if sampler is None:
+            loss = F.cross_entropy(network(x), y)
+        else:
+            vectors = network.window_vectors(x)
+            loss = sampled_softmax_loss(vectors, y, network.output_table(), sampler)
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
@@ -104,16 +115,19 @@ def train(run: TrainingRun) -> TrainOutcome:
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     rng = np.random.default_rng(config.seed)
     total = count_batches(data.train.lengths, config.batch_size)
+    sampler = sampler_for(run.settings.loss, data.train.targets, config.n_items, config.seed)
     history = fit_epochs(
         run, config.epochs, total, "batches",
         lambda progress: train_epoch(network, optimizer, data.train, config, rng, run.device,
-                                     progress),
+                                     progress, sampler),
         lambda: NetworkScorer(network, run.device),
     )  # fmt: skip
     recipe = {
         "recipe": "NARM: every prefix, full-catalog cross-entropy, Adam (Li et al. 2017)",
         **config.to_dict(),
     }
+    if sampler is not None:
+        recipe["loss"] = "sampled"
     return TrainOutcome(NarmModel(network.cpu(), torch.device("cpu")), history, recipe)
 
 

@@ -30,6 +30,7 @@ from torch import nn
 from streamrec.config import Settings
 from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, sequence_loss
 from streamrec.model.scoring import NetworkScorer
+from streamrec.model.training.sampled import sampler_for
 from streamrec.model.zoo.base import (
     Architecture,
     NetworkModel,
@@ -87,14 +88,20 @@ class SasRecTrainer:
     """Adam over shuffled batches of training windows, one epoch per call."""
 
     def __init__(
-        self, network: SasRecNetwork, sessions: Sequence[Sequence[int]], device: torch.device
+        self,
+        network: SasRecNetwork,
+        sessions: Sequence[Sequence[int]],
+        device: torch.device,
+        loss: str = "full",
     ) -> None:
+        """``loss``: 'full' (full-catalog cross-entropy) or 'sampled' (``training.sampled``)."""
         config = network.config
         self.network = network
         self.device = device
         windows, targets = training_windows(sessions, config.max_len)
         self.windows = torch.from_numpy(windows)
         self.targets = torch.from_numpy(targets)
+        self.sampler = sampler_for(loss, targets.ravel(), config.n_items, config.seed)
         self.batch_size = config.batch_size
         self.optimizer = torch.optim.Adam(
             network.parameters(),
@@ -118,7 +125,7 @@ class SasRecTrainer:
             rows = order[start : start + self.batch_size]
             windows = self.windows[rows].to(self.device)
             targets = self.targets[rows].to(self.device)
-            loss = sequence_loss(self.network, windows, targets)
+            loss = sequence_loss(self.network, windows, targets, self.sampler)
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
@@ -148,7 +155,8 @@ def train(run: TrainingRun) -> TrainOutcome:
     torch.manual_seed(config.seed)
     network = SasRecNetwork(config).to(run.device)
     train_sessions = sorted(set(int(i) for i in data.train.session_index))
-    trainer = SasRecTrainer(network, [data.corpus.sessions[i] for i in train_sessions], run.device)
+    sessions = [data.corpus.sessions[i] for i in train_sessions]
+    trainer = SasRecTrainer(network, sessions, run.device, run.settings.loss)
     history = fit_epochs(
         run, config.epochs, trainer.steps_per_epoch, "batches", trainer.epoch,
         lambda: NetworkScorer(network, run.device), validation_loss=False,
@@ -158,6 +166,8 @@ def train(run: TrainingRun) -> TrainOutcome:
         "(Kang & McAuley 2018)",
         **config.to_dict(),
     }
+    if trainer.sampler is not None:
+        recipe["loss"] = "sampled"
     return TrainOutcome(SasRecModel(network.cpu(), torch.device("cpu")), history, recipe)
 
 
