@@ -145,8 +145,14 @@ def _env_section(commands: dict[str, argparse.ArgumentParser]) -> Iterator[str]:
         kind = types.get(f.name, "")
         yield f"| `{env}` | `{shown}` ({kind}) | {flag} | {users} | {_cell(text)} |"
     yield ""
-    yield "The developer entry point `./dev` also reads `STREAMREC_TORCH` (`cpu`: torch from "
-    yield "PyTorch's CPU-only wheel index) and `STREAMREC_VENV` (the virtual environment's folder)."
+    yield (
+        "Outside the settings: the developer entry point `./dev` reads `STREAMREC_TORCH` (`cpu`: "
+        "torch from PyTorch's CPU-only wheel index), `STREAMREC_VENV` (the virtual "
+        "environment's folder, default `.venv`) and `STREAMREC_SITE_DIR` (where `./dev docs "
+        "build` writes the site, default `site`); the test suite reads "
+        "`STREAMREC_TEST_KAFKA_BOOTSTRAP` and `STREAMREC_TEST_REDIS_URL` (servers to run the "
+        "integration tests against instead of starting its own)."
+    )
     yield ""
 
 
