@@ -179,7 +179,7 @@ class Settings:
     poll_timeout: float = 0.05
     # how long the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms): the
     # embedded broker holds every fetch this long, so it is latency and request rate at once;
-    # 2 ms measured better than 10 on both (README, "What sets the floor")
+    # 2 ms measured better than 10 on both (docs/benchmarks.md, "What sets the floor")
     fetch_wait_ms: int = 2
     max_message_bytes: int = 65_536
     # a second checkpoint (same catalog and window length as model_path): scored on every

@@ -11,9 +11,9 @@ for nothing and leaves SASRec alone), and the hybrid scores
     (1 - weight) x P_sasrec(item | window) + weight x P_vsknn(item | window).
 
 ``weight`` 0.4 (``HybridConfig``) was chosen on the YOOCHOOSE-100k development split from
-0.1-0.7 (MRR@20 rose from 0.361 at 0 to 0.367-0.368 at 0.4-0.6, Hit@20 peaked at 0.3); the
-README checks the choice on the later test period. Training trains SASRec with its own
-defaults (``zoo.sasrec``) and indexes the same training sessions for V-SKNN; the last
+0.1-0.7 (MRR@20 rose from 0.361 at 0 to 0.367-0.368 at 0.4-0.6, Hit@20 peaked at 0.3);
+docs/models-and-data.md checks the choice on the later test period. Training trains SASRec
+with its own defaults (``zoo.sasrec``) and indexes the same training sessions for V-SKNN; the last
 epoch's record holds the hybrid's figures. Both parts are served by window recomputation.
 
 From the stream (``HybridLearner``, a ``fine-tune``) each part learns as it does alone: the
