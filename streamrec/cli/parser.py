@@ -74,7 +74,9 @@ COMMANDS: dict[str, Command] = {
     "generate": Command(
         "write generated sessions as JSON Lines",
         "Generate the seed's synthetic sessions and write one JSON object per line: "
-        '{"session_id", "items", "behavior"}.',
+        '{"session_id", "items", "behavior"}. Sessions are drawn and written one user at a '
+        "time, so memory does not grow with --users (10M users: about 2 GB of file at 1M "
+        "items); replay the file with `streamrec produce --sessions-file PATH`.",
         GENERATED,
         run_flags.generate_flags,
     ),
