@@ -8,10 +8,12 @@ quickly when missing) with n0 items:
   table keeps the trained model's cluster structure; the encoder is the trained one. These
   large models are untrained beyond n0: they measure cost and retrieval quality, not
   accuracy;
-- query vectors are real session vectors: the trained encoder on held-out windows;
-- scorer events per CPU second on one core (torch and faiss one thread; CPU time, not wall
-  time, so other work on the machine slows it less), batches of ``--batch`` events,
-  every window's session vector recomputed: exact (full output layer + top-20) and ANN
+- query vectors are real session vectors: the trained encoder on a click stream of the
+  held-out sessions (500 open at once, as ``bench/scorer.py``), warmed up first;
+- scorer events per CPU second on one core, scored as the consumer scores (per-session LSTM
+  state cached, ``IncrementalScorer``) (torch and faiss one thread; CPU time, not wall
+  time, so other work on the machine slows it less), batches of ``--batch`` events: exact
+  (full output layer + top-20) and ANN
   (IVF candidates, ``--candidates`` re-scored exactly, top-20); ANN recall@20 against the
   exact top-20 of the same events;
 - index build CPU seconds (one thread, deterministic) and its memory;
@@ -40,20 +42,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` as a package
 
+from bench.scorer import click_stream
 from streamrec.cli.validators import number, number_list
 from streamrec.config import Settings
 from streamrec.model.checkpoint import CheckpointMeta, save_checkpoint
-from streamrec.model.data.loading import prepare_data
-from streamrec.model.evaluation.evaluate import ModelScorer, score_windows
+from streamrec.model.evaluation.evaluate import ModelScorer
+from streamrec.model.networks.incremental import IncrementalScorer
 from streamrec.model.networks.lstm import SessionLSTMRecommender
 from streamrec.model.retrieval.index import index_path, load_or_build
-from streamrec.model.retrieval.scorer import NPROBE, CandidateRanker, RetrievalScorer
-from streamrec.model.scoring import WindowBatch, exact_top_k
+from streamrec.model.retrieval.scorer import CandidateRanker
+from streamrec.model.scoring import ScoreRequest, exact_top_k
 from streamrec.model.zoo.lstm_attn import load_network
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
@@ -91,32 +93,38 @@ def grown(base: SessionLSTMRecommender, n_items: int, noise: float, seed: int) -
 
 def scorer_figures(
     network: SessionLSTMRecommender,
-    queries: WindowBatch,
-    ranked: RetrievalScorer,
+    stream: list[tuple[str, list[int]]],
+    warmup: list[tuple[str, list[int]]],
+    ranker: CandidateRanker,
     batch: int,
     exact_seconds: float,
 ) -> dict[str, Any]:
-    """Events/s on one core, exact and ANN, and ANN recall@20 on the events exact scored."""
-    n = len(queries)
-    rows = [np.arange(i, min(i + batch, n)) for i in range(0, n, batch)]
+    """CPU events/s on one core over a click stream, as the consumer scores: per-session
+    LSTM state cached (``IncrementalScorer``), then the full output layer and top-20 (exact)
+    or the session vector's candidates (ANN); ANN recall@20 on the events exact scored."""
+    exact_scorer = IncrementalScorer(network, 25, 256 << 20)
+    ann_scorer = IncrementalScorer(network, 25, 256 << 20)
 
-    def part(idx: np.ndarray) -> WindowBatch:
-        return WindowBatch(queries.windows[idx], queries.lengths[idx],
-                           queries.session_index[idx], queries.position[idx])  # fmt: skip
+    def requests(part: list[tuple[str, list[int]]], shift: int) -> list[ScoreRequest]:
+        return [ScoreRequest(k, tuple(i + shift for i in w)) for k, w in part]
 
+    for start in range(0, len(warmup), 1024):  # steady state: sessions already open
+        part = warmup[start : start + 1024]
+        exact_scorer.score(requests(part, 1), project=False)
+        ann_scorer.score(requests(part, 1), project=False)
+    parts = [stream[i : i + batch] for i in range(0, len(stream), batch)]
     exact_items, exact_s, exact_n = [], 0.0, 0
-    for idx in rows:
+    for part in parts:
         t0 = time.process_time()
-        logits = score_windows(network, queries.windows[idx], queries.lengths[idx])
-        exact_items.append(exact_top_k(logits, 20).items)
+        exact_items.append(exact_top_k(exact_scorer.score(requests(part, 1)), 20).items)
         exact_s += time.process_time() - t0
-        exact_n += len(idx)
+        exact_n += len(part)
         if exact_s > exact_seconds and exact_n >= 4 * batch:
             break
     ann_s, found = 0.0, 0
-    for i, idx in enumerate(rows):
+    for i, part in enumerate(parts):
         t0 = time.process_time()
-        top = ranked.top_k(part(idx), 20)
+        top = ranker.top_k(ann_scorer.vectors_requests(requests(part, 0)), 20)
         ann_s += time.process_time() - t0
         if i < len(exact_items):
             truth = exact_items[i]
@@ -124,8 +132,8 @@ def scorer_figures(
     return {
         "exact_events_per_s": round(exact_n / exact_s, 1),
         "exact_events": exact_n,
-        "ann_events_per_s": round(n / ann_s, 1),
-        "ann_events": n,
+        "ann_events_per_s": round(len(stream) / ann_s, 1),
+        "ann_events": len(stream),
         "ann_recall_at_20": round(found / (20 * exact_n), 4),
     }
 
@@ -161,8 +169,8 @@ def pipeline_figures(
     }
 
 
-def one_size(args: argparse.Namespace, base: Any, meta: Any, queries: WindowBatch,
-             n_items: int, work: Path) -> dict[str, Any]:  # fmt: skip
+def one_size(args: argparse.Namespace, base: Any, meta: Any, streams: Any, n_items: int,
+             work: Path) -> dict[str, Any]:  # fmt: skip
     """Every figure for a catalog of ``n_items``."""
     network = grown(base, n_items, args.noise, seed=n_items)
     checkpoint = work / f"scale-{n_items}.pt"
@@ -180,9 +188,9 @@ def one_size(args: argparse.Namespace, base: Any, meta: Any, queries: WindowBatc
         "nprobe": index.nprobe,
         "table_mb": round(weight.numel() * 4 / 2**20, 1),
     }
-    ranked = RetrievalScorer(ModelScorer(network), CandidateRanker(ModelScorer(network), index,
-                                                                   args.candidates))  # fmt: skip
-    row.update(scorer_figures(network, queries, ranked, args.batch, args.exact_seconds))
+    ranker = CandidateRanker(ModelScorer(network), index, args.candidates)
+    warmup, stream = streams
+    row.update(scorer_figures(network, stream, warmup, ranker, args.batch, args.exact_seconds))
     print(f"{n_items:>9,} items: exact {row['exact_events_per_s']:>8,.0f} ev/s  ANN "
           f"{row['ann_events_per_s']:>8,.0f} ev/s  recall@20 {row['ann_recall_at_20']:.4f}  "
           f"index {row['index_build_s']} s, {row['index_mb']} MiB", flush=True)  # fmt: skip
@@ -190,7 +198,7 @@ def one_size(args: argparse.Namespace, base: Any, meta: Any, queries: WindowBatc
         meta_n = CheckpointMeta(**{**meta.__dict__, "n_items": n_items, "digest": "",
                                    "config": network.config.to_dict()})  # fmt: skip
         save_checkpoint(checkpoint, network.state_dict(), meta_n)
-        del network, ranked, index
+        del network, ranker, index
         row["pipeline"] = pipeline_figures(checkpoint, args.candidates, args.rate, args.seconds)
         p = row["pipeline"]
         print(f"{n_items:>9,} items: pipeline at {args.rate:,.0f} ev/s offered: p50 "
@@ -207,15 +215,16 @@ def write_table(out: dict[str, Any], path: Path, command: str) -> None:
         f"`{command}` (lstm-attn; measured under load: 1-minute load average "
         f"{out['loadavg_1m']} on {os.cpu_count()} cores)",
         "",
-        "| items | exact ev/s/core | ANN ev/s/core | ANN recall@20 | index build s | index MiB "
-        "| p99 ms at 1,000 ev/s (ANN) | consumer peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| items | exact ev/s/core | ANN ev/s/core | ANN recall@20 | lists scanned | index build "
+        "s | index MiB | p99 ms at 1,000 ev/s (ANN) | consumer peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in out["sizes"]:
         p = r.get("pipeline", {})
         lines.append(
             f"| {r['items']:,} | {r['exact_events_per_s']:,.0f} | {r['ann_events_per_s']:,.0f} "
-            f"| {r['ann_recall_at_20']:.4f} | {r['index_build_s']} | {r['index_mb']} "
+            f"| {r['ann_recall_at_20']:.4f} | {r['nprobe']}/{r['index_lists']} "
+            f"| {r['index_build_s']} | {r['index_mb']} "
             f"| {p.get('p99_ms', 'n/a')} | {p.get('consumer_peak_rss_mb', 'n/a')} |"
         )
     path.write_text("\n".join(lines) + "\n")
@@ -269,18 +278,17 @@ def main() -> None:
     base, meta = load_network(args.model)
     if base.n_items > min(args.items):
         ap.error(f"--items must be >= the checkpoint's {base.n_items} items")
-    val = prepare_data(Settings(seed=meta.seed)).val
-    pick = np.random.default_rng(0).choice(len(val), min(args.queries, len(val)), replace=False)
-    queries = WindowBatch(val.windows[pick], val.lengths[pick], val.session_index[pick],
-                          val.position[pick])  # fmt: skip
+    concurrency = 500  # sessions open at once in the click stream
+    events = click_stream(Settings(seed=meta.seed), 10 * concurrency + args.queries, concurrency)
+    streams = (events[: 10 * concurrency], events[10 * concurrency :])
     with tempfile.TemporaryDirectory(prefix="streamrec-scale-") as tmp:
-        sizes = [one_size(args, base, meta, queries, n, Path(tmp)) for n in args.items]
+        sizes = [one_size(args, base, meta, streams, n, Path(tmp)) for n in args.items]
     out = {
         "model": str(args.model), "trained_items": base.n_items, "candidates": args.candidates,
-        "nprobe": NPROBE, "batch": args.batch, "queries": len(queries), "noise": args.noise,
+        "batch": args.batch, "queries": len(streams[1]), "noise": args.noise,
         "rate": args.rate, "seconds": args.seconds, "sizes": sizes,
         "loadavg_1m": round(os.getloadavg()[0], 2),
-        "query_vectors": "trained lstm-attn session vectors of held-out windows",
+        "query_vectors": "trained lstm-attn session vectors, held-out sessions' click stream",
         "catalog": "trained output embeddings; items beyond them noisy copies (untrained)",
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,16 @@ and 1024 events:
 Needs a ``window_start='zero'`` checkpoint (the default of ``streamrec train``). Also checks
 on the same stream that the two give the same logits (max |difference|) and top-20.
 
+``--retrieval ann`` adds two-stage scoring on the same stream: each click's session vector
+from the incremental cache, ``--candidates`` items from the IVF index over the output
+embeddings (``model.retrieval``; built, or loaded from beside the checkpoint), re-scored
+exactly: its events/s, and its recall@20 against the full path's exact top-20.
+
 ``--padding-model CKPT`` adds why the seed's ``padding`` models cannot be scored this way:
 a one-step cache on such a model drifts from its true logits (measured over 400 sessions).
 
     python bench/scorer.py [--model artifacts/model.pt] [--device cpu|cuda] [--threads 2]
-        [--padding-model artifacts/model-padding.pt]
+        [--padding-model artifacts/model-padding.pt] [--retrieval ann] [--candidates 200]
 
 Writes bench/results/scorer[-cuda].json.
 """
@@ -32,9 +37,10 @@ import torch
 from streamrec.config import Settings
 from streamrec.model.data.examples import left_pad_window, session_split
 from streamrec.model.data.loading import load_corpus
-from streamrec.model.evaluation.evaluate import score_windows
+from streamrec.model.evaluation.evaluate import ModelScorer, score_windows
 from streamrec.model.networks.incremental import IncrementalScorer, ScoreRequest
 from streamrec.model.networks.lstm import SessionLSTMRecommender
+from streamrec.model.retrieval.scorer import CandidateRanker, retrieval_scorer
 from streamrec.model.zoo.lstm_attn import load_network
 from streamrec.producer.replay import interleave
 from streamrec.producer.sources import replay_sessions
@@ -83,6 +89,7 @@ def compare_on_stream(
     stream: list[tuple[str, list[int]]],
     batch: int,
     device: torch.device,
+    ranker: CandidateRanker | None = None,
 ) -> dict[str, float]:
     """Events/s of both scorers over ``stream`` in batches (the incremental cache warmed up
     on ``warmup``, the events just before), and how much their logits differ."""
@@ -91,8 +98,13 @@ def compare_on_stream(
         incremental.score([ScoreRequest(k, tuple(i + 1 for i in w)) for k, w in
                            warmup[start : start + 1024]])  # fmt: skip
     incremental.counters.take()
-    full_s = inc_s = max_diff = 0.0
-    identical = 0
+    vectors = IncrementalScorer(model, 25, 256 << 20, device) if ranker is not None else None
+    if vectors is not None:
+        for start in range(0, len(warmup), 1024):
+            vectors.vectors_requests([ScoreRequest(k, tuple(w)) for k, w in
+                                      warmup[start : start + 1024]])  # fmt: skip
+    full_s = inc_s = max_diff = ann_s = 0.0
+    identical = found = 0
     for start in range(0, len(stream), batch):
         part = stream[start : start + batch]
         windows = np.stack([left_pad_window(w) for _, w in part])
@@ -112,10 +124,21 @@ def compare_on_stream(
         full_s += t1 - t0
         inc_s += t2 - t1
         max_diff = max(max_diff, float((mine - full).abs().max()))
-        identical += int((mine.topk(20).indices == full.topk(20).indices).all(dim=1).sum())
+        exact_top = full.topk(20).indices
+        identical += int((mine.topk(20).indices == exact_top).all(dim=1).sum())
+        if vectors is not None and ranker is not None:
+            t3 = time.perf_counter()
+            approx = ranker.top_k(vectors.vectors_requests([ScoreRequest(k, tuple(w)) for k, w
+                                                            in part]), 20).items  # fmt: skip
+            ann_s += time.perf_counter() - t3
+            found += int((exact_top.unsqueeze(2) == approx.unsqueeze(1)).any(dim=2).sum())
     n = len(stream)
     counters = incremental.counters
+    ann = {} if ranker is None else {
+        "ann_events_per_s": n / ann_s, "ann_recall_at_20": found / (20 * n),
+    }  # fmt: skip
     return {
+        **ann,
         "events": n,
         "full_events_per_s": n / full_s,
         "incremental_events_per_s": n / inc_s,
@@ -138,11 +161,13 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20_480, help="events at batch 1024")
     ap.add_argument("--concurrency", type=int, default=2_000, help="sessions open at once")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--retrieval", choices=["exact", "ann"], default="exact")
+    ap.add_argument("--candidates", type=int, default=200, help="with --retrieval ann")
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: torch sees no CUDA device")
-    if args.threads < 1 or args.events < 1024 or args.concurrency < 1:
-        ap.error("need --threads >= 1, --events >= 1024, --concurrency >= 1")
+    if args.threads < 1 or args.events < 1024 or args.concurrency < 1 or args.candidates < 20:
+        ap.error("need --threads >= 1, --events >= 1024, --concurrency >= 1, --candidates >= 20")
     for path in (args.model, args.padding_model):
         if path is not None and not path.is_file():
             ap.error(f"no checkpoint at {path}")
@@ -159,16 +184,23 @@ def main() -> None:
         "device": str(device), "threads": args.threads, "concurrency": args.concurrency,
         "batches": {},
     }  # fmt: skip
+    ranker = None
+    if args.retrieval == "ann":
+        ranked = retrieval_scorer(ModelScorer(model, device), args.candidates, args.model)
+        ranker = ranked.ranker
+        results["candidates"] = ranker.candidates
     for batch in BATCH_SIZES:
         n = min(len(stream), max(2_000, 20 * batch))
-        row = compare_on_stream(model, warmup, stream[:n], batch, device)
+        row = compare_on_stream(model, warmup, stream[:n], batch, device, ranker)
         results["batches"][str(batch)] = row
         print(
             f"batch {batch:5d}: full {row['full_events_per_s']:9,.0f} ev/s  incremental "
             f"{row['incremental_events_per_s']:9,.0f} ev/s  ({row['incremental_over_full']:4.2f}x)"
             f"  max |logit diff| {row['max_abs_logit_diff']:.1e}, identical top-20 "
             f"{row['top20_identical_fraction']:.2%}, cache hits {row['cache_hit_fraction']:.0%}"
-        )
+            + (f"; ANN {row['ann_events_per_s']:9,.0f} ev/s, recall@20 "
+               f"{row['ann_recall_at_20']:.4f}" if ranker is not None else "")
+        )  # fmt: skip
     if args.padding_model is not None:
         results["padding_model_one_step_cache"] = padding_drift(args.padding_model, device)
     out = args.out or RESULTS / ("scorer.json" if args.device == "cpu" else "scorer-cuda.json")

@@ -4,9 +4,10 @@ The generated sessions' training examples (their items keep their ids) are train
 network whose catalog has ``--items`` items, so every step pays for the large output layer
 (and the embedding table) as it would on a real catalog that size; the data's own items
 only decide what is learned, not what a step costs. Per architecture and loss: one epoch
-over ``--max-train-sessions`` training sessions when ``--epoch`` (the sampled loss; the
-full loss is timed over ``--steps`` batches and projected), seconds per batch, and the
-projected epoch over the whole training side of the default generated data.
+over ``--max-train-sessions`` training sessions with the sampled loss (the full loss is
+timed over ``--steps`` batches and projected), CPU seconds (all threads; wall seconds
+beside them) per batch, and the projected epoch over the whole training side of the
+default generated data.
 
     python bench/train_scale.py --items 1000000 [--architectures lstm-attn,narm,sasrec]
         [--steps 3] [--max-train-sessions 600] [--threads 2] [--json]
@@ -33,7 +34,11 @@ from streamrec.model.data.loading import prepare_data
 from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 from streamrec.model.networks.narm import NarmConfig, NarmNetwork
 from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, sequence_loss
-from streamrec.model.training.sampled import PopularitySampler, sampled_softmax_loss
+from streamrec.model.training.sampled import (
+    PopularitySampler,
+    fused_adam,
+    sampled_softmax_loss,
+)
 from streamrec.model.training.trainer import length_bucketed_batches
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
@@ -65,34 +70,51 @@ def make_step(name: str, n_items: int, sampler: PopularitySampler | None) -> tup
     sasrec = SasRecNetwork(SasRecConfig(n_items=n_items))
 
     def sasrec_loss(x: torch.Tensor, n: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return sequence_loss(sasrec, x, y[:, None].expand(-1, x.shape[1]).contiguous(), sampler)
+        wanted = torch.where(x > 0, y[:, None], torch.full_like(x, -1))  # real positions only
+        return sequence_loss(sasrec, x, wanted, sampler)
 
     return sasrec_loss, sasrec
+
+
+MAX_LOGIT_BYTES = 4 << 30  # the full loss's logits, their gradient and softmax, one batch
+
+
+def full_loss_bytes(name: str, n_items: int, train: PrefixExamples) -> int:
+    """Memory the full loss's (rows x n_items) float tensors take for the largest batch:
+    SASRec trains every position of a window, the others one prefix a row."""
+    rows = 256 * (int(train.lengths.max()) if name == "sasrec" else 1)
+    return 3 * 4 * rows * n_items
 
 
 def time_training(
     name: str, loss: str, n_items: int, train: PrefixExamples, steps: int | None
 ) -> dict[str, Any]:
-    """Train ``steps`` batches (None: one epoch) of 256; seconds and seconds per batch."""
+    """Train ``steps`` batches (None: one epoch) of 256; CPU seconds and per batch."""
+    need = full_loss_bytes(name, n_items, train)
+    if loss == "full" and need > MAX_LOGIT_BYTES:
+        return {"architecture": name, "loss": loss, "items": n_items,
+                "skipped": f"one batch's logits need ~{need / 2**30:.0f} GiB"}  # fmt: skip
     sampler = PopularitySampler(train.targets, n_items) if loss == "sampled" else None
     step, network = make_step(name, n_items, sampler)
-    optimizer = torch.optim.Adam(network.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(network.parameters(), lr=1e-3, fused=fused_adam(sampler))
     batches = list(length_bucketed_batches(train.lengths, 256, np.random.default_rng(0)))
     chosen = batches if steps is None else batches[:steps]
     windows, lengths = torch.from_numpy(train.windows), torch.from_numpy(train.lengths)
     targets = torch.from_numpy(train.targets)
-    started = time.perf_counter()
+    started, wall = time.process_time(), time.perf_counter()
     for idx_np in chosen:
         idx = torch.from_numpy(idx_np)
         optimizer.zero_grad()
         value = step(windows[idx], lengths[idx], targets[idx])
         value.backward()
         optimizer.step()
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
+    wall_s = time.perf_counter() - wall
     return {
         "architecture": name, "loss": loss, "items": n_items, "batches": len(chosen),
         "epoch_batches": len(batches), "seconds": round(seconds, 1),
-        "seconds_per_batch": round(seconds / len(chosen), 3), "final_loss": float(value),
+        "wall_seconds": round(wall_s, 1),
+        "seconds_per_batch": round(seconds / len(chosen), 3), "final_loss": float(value.detach()),
     }  # fmt: skip
 
 
@@ -116,16 +138,19 @@ def main() -> None:
     for name in args.architectures.split(","):
         for loss, steps in (("sampled", None), ("full", args.steps)):
             row = time_training(name, loss, args.items, data.train, steps)
+            if "skipped" in row:
+                rows.append(row)
+                print(f"{name:9s} {loss:7s} {args.items:>9,} items: not run, {row['skipped']}")
+                continue
             scale = len(whole) / max(len(data.train), 1)
             row["projected_full_data_epoch_s"] = round(row["seconds_per_batch"] *
                                                        row["epoch_batches"] * scale)  # fmt: skip
             rows.append(row)
+            epoch_s = row["seconds_per_batch"] * row["epoch_batches"]
             print(f"{name:9s} {loss:7s} {args.items:>9,} items: {row['batches']} batches in "
                   f"{row['seconds']} s ({row['seconds_per_batch']} s a batch; an epoch of "
-                  f"{len(data.train):,} examples "
-                  f"{row['seconds_per_batch'] * row['epoch_batches']:.0f}"
-                  f" s; of all {len(whole):,}: ~{row['projected_full_data_epoch_s']} s)",
-                  flush=True)  # fmt: skip
+                  f"{len(data.train):,} examples {epoch_s:.0f} s; of all {len(whole):,}: "
+                  f"~{row['projected_full_data_epoch_s']} s)", flush=True)  # fmt: skip
     out = {"items": args.items, "threads": args.threads, "train_examples": len(data.train),
            "all_train_examples": len(whole), "rows": rows,
            "loadavg_1m": round(os.getloadavg()[0], 2)}  # fmt: skip

@@ -7,7 +7,6 @@ one-line message (``ConfigError``).
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections.abc import Mapping
@@ -57,40 +56,6 @@ CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
 
 class ConfigError(ValueError):
     """A setting has an invalid value; the message is one readable line."""
-
-
-# refresh periods of models that learn from the stream (issue 20): "never" or 10m, 1h, 1d...
-NEVER = "never"
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_refresh(text: str) -> float | None:
-    """A refresh period: ``never`` (None) or a positive number with a unit ``s``, ``m``,
-    ``h`` or ``d`` (``10m`` -> 600.0); ``ValueError`` with a one-line reason otherwise."""
-    value = text.strip().lower()
-    if value == NEVER:
-        return None
-    number, unit = value[:-1], value[-1:]
-    try:
-        seconds = float(number) * _UNITS[unit]
-    except (KeyError, ValueError):
-        raise ConfigError(
-            f"refresh {text!r} is not 'never' or a number with a unit s, m, h or d (e.g. 10m)"
-        ) from None
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(f"refresh {text!r} must be a positive period")
-    return seconds
-
-
-def refresh_label(seconds: float | None) -> str:
-    """The short name of a refresh period (``never``, ``10m``, ``1h``, ``1d``, ``90s``)."""
-    if seconds is None:
-        return NEVER
-    for unit in ("d", "h", "m"):
-        count = seconds / _UNITS[unit]
-        if count >= 1 and float(count).is_integer():
-            return f"{int(count)}{unit}"
-    return f"{seconds:g}s"
 
 
 SECRET_FIELDS = frozenset({"redis_password", "kafka_password"})
@@ -245,8 +210,7 @@ class Settings:
         ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb",
-                     "candidates"):  # fmt: skip
+        for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in (
@@ -254,6 +218,10 @@ class Settings:
         ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.candidates < 20:
+            raise ConfigError(
+                f"candidates must be >= 20 (the top 20 served), got {self.candidates}"
+            )
         if not 0 < self.drift_at < 1:
             raise ConfigError(f"drift_at must be > 0 and < 1, got {self.drift_at}")
         if self.validation_csv and self.split != "none":
@@ -290,8 +258,6 @@ class Settings:
                 f"got {self.prometheus_bin!r}"
             )
         if self.redis_url.startswith(CLUSTER_SCHEMES):
-            from streamrec.cluster_url import cluster_nodes  # the parser imports no more
-
             cluster_nodes(self.redis_url)  # raises ConfigError naming what is wrong
         elif not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(
@@ -328,6 +294,49 @@ class Settings:
         known = {f.name for f in setting_fields()}
         changes = {k: v for k, v in overrides.items() if k in known and v is not None}
         return replace(self, **changes, explicit=self.explicit | changes.keys()).validate()
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """The startup nodes of a Redis Cluster URL, ``redis+cluster://host:port[,host:port...]``
+    (``rediss+cluster://``: TLS), in order; a missing port is 6379; a path may only name
+    database 0 (a cluster has no other). Raises ``ConfigError`` naming what is wrong."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme + "://" not in CLUSTER_SCHEMES:
+        raise ConfigError(f"not a Redis Cluster URL (redis+cluster://host:port,...): {url!r}")
+    hosts, _, path = rest.partition("/")
+    if "?" in rest or "#" in rest:
+        raise ConfigError(f"redis_url: a cluster URL takes no query or fragment: {url!r}")
+    if "@" in hosts:
+        raise ConfigError(
+            f"redis_url: put the password in STREAMREC_REDIS_PASSWORD, not the URL: {url!r}"
+        )
+    if path not in ("", "0"):
+        raise ConfigError(f"redis_url: a Redis Cluster has only database 0, got /{path}: {url!r}")
+    nodes: list[tuple[str, int]] = []
+    for node in hosts.split(","):
+        host, port = _host_port(node.strip(), url)
+        nodes.append((host, port))
+    return nodes
+
+
+def _host_port(node: str, url: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` of one cluster startup node."""
+    if node.startswith("["):
+        host, bracket, tail = node[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            raise ConfigError(f"redis_url: bad node address {node!r} in {url!r}")
+        port_text = tail[1:] if tail else ""
+    else:
+        host, _, port_text = node.partition(":")
+        if ":" in port_text:
+            raise ConfigError(f"redis_url: write an IPv6 node as [addr]:port: {node!r} in {url!r}")
+    if not host or any(c.isspace() for c in host):
+        raise ConfigError(f"redis_url: a cluster node needs a host: {node!r} in {url!r}")
+    if not port_text:
+        return host, 6379
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"redis_url: port must be 1..65535: {node!r} in {url!r}")
+    return host, int(port_text)
 
 
 def setting_fields() -> list[Field[Any]]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from streamrec.cli.flags import REGISTRY
 from streamrec.cli.setting_flag import CONSUMER, TRAINING, SettingFlag
 from streamrec.cli.validators import number
-from streamrec.config import Settings, parse_refresh
+from streamrec.config import Settings
+from streamrec.refresh import parse_refresh
 
 DEFAULT_IDLE_TIMEOUT_S = 2.0
 FOLLOW_FLAGS = (

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from streamrec.config import parse_refresh
+from streamrec.refresh import parse_refresh
 
 N = TypeVar("N", int, float)
 

@@ -12,6 +12,7 @@ the logits there. Each architecture decides what ``incremental`` means (``model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import torch
 
@@ -20,6 +21,7 @@ from streamrec.model.checkpoint import CheckpointMeta
 from streamrec.model.retrieval.scorer import (
     DEFAULT_CANDIDATES,
     RetrievalStreamingScorer,
+    VectorSource,
     retrieval_scorer,
 )
 from streamrec.model.scoring import StreamingScorer
@@ -54,8 +56,9 @@ def load_streaming_scorer(
     candidates: int = DEFAULT_CANDIDATES,
 ) -> tuple[StreamingScorer, CheckpointMeta]:
     """The checkpoint at ``path`` ready to score a click stream, and its metadata.
-    ``retrieval='ann'``: two-stage (``model.retrieval``), every window's session vector
-    recomputed, with the index kept beside the checkpoint (``ValueError`` for a model
+    ``retrieval='ann'``: two-stage (``model.retrieval``), the session vector from the
+    incremental scorer's cached state where it offers them (lstm-attn), else recomputed,
+    with the index kept beside the checkpoint (``ValueError`` for a model
     without session vectors)."""
     device = torch.device(device)
     mode = resolve_scoring(scoring, device)
@@ -63,5 +66,7 @@ def load_streaming_scorer(
     model, meta = load_model(path, device=device)
     if retrieval == "ann":
         ranked = retrieval_scorer(model.scorer(), candidates, path)
-        return RetrievalStreamingScorer(ranked, meta.max_len), meta
+        streaming = model.streaming_scorer(meta.max_len, mode, cache_bytes)
+        source = cast(VectorSource, streaming) if hasattr(streaming, "vectors_requests") else None
+        return RetrievalStreamingScorer(ranked, meta.max_len, source), meta
     return model.streaming_scorer(meta.max_len, mode, cache_bytes), meta

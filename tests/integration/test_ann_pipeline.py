@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 def test_an_ann_model_serves_online_what_it_scores_offline(
     servers: Endpoints, tmp_path: Path
 ) -> None:
-    model = train_tiny_model(tmp_path / "gru.pt", architecture="gru4rec")
+    model = train_tiny_model(tmp_path / "lstm.pt")  # lstm-attn: incremental state + ANN
     # 50 candidates from 16 of the catalog's IVF lists: retrieval really approximates
     _settings, totals = replay_and_check(
         model, servers, tmp_path, sessions=300, consumers=1, retrieval="ann", candidates=50
@@ -30,7 +30,7 @@ def test_an_ann_model_serves_online_what_it_scores_offline(
     header = kept.read_bytes()[:200]
     assert b"fingerprint" in header
     consumer_logs = "\n".join(p.read_text() for p in tmp_path.rglob("*.log"))
-    assert "scoring: ann" in consumer_logs
+    assert "scoring: incremental+ann" in consumer_logs
     # the offline side loaded that file: it is valid for this checkpoint's output table
     network = load_model(model.path)[0].network  # type: ignore[attr-defined]
     weight, bias = (t.detach().numpy() for t in network.output_table())

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streamrec.config import parse_refresh
 from streamrec.model.evaluation.prequential import HOURS, PrequentialResult
+from streamrec.refresh import parse_refresh
 
 MIN_HOUR_PREDICTIONS = 20  # fewer in an hour: too noisy to draw
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from streamrec.config import ConfigError, Settings, refresh_label
+from streamrec.config import ConfigError, Settings
 from streamrec.model.data.clicklog import log_corpus
 from streamrec.model.data.stream_log import StreamLog, load_stream_log, part_figures
 from streamrec.model.evaluation.prequential import (
@@ -31,6 +31,7 @@ from streamrec.model.training.workflow import train_model
 from streamrec.model.zoo import ARCHITECTURES, architecture, learner_for, load_model, updatable
 from streamrec.model.zoo.updates import Catalog, LearnerStart, UpdateReport
 from streamrec.progress import ProgressBoard
+from streamrec.refresh import refresh_label
 
 
 @dataclass(frozen=True)

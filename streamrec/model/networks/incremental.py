@@ -62,6 +62,7 @@ class IncrementalScorer:
         self._entries: OrderedDict[str, tuple[int, tuple[int, ...]]] = OrderedDict()
         self._free = list(range(self.capacity - 1, -1, -1))
         self.counters = CacheCounters()
+        self._project = True  # the call in progress: logits, or session vectors
 
     @property
     def sessions(self) -> int:
@@ -96,9 +97,17 @@ class IncrementalScorer:
         shift = (1).__add__  # model ids are dense ids + 1 (0 is padding)
         return self.score([ScoreRequest(r.key, tuple(map(shift, r.window))) for r in requests])
 
+    def vectors_requests(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
+        """Session vectors (len(requests), hidden) before the output layer, for windows of
+        dense ids: what two-stage retrieval searches with (``model.retrieval``)."""
+        shift = (1).__add__
+        requests = [ScoreRequest(r.key, tuple(map(shift, r.window))) for r in requests]
+        return self.score(requests, project=False)
+
     @torch.no_grad()
-    def score(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
-        """Logits (len(requests), n_items) for windows of *model* ids. Requests are served in
+    def score(self, requests: Sequence[ScoreRequest], project: bool = True) -> torch.Tensor:
+        """Logits (len(requests), n_items) for windows of *model* ids (``project=False``:
+        the session vectors (len(requests), hidden) before the output layer). Requests are served in
         order, so a session may appear several times (its consecutive clicks); each window
         must hold 1..max_len ids.
 
@@ -112,7 +121,9 @@ class IncrementalScorer:
         for window in (r.window for r in requests):
             if not 1 <= len(window) <= self.max_len:
                 raise ValueError(f"window length must be in 1..{self.max_len}")
-        logits = torch.empty((len(requests), self.model.n_items), device=self.device)
+        width = self.model.n_items if project else self.model.hidden_size
+        logits = torch.empty((len(requests), width), device=self.device)
+        self._project = project
         for start in range(0, len(requests), self.capacity):  # <= capacity sessions a chunk
             chunk = range(start, min(start + self.capacity, len(requests)))
             self._score_chunk([requests[i] for i in chunk], logits[start : chunk.stop])
@@ -176,6 +187,7 @@ class IncrementalScorer:
             torch.tensor(request_slots, device=self.device),
             torch.tensor(lengths, device=self.device),
             self._positions,
+            self._project,
         )
 
     def _take_slot(self) -> int:
@@ -245,11 +257,19 @@ class _Slab:
                 self.outputs[slot, len(window) :] = 0.0
 
     def pool(
-        self, slots: torch.Tensor, lengths: torch.Tensor, positions: torch.Tensor
+        self,
+        slots: torch.Tensor,
+        lengths: torch.Tensor,
+        positions: torch.Tensor,
+        project: bool = True,
     ) -> torch.Tensor:
         """Attention over the first ``lengths`` positions of each slot, then the output
-        layer: the model's logits for those windows."""
+        layer: the model's logits for those windows (``project=False``: the pooled session
+        vectors, before the output layer)."""
         mask = positions.unsqueeze(0) < lengths.unsqueeze(1)
+        if not project:
+            context, _ = self.model.pool_context(self.outputs[slots], self.scores[slots], mask)
+            return context
         logits, _weights = self.model.pool(self.outputs[slots], self.scores[slots], mask)
         return logits
 

@@ -48,6 +48,13 @@ def lists_for(n_items: int) -> int:
     return max(1, min(round(4 * math.sqrt(n_items)), n_items // MIN_LIST_SIZE))
 
 
+def probes_for(lists: int) -> int:
+    """Lists scanned per query (``nprobe``): 16, or 0.8% of the lists when that is more. At
+    a million items (4,000 lists) 16 left recall@20 at 0.95 against exact and 32 gave 1.0
+    (``bench/scale.py``); at 500,000 items 16 gave 0.998."""
+    return max(16, lists // 125)
+
+
 def fingerprint(weight: np.ndarray, bias: np.ndarray | None) -> str:
     """What an index is valid for: the table's bytes and the index recipe."""
     digest = hashlib.sha256(f"ivf-flat/{FORMAT}/{SEED}/{ITERATIONS}".encode())
@@ -58,24 +65,25 @@ def fingerprint(weight: np.ndarray, bias: np.ndarray | None) -> str:
 
 
 class IvfIndex:
-    """Candidate item ids for session vectors: ``nprobe`` of ``lists`` clusters scanned."""
+    """Candidate item ids for session vectors: ``nprobe`` of ``lists`` clusters scanned
+    (0: ``probes_for(lists)``)."""
 
     def __init__(self, index: Any, print_: str, nprobe: int) -> None:
         self._index = index
         self.fingerprint = print_
         self.lists = int(index.nlist)
-        self.nprobe = min(nprobe, self.lists)
+        self.nprobe = min(nprobe or probes_for(self.lists), self.lists)
         index.nprobe = self.nprobe
 
     @classmethod
-    def build(cls, weight: np.ndarray, bias: np.ndarray | None, nprobe: int = 16) -> IvfIndex:
+    def build(cls, weight: np.ndarray, bias: np.ndarray | None, nprobe: int = 0) -> IvfIndex:
         """Cluster the items (one thread, fixed seed) and file each under its list."""
         import faiss
 
         points = augmented(weight, bias)
         lists = lists_for(len(points))
         threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
+        faiss.omp_set_num_threads(1)  # k-means sums in one order: the same index every build
         try:
             index = faiss.IndexIVFFlat(faiss.IndexFlatL2(points.shape[1]), points.shape[1], lists)
             index.cp.seed = SEED
@@ -115,7 +123,7 @@ class IvfIndex:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path, expected: str, nprobe: int = 16) -> IvfIndex:
+    def load(cls, path: Path, expected: str, nprobe: int = 0) -> IvfIndex:
         """The index at ``path``; ``ValueError`` (one line) when it was built for another
         table or recipe."""
         import faiss
@@ -141,7 +149,7 @@ def index_path(checkpoint: Path) -> Path:
 
 
 def load_or_build(
-    weight: np.ndarray, bias: np.ndarray | None, path: Path | None, nprobe: int = 16
+    weight: np.ndarray, bias: np.ndarray | None, path: Path | None, nprobe: int = 0
 ) -> IvfIndex:
     """The index persisted at ``path`` when it matches the table; else built (and written to
     ``path`` when one is given; a mismatched file is refused with one log line and

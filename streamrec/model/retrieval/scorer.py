@@ -29,7 +29,7 @@ from streamrec.model.scoring import (
 )
 
 DEFAULT_CANDIDATES = 200
-NPROBE = 16
+NPROBE = 0  # lists scanned per query; 0: by catalog size (index.probes_for)
 
 
 class EmbeddingScorer(Protocol):
@@ -48,6 +48,10 @@ class CandidateRanker:
     """Top-K of session vectors among their ANN candidates, re-scored exactly."""
 
     def __init__(self, scorer: EmbeddingScorer, index: IvfIndex, candidates: int) -> None:
+        import faiss
+
+        # search with torch's threads (--threads), not OpenMP's default of every core
+        faiss.omp_set_num_threads(torch.get_num_threads())
         weight, bias = scorer.output_table()
         self.weight = weight.detach()
         self.bias = None if bias is None else bias.detach()
@@ -97,36 +101,58 @@ class RetrievalScorer:
         return full.scatter_(1, ids, scores)
 
 
-class RetrievalStreamingScorer:
-    """The online face: every window's session vector recomputed, ranked among candidates."""
+class VectorSource(Protocol):
+    """A streaming scorer that can give session vectors from cached per-session state."""
 
-    def __init__(self, scorer: RetrievalScorer, max_len: int) -> None:
+    def vectors_requests(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
+        """Session vectors (len(requests), d)."""
+        ...
+
+    def cache_counters(self) -> CacheCounters | None:
+        """Its cache counters since the last call."""
+        ...
+
+    def cached_sessions(self) -> int:
+        """Sessions it holds state for."""
+        ...
+
+
+class RetrievalStreamingScorer:
+    """The online face: each click's session vector (from ``source``'s cached state when
+    given, else its window recomputed), ranked among its candidates."""
+
+    def __init__(
+        self, scorer: RetrievalScorer, max_len: int, source: VectorSource | None = None
+    ) -> None:
         self.scorer = scorer
         self.max_len = max_len
+        self.source = source
 
     @property
     def mode(self) -> str:
-        """'ann': full window recomputation, then retrieval."""
-        return "ann"
+        """'incremental+ann' or 'full+ann': how the session vector is had, then retrieval."""
+        return ("incremental" if self.source is not None else "full") + "+ann"
 
     def _batch(self, requests: Sequence[ScoreRequest]) -> WindowBatch:
         return WindowBatch.from_windows([r.window for r in requests], self.max_len)
 
     def top_k_requests(self, requests: Sequence[ScoreRequest], k: int) -> TopK:
         """The top-``k`` among each request's candidates."""
-        return self.scorer.top_k(self._batch(requests), k)
+        if self.source is None:
+            return self.scorer.top_k(self._batch(requests), k)
+        return self.scorer.ranker.top_k(self.source.vectors_requests(requests), k)
 
     def score_requests(self, requests: Sequence[ScoreRequest]) -> torch.Tensor:
         """Scores (len(requests), n_items), ``-inf`` outside the candidates."""
         return self.scorer.score(self._batch(requests))
 
     def cache_counters(self) -> CacheCounters | None:
-        """Stateless: None."""
-        return None
+        """The vector source's counters (None without one)."""
+        return None if self.source is None else self.source.cache_counters()
 
     def cached_sessions(self) -> int:
-        """Stateless: 0."""
-        return 0
+        """Sessions the vector source holds (0 without one)."""
+        return 0 if self.source is None else self.source.cached_sessions()
 
 
 def retrieval_scorer(

@@ -21,7 +21,11 @@ from torch import nn
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
 from streamrec.model.networks.lstm import SessionLSTMRecommender
-from streamrec.model.training.sampled import PopularitySampler, sampled_softmax_loss
+from streamrec.model.training.sampled import (
+    PopularitySampler,
+    fused_adam,
+    sampled_softmax_loss,
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,9 @@ class Trainer:
         self.config = config
         self.device = torch.device(device)
         self.model = model.to(self.device)
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        self.optimizer = torch.optim.Adam(
+            model.parameters(), lr=config.learning_rate, fused=fused_adam(sampler)
+        )
         self.scheduler = torch.optim.lr_scheduler.StepLR(
             self.optimizer, step_size=config.lr_step, gamma=config.lr_gamma
         )

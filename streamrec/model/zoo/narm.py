@@ -29,6 +29,7 @@ from streamrec.model.networks.narm import NarmConfig, NarmNetwork
 from streamrec.model.scoring import NetworkScorer, StreamingScorer
 from streamrec.model.training.sampled import (
     PopularitySampler,
+    fused_adam,
     sampled_softmax_loss,
     sampler_for,
 )
@@ -112,10 +113,12 @@ def train(run: TrainingRun) -> TrainOutcome:
     config = config_for(run.settings, data.corpus.n_items)
     torch.manual_seed(config.seed)
     network = NarmNetwork(config).to(run.device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    sampler = sampler_for(run.settings.loss, data.train.targets, config.n_items, config.seed)
+    optimizer = torch.optim.Adam(
+        network.parameters(), lr=config.learning_rate, fused=fused_adam(sampler)
+    )
     rng = np.random.default_rng(config.seed)
     total = count_batches(data.train.lengths, config.batch_size)
-    sampler = sampler_for(run.settings.loss, data.train.targets, config.n_items, config.seed)
     history = fit_epochs(
         run, config.epochs, total, "batches",
         lambda progress: train_epoch(network, optimizer, data.train, config, rng, run.device,

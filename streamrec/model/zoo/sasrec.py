@@ -30,7 +30,7 @@ from torch import nn
 from streamrec.config import Settings
 from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, sequence_loss
 from streamrec.model.scoring import NetworkScorer
-from streamrec.model.training.sampled import sampler_for
+from streamrec.model.training.sampled import fused_adam, sampler_for
 from streamrec.model.zoo.base import (
     Architecture,
     NetworkModel,
@@ -102,12 +102,14 @@ class SasRecTrainer:
         self.windows = torch.from_numpy(windows)
         self.targets = torch.from_numpy(targets)
         self.sampler = sampler_for(loss, targets.ravel(), config.n_items, config.seed)
+        fused = fused_adam(self.sampler)
         self.batch_size = config.batch_size
         self.optimizer = torch.optim.Adam(
             network.parameters(),
             lr=config.learning_rate,
             betas=(0.9, 0.98),
             weight_decay=config.weight_decay,
+            fused=fused,
         )
         self.generator = torch.Generator().manual_seed(config.seed)
 

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from streamrec.config import NEVER, Settings, parse_refresh, refresh_label
+from streamrec.config import Settings
+from streamrec.refresh import NEVER, parse_refresh, refresh_label
 
 UPDATE_KINDS = ("exact", "fine-tune")
 __all__ = [

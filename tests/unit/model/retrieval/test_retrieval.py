@@ -12,6 +12,7 @@ import torch
 from streamrec.config import ConfigError
 from streamrec.model.evaluation.ranking import MISS_RANK, rank_in_top_k, ranks_from_top_k
 from streamrec.model.networks.gru4rec import Gru4RecConfig, Gru4RecNetwork
+from streamrec.model.networks.incremental import IncrementalScorer
 from streamrec.model.networks.lstm import ModelConfig, SessionLSTMRecommender
 from streamrec.model.networks.narm import NarmConfig, NarmNetwork
 from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork
@@ -143,3 +144,19 @@ def test_models_without_session_vectors_are_refused() -> None:
         retrieval_scorer(Counts(), 200, None)
     plain = NetworkScorer(networks()["gru4rec"])
     assert not hasattr(plain, "vectors")
+
+
+def test_incremental_session_vectors_equal_recomputed_ones() -> None:
+    network = SessionLSTMRecommender(ModelConfig(n_items=N_ITEMS, embed_dim=8, hidden_size=16))
+    network.eval()
+    cache = IncrementalScorer(network, max_len=8, budget_bytes=1 << 20)
+    session = [5, 17, 3, 99, 250, 7, 1, 42, 8, 300]  # slides past max_len
+    requests = [ScoreRequest("s", tuple(session[max(0, t - 7) : t + 1])) for t in range(10)]
+    online = torch.cat([cache.vectors_requests([r]) for r in requests])
+    windows = torch.zeros(10, 8, dtype=torch.long)
+    for row, r in enumerate(requests):
+        windows[row, 8 - len(r.window) :] = torch.tensor(r.window) + 1
+    with torch.no_grad():
+        offline, _ = network(windows, project=False)
+    assert torch.allclose(online, offline, atol=1e-5)
+    assert cache.cache_counters().by_reason.get("hit", 0) >= 6
