@@ -164,11 +164,12 @@ def evaluate_stream(
     ranks = np.full(len(predictions), MISS_RANK, np.int64)
     reports: list[UpdateReport] = []
     learned, done, unknown, built, served, fresh = 0, 0, 0, 0, 1, False
+    period = 0.0 if refresh_s is None else refresh_s
     for k, group in _groups(version[order], order):
         # every boundary up to k with new clicks publishes, as the online learner does: a
         # fine-tune's weights depend on how the clicks were cut into updates
-        for boundary in range(built + 1, k + 1) if refresh_s is not None else ():
-            upto = stream.before(t0 + boundary * refresh_s)
+        for boundary in range(built + 1, k + 1) if period else ():
+            upto = stream.before(t0 + boundary * period)
             if upto > learned:
                 learner.learn(stream.slice(learned, upto))
                 learned = upto

@@ -50,8 +50,8 @@ def _network_model(name: str, n_items: int) -> Any:
     """A small untrained model of ``name`` (warm weights need no training for these tests)."""
     torch.manual_seed(0)
     if name == "gru4rec":
-        config = Gru4RecConfig(n_items=n_items, layers=(8,), n_sample=4, batch_size=4)
-        return Gru4RecModel(Gru4RecNetwork(config), CPU)
+        gru = Gru4RecConfig(n_items=n_items, layers=(8,), n_sample=4, batch_size=4)
+        return Gru4RecModel(Gru4RecNetwork(gru), CPU)
     if name in ("sasrec", "hybrid"):
         sas = SasRecConfig(n_items=n_items, max_len=MAX_LEN, hidden=8, blocks=1, batch_size=8)
         return SasRecModel(SasRecNetwork(sas), CPU)
@@ -126,7 +126,7 @@ def test_growth_keeps_old_items_and_their_scores(name: str) -> None:
 
 @pytest.mark.parametrize("name", ("gru4rec", "sasrec", "narm", "lstm-attn"))
 def test_new_items_become_rankable_after_an_update_that_saw_them(name: str) -> None:
-    settings = {"update_steps": 40, "replay_sessions": 0, "learning_rate": 0.05}
+    settings: dict[str, Any] = {"update_steps": 40, "replay_sessions": 0, "learning_rate": 0.05}
     learner = learner_for(name, _start(name, **settings))
     learner.publish()
     cue = int(RAW_ITEMS[0])
