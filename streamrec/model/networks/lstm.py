@@ -147,6 +147,9 @@ class SessionLSTMRecommender(nn.Module):
         """Attention pooling of ``outputs`` (B, T, hidden) with ``scores`` (B, T) over the
         positions where ``mask`` (B, T) is true, then the output layer: (logits, weights)."""
         weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
+        # a window with no known click (a stream's click on an item the model does not know
+        # yet is padding) pools nothing rather than NaN
+        weights = weights.nan_to_num(0.0)
         context = torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
         return self.output(self.dropout(context)), weights
 
