@@ -20,10 +20,12 @@ The protocol (issue 20; data/globo-news's README uses it for its yardsticks):
   ranking with ties against the target (``evaluation.ranking``, the one implementation).
 
 Figures per (model, refresh): Hit@10, Hit@20, MRR@20 over every prediction; ``versions``:
-the versions that served a prediction (version 0 included; offline, a boundary no prediction
-falls after is skipped and its clicks go to the next version that is built, so an update
-after a quiet night learns the whole night); their update seconds (versions 1.., mean and
-max); ``unknown_targets``; ``new_item_clicks`` (test clicks on items version 0 does not
+the versions that served a prediction (version 0 included); the update seconds of every
+version built (versions 1.., mean and max). Every boundary after which clicks were learned
+builds a version, as the online learner does, even when no prediction falls before the next
+one: a fine-tune's weights depend on how the stream was cut into updates (a boundary with no
+new click builds nothing, and a fine-tune that learned nothing does not train either);
+``unknown_targets``; ``new_item_clicks`` (test clicks on items version 0 does not
 know); and Hit@20 per hour of the test day (UTC hour of the predicted click, in the day of
 the first prediction).
 """
@@ -161,23 +163,30 @@ def evaluate_stream(
     order = np.argsort(version, kind="stable")
     ranks = np.full(len(predictions), MISS_RANK, np.int64)
     reports: list[UpdateReport] = []
-    learned, done, unknown = 0, 0, 0
+    learned, done, unknown, built, served, fresh = 0, 0, 0, 0, 1, False
+    period = 0.0 if refresh_s is None else refresh_s
     for k, group in _groups(version[order], order):
-        if k > 0 and refresh_s is not None:
-            upto = stream.before(t0 + k * refresh_s)
+        # every boundary up to k with new clicks publishes, as the online learner does: a
+        # fine-tune's weights depend on how the clicks were cut into updates
+        for boundary in range(built + 1, k + 1) if period else ():
+            upto = stream.before(t0 + boundary * period)
             if upto > learned:
                 learner.learn(stream.slice(learned, upto))
                 learned = upto
                 model, report = learner.publish(budget_s)
                 reports.append(report)
-                known.update(learner.catalog.item_ids)
+                fresh = True
+        built = max(built, k)
+        if fresh:
+            known.update(learner.catalog.item_ids)
+            served, fresh = served + 1, False
         ranks[group], missing = _ranks(model, known, predictions, group, max_len)
         unknown += missing
         done += len(group)
         if on_progress is not None:
             on_progress(done)
     result = _result(learner, initial_catalog, reports, predictions, ranks, refresh_s)
-    result.version_time, result.unknown_targets = version_time, unknown
+    result.version_time, result.unknown_targets, result.versions = version_time, unknown, served
     return result
 
 

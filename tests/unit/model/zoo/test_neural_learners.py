@@ -208,3 +208,12 @@ def test_a_learner_needs_a_trained_model_of_its_architecture() -> None:
     start = _start("narm")
     with pytest.raises(ValueError, match="sasrec learns from the stream"):
         learner_for("sasrec", start)
+
+
+def test_lstm_attn_scores_a_window_of_unknown_clicks_without_nan() -> None:
+    model = _network_model("lstm-attn", 6)
+    windows = np.zeros((3, MAX_LEN), np.int64)  # prefixes whose clicks are all unknown (0)
+    windows[1, -1] = 2
+    none = np.full(3, NO_SOURCE, np.int64)
+    batch = WindowBatch(windows, np.array([1, 2, 3]), none, none.copy())
+    assert torch.isfinite(model.scorer().score(batch)).all()
