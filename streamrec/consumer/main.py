@@ -162,6 +162,7 @@ def run_consumer(
             metrics,
             settings.model_watch_interval,
             reload,
+            second=second.model if second is not None else None,
         ),
         second,
         follower,
