@@ -191,8 +191,10 @@ COMMANDS: dict[str, Command] = {
     "learn": Command(
         "learn from the clicks topic and publish model versions (online learning)",
         "Apply every click of the clicks topic (its own consumer group) to the --model "
-        "checkpoint's learner, started from its training log (the click-log options `train` "
-        "was given), and publish version k into --out-dir when the event-time watermark "
+        "checkpoint's learner, started from its training data (the click-log options `train` "
+        "was given; without --from-csv, the generator options and --split/--max-train-sessions "
+        "of the generated sessions it trained on), and publish version k into --out-dir "
+        "when the event-time watermark "
         "passes t0 + k * --refresh: atomically, with a manifest (version, valid-from time, "
         "catalog size, clicks learned, update seconds, checksums) and the learner's state. "
         "Killed and started again, it resumes after its newest valid version: no click "
@@ -200,7 +202,8 @@ COMMANDS: dict[str, Command] = {
         (
             "model_path",
             *CLICK_LOG,
-            "split",
+            *SPLIT_DATA,
+            "max_train_sessions",
             "update_budget_s",
             "metrics_port",
             "metrics_host",
