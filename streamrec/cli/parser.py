@@ -254,8 +254,12 @@ COMMANDS: dict[str, Command] = {
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
         "with live progress, then print online vs offline metrics and stop what it started. "
         "It also writes online-over-time.png: online Hit@10 and MRR@20 per window, with the "
-        "oracle's Hit@10 on generated data (a step at the moment under --scenario).",
-        (*PIPELINE, "shadow_model", "keep_demo_dir", "prometheus_bin"),
+        "oracle's Hit@10 on generated data (a step at the moment under --scenario). With "
+        "--learn a learner publishes a version every --refresh and the consumers follow it, "
+        "beside the frozen model as a shadow: the plot draws both arms, the summary gives "
+        "both arms' online and offline figures (and, under --scenario, before and after the "
+        "moment).",
+        (*PIPELINE, *CLICK_LOG, "split", "shadow_model", "keep_demo_dir", "prometheus_bin"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
     ),
