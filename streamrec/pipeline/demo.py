@@ -41,10 +41,12 @@ from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_acco
 from streamrec.contract.names import PRIMARY, SHADOW, Names
 from streamrec.pipeline.demo_learn import (
     IDLE_TIMEOUT_S,
+    LEARN_MD,
     VERSION_WAIT_MS,
     LearnPlan,
     SentLog,
     arm_names,
+    learn_markdown,
     learn_report,
     learning_model,
 )
@@ -234,6 +236,7 @@ def run_demo(
                 mark.after if mark is not None else None,
             )  # fmt: skip
             learned.stale, learned.unknown_item = totals.stale, totals.unknown_item
+            learned.legend = arm_names(learn, Path(shadow), model_path)
             offline = learned.arms[PRIMARY]["offline"]
             shadow_offline = learned.arms[SHADOW]["offline"]
         else:
@@ -263,7 +266,7 @@ def run_demo(
             + (f", learning vs frozen, {learn.describe()}" if learn is not None else ""),
             oracle=oracle,
             marker_s=None if drift is None else drift.drift_s,
-            names=None if learn is None else arm_names(learn, Path(shadow), model_path),
+            names=None if learned is None else learned.legend,
         )
         if drift is not None:
             drift.note_windows(watched.series)
@@ -272,6 +275,8 @@ def run_demo(
                 learned.online_phases = {
                     arm: online_phases(ws, drift.drift_s) for arm, ws in by_arm.items() if ws
                 }
+        if learned is not None:
+            (out_dir / LEARN_MD).write_text(learn_markdown(learned.to_json()))
         timings = phases.timings()
         return DemoResult(
             produced=result.sent,

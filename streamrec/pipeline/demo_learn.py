@@ -154,6 +154,7 @@ class LearnReport:
     stale: int = 0
     unknown_item: int = 0  # the learning arm's clicks its version did not know
     online_phases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    legend: dict[str, str] = field(default_factory=dict)  # the plot's name of each arm
 
     @property
     def agreement(self) -> bool:
@@ -174,9 +175,44 @@ class LearnReport:
             "tolerance": TOLERANCE,
             "agreement": self.agreement,
             "arms": self.arms,
+            "legend": self.legend,
             **({"phases": self.phases} if self.phases is not None else {}),
             **({"online_phases": self.online_phases} if self.online_phases else {}),
         }
+
+
+LEARN_MD = "learn.md"
+
+
+def learn_markdown(report: Mapping[str, Any], command: str = "") -> str:
+    """``learn.md``: each arm's online and offline figures, and under a drift scenario the
+    before/after table."""
+    lines = [
+        f"# streamrec demo --learn: refresh {report['refresh']}, {report['versions_published']} "
+        "versions",
+        "",
+        *([f"`{command}`", ""] if command else []),
+        "| arm | model | online Hit@10 | offline Hit@10 | online Hit@20 | offline Hit@20 "
+        "| online MRR@20 | offline MRR@20 | predictions |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arm, a in report["arms"].items():
+        cells = [f"{a['role']} ({arm})", Path(a["model"]).name]
+        for key in FIGURES:
+            cells += [_cell(a["online"][key]), _cell(a["offline"][key])]
+        cells.append(f"{a['offline']['n_examples']:,}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Online equals offline within {report['tolerance']:g} for both arms: "
+        f"{'yes' if report['agreement'] else 'NO'}. Clicks unknown to their version (learning "
+        f"arm): {report['unknown_item']:,} of {report['new_item_clicks']:,} clicks on items "
+        f"version 0 did not know; served stale: {report['stale']:,}.",
+    ]
+    table = before_after_table(report)
+    if table:
+        lines += ["", "## Before and after the drift", "", *table]
+    return "\n".join(lines) + "\n"
 
 
 def arm_names(plan: LearnPlan, shadow: Path, model: Path) -> dict[str, str]:
@@ -213,8 +249,11 @@ def learn_report(
     stream = clicks_in_time_order(test, FIRST_SESSION_KEY)
     learner, meta = build_learner(learn_settings, resuming=False)
     model, frozen_meta = load_model(frozen_path)
-    ids = frozen_meta.item_ids if frozen_meta.item_ids is not None else range(frozen_meta.n_items)
-    frozen = FrozenLearner(model, Catalog(np.asarray(list(ids), dtype=np.int64)))
+    frozen_ids = frozen_meta.item_ids
+    catalog = np.asarray(
+        frozen_ids if frozen_ids is not None else range(frozen_meta.n_items), dtype=np.int64
+    )
+    frozen = FrozenLearner(model, Catalog(catalog))
 
     def score(arm: str, sessions: LogSessions) -> PrequentialResult:
         learning = arm == PRIMARY
@@ -240,8 +279,8 @@ def learn_report(
         }
     phases = None
     if after is not None:
-        ids = set(test.session_ids)
-        parts = {"before": ids - after, "after": ids & after}
+        sent_ids = set(test.session_ids)
+        parts = {"before": sent_ids - after, "after": sent_ids & after}
         phases = {
             arm: {
                 name: prequential_figures(score(arm, sent.sessions(parts[name])))
