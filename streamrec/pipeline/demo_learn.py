@@ -47,7 +47,7 @@ from streamrec.model.evaluation.prequential import (
 from streamrec.model.versions import latest_valid, read_schedule
 
 TOLERANCE = 0.002  # online vs offline, every figure of both arms
-VERSION_WAIT_MS = 60_000  # a consumer waits this long for a version (then serves stale)
+VERSION_WAIT_MS = 120_000  # a consumer waits this long for a version (then serves stale)
 IDLE_TIMEOUT_S = 1.0  # the learner's idle partitions
 FIRST_SESSION_KEY = 10**9  # offline session keys of the stream, apart from the history's
 FIGURES = ("hit_at_10", "hit_at_20", "mrr_at_20")
