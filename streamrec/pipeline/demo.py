@@ -233,7 +233,7 @@ def run_demo(
         if learn is not None and sent is not None:
             learned = learn_report(
                 learn_settings, learn, versions, Path(shadow), sent, totals.report(),
-                mark.after if mark is not None else None,
+                mark.after if mark is not None else None, console,
             )  # fmt: skip
             learned.stale, learned.unknown_item = totals.stale, totals.unknown_item
             learned.legend = arm_names(learn, Path(shadow), model_path)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from streamrec.model.evaluation.prequential import (
     evaluate_stream,
 )
 from streamrec.model.versions import latest_valid, read_schedule
+from streamrec.progress import ProgressBoard
 
 TOLERANCE = 0.002  # online vs offline, every figure of both arms
 VERSION_WAIT_MS = 120_000  # a consumer waits this long for a version (then serves stale)
@@ -232,10 +234,11 @@ def learn_report(
     sent: SentLog,
     online: Mapping[str, Any],
     after: set[str] | None,
+    console: Console | None = None,
 ) -> LearnReport:
     """Both arms offline on the sent clicks, beside their online figures (``online``: the
     Redis totals' report); ``after``: the session ids of the drift's second phase (None
-    without a drift)."""
+    without a drift). Each run's progress is shown on ``console``."""
     from streamrec.learner.main import build_learner
     from streamrec.model.evaluation.prequential_run import FrozenLearner
     from streamrec.model.zoo import load_model
@@ -255,15 +258,43 @@ def learn_report(
     )
     frozen = FrozenLearner(model, Catalog(catalog))
 
-    def score(arm: str, sessions: LogSessions) -> PrequentialResult:
-        learning = arm == PRIMARY
-        return evaluate_stream(
-            learner if learning else frozen, stream, Predictions.of(sessions),
-            schedule.refresh_s if learning else None, "served", meta.max_len, t0=schedule.t0,
+    board = ProgressBoard(console or Console(quiet=True), enabled=console is not None)
+    if console is not None:
+        console.print(
+            f"evaluating both arms offline on the {len(stream):,} clicks sent (prequential: "
+            "the learning arm under the learner's schedule, the frozen arm never refreshed"
+            + (", then each side of the drift" if after is not None else "") + ") ...",
+            markup=False, highlight=False,
         )  # fmt: skip
 
+    def score(arm: str, sessions: LogSessions, part: str = "all") -> PrequentialResult:
+        learning = arm == PRIMARY
+        predictions = Predictions.of(sessions)
+        task = board.add(f"{ARM_ROLES[arm]} {part}", len(predictions))
+        result = evaluate_stream(
+            learner if learning else frozen, stream, predictions,
+            schedule.refresh_s if learning else None, "served", meta.max_len,
+            on_progress=partial(board.update, task), t0=schedule.t0,
+        )  # fmt: skip
+        board.done(task)
+        return result
+
     arms: dict[str, dict[str, Any]] = {}
-    results = {arm: score(arm, test) for arm in ARM_ROLES}
+    with board:
+        results = {arm: score(arm, test) for arm in ARM_ROLES}
+        phases = None
+        if after is not None:
+            sent_ids = set(test.session_ids)
+            parts = {"before": sent_ids - after, "after": sent_ids & after}
+            phases = {
+                arm: {
+                    name: prequential_figures(score(arm, sent.sessions(parts[name]), name))
+                    if parts[name]
+                    else None
+                    for name in PHASE_NAMES
+                }
+                for arm in ARM_ROLES
+            }
     for arm, result in results.items():
         offline = prequential_figures(result)
         live = online["models"].get(arm, {})
@@ -276,19 +307,6 @@ def learn_report(
             "max_difference": round(max(differences), 6)
             if not any(math.isnan(d) for d in differences)
             else math.inf,
-        }
-    phases = None
-    if after is not None:
-        sent_ids = set(test.session_ids)
-        parts = {"before": sent_ids - after, "after": sent_ids & after}
-        phases = {
-            arm: {
-                name: prequential_figures(score(arm, sent.sessions(parts[name])))
-                if parts[name]
-                else None
-                for name in PHASE_NAMES
-            }
-            for arm in ARM_ROLES
         }
     return LearnReport(
         plan,
