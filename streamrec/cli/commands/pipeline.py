@@ -160,6 +160,15 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     if any(summary["consumer_exit_codes"]):
         render.error(f"consumer exit codes {summary['consumer_exit_codes']}")
         return EXIT_FAILED
+    learn = summary.get("learn")
+    if learn and (not learn["agreement"] or any(learn["learner_exit_codes"])):
+        render.error(
+            "--learn: online differs from offline by more than "
+            f"{learn['tolerance']:g} on an arm, or the learner exited with "
+            f"{learn['learner_exit_codes']} (see the summary; the demo's files are kept with "
+            "--keep-demo-dir)"
+        )
+        return EXIT_FAILED
     return EXIT_OK
 
 
