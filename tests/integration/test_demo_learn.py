@@ -93,7 +93,6 @@ def test_demo_learn_beside_a_frozen_shadow_on_a_replayed_day(tmp_path: Path) -> 
     assert learn["new_item_clicks"] > 300 and frozen_misses > 200
     assert learning_misses < frozen_misses / 2
     assert learn["unknown_item"] == summary["events_unknown_item"] < learn["new_item_clicks"] / 2
-    print(summary["_stderr"][-1500:])
     work = Path(summary["_stderr"].split("demo files (consumer logs) kept in ")[1].split()[0])
     manifests = [
         Manifest.from_json((path / MANIFEST_FILE).read_bytes(), str(path))
