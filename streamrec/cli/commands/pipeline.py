@@ -193,6 +193,14 @@ def demo_learning(args: argparse.Namespace, settings: Settings) -> tuple[Any, An
             "--learn needs --refresh PERIOD, a version every PERIOD (e.g. 10m with --clock "
             "replay, 2s on generated data); 'never' is the frozen model alone"
         )
+    # the learner starts from the training side and the demo replays the held-out side
+    wanted = ("time", "day") if settings.csv_path else ("session",)
+    if settings.split not in wanted:
+        raise UsageError(
+            f"--learn learns from the training side of the split and replays the held-out "
+            f"side: give --split {' or '.join(wanted)}"
+            + (" (a click log's last --test-days days held out)" if settings.csv_path else "")
+        )
     return LearnPlan(args.refresh[0], speedup), clock
 
 

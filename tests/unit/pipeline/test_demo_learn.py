@@ -20,6 +20,11 @@ from tests.unit.cli.helpers import run_main
         (["--refresh", "10m"], "--refresh is the learner's period: add --learn"),
         (["--speedup", "60"], "--speedup is the replay clock's: add --clock replay"),
         (["--clock", "replay"], "--clock replay replays a click log's own times"),
+        (["--learn", "--refresh", "1s", "--split", "example"], "give --split session"),
+        (
+            ["--learn", "--refresh", "1s", "--from-csv", "x.csv", "--split", "session"],
+            "give --split time or day",
+        ),
     ],
 )
 def test_demo_learning_flags_that_do_not_go_together_are_refused(
