@@ -17,7 +17,8 @@ from redis.exceptions import (
     TryAgainError,
 )
 
-from streamrec.config import ConfigError, Settings, cluster_nodes
+from streamrec.cluster_url import cluster_nodes
+from streamrec.config import ConfigError, Settings
 from streamrec.contract.names import Names
 
 if TYPE_CHECKING:  # confluent_kafka is imported where used: `streamrec report` needs Redis only

@@ -43,10 +43,13 @@ BASELINES = ("popularity", "category-popularity", "markov", "oracle")  # evaluat
 LOG_FORMATS = ("csv", "session-rec", "yoochoose", "diginetica", "retailrocket", "globo")
 WINDOW_STARTS = ("zero", "padding")
 SCORING_MODES = ("auto", "incremental", "full")
+LOSSES = ("full", "sampled")  # neural training: full-catalog or sampled softmax (issue 21)
+RETRIEVALS = ("exact", "ann")  # neural serving: whole catalog, or ANN candidates re-scored
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_FETCH_WAIT_MS = 5000  # longer would stall a consumer's first fetch after a rebalance
 MAX_VERSION_WAIT_MS = 120_000  # within librdkafka's max.poll.interval.ms (300 s)
+MAX_ITEMS, MAX_USERS = 1_000_000, 10_000_000  # the generator's catalog and user bounds
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
 # redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -100,6 +103,7 @@ class Settings:
     # data and model
     seed: int = 42
     users: int = 20_000
+    items: int = 5_000  # generated catalog size (categories scale with it)
     generator: str = "seed"  # seed (the seed's sessions), series or anchor
     scenario: str = "none"  # drift scenario on generated data (SCENARIOS)
     drift_at: float = 0.5  # the drift's moment: share of the users generated before it
@@ -133,9 +137,12 @@ class Settings:
     # more than 2 threads oversubscribes small machines whose cores other processes share
     threads: int = 0  # 0: one per core, capped at 2
     validation_sample: int = 0  # > 0: validate each epoch on this many examples (quick models)
-    # learning from the stream (issue 20): the most seconds one fine-tune may take (0: the
-    # architecture's own), and the half-life of the recency models' click weights
+    loss: str = "full"  # sampled: in-batch + popularity-sampled negatives with logQ correction
+    # learning from the stream (issue 20; 0: the architecture's own): a fine-tune's most
+    # seconds and optimiser steps, older sessions it replays; the recency models' half-life
     update_budget_s: float = 0.0
+    update_steps: int = 0
+    replay_sessions: int = 1000
     recency_half_life_h: float = 1.0
     # where things go
     artifacts: Path = Path("artifacts")
@@ -165,12 +172,14 @@ class Settings:
     # padding models are always recomputed); "full": recompute every window
     scoring: str = "auto"  # incremental on CPU, full recomputation on CUDA
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
+    retrieval: str = "exact"  # ann: candidates from an index over the item embeddings
+    candidates: int = 200  # ann: candidates re-scored exactly per click
     # seconds between checks of the served checkpoint for a new file (hot swap); 0: no watching
     model_watch_interval: float = 5.0
     poll_timeout: float = 0.05
     # how long the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms): the
     # embedded broker holds every fetch this long, so it is latency and request rate at once;
-    # 2 ms measured better than 10 on both (README, "What sets the floor")
+    # 2 ms measured better than 10 on both (docs/benchmarks.md, "What sets the floor")
     fetch_wait_ms: int = 2
     max_message_bytes: int = 65_536
     # a second checkpoint (same catalog and window length as model_path): scored on every
@@ -213,6 +222,8 @@ class Settings:
             "window_start": WINDOW_STARTS,
             "device": DEVICES,
             "scoring": SCORING_MODES,
+            "loss": LOSSES,
+            "retrieval": RETRIEVALS,
             "log_level": LOG_LEVELS,
             "log_format": LOG_FORMATS,
             "architecture": ARCHITECTURES,
@@ -230,12 +241,12 @@ class Settings:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         for name in (
             "max_train_sessions", "threads", "validation_sample", "min_session_length",
-            "epochs", "batch_size",
-            "min_item_support",
+            "epochs", "batch_size", "min_item_support", "update_steps", "replay_sessions",
         ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb"):
+        for name in ("partitions", "poll_batch", "max_message_bytes", "scorer_cache_mb",
+                     "candidates"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in (
@@ -258,14 +269,12 @@ class Settings:
             raise ConfigError(
                 "split_traffic needs the second model: give it with --shadow-model PATH"
             )
-        if not 0 <= self.version_wait_ms <= MAX_VERSION_WAIT_MS:
-            raise ConfigError(
-                f"version_wait_ms must be in 0..{MAX_VERSION_WAIT_MS}, got {self.version_wait_ms}"
-            )
-        if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
-            raise ConfigError(
-                f"fetch_wait_ms must be in 1..{MAX_FETCH_WAIT_MS}, got {self.fetch_wait_ms}"
-            )
+        for name, low, high in (
+            ("version_wait_ms", 0, MAX_VERSION_WAIT_MS), ("fetch_wait_ms", 1, MAX_FETCH_WAIT_MS),
+            ("users", 1, MAX_USERS), ("items", 1, MAX_ITEMS),
+        ):  # fmt: skip
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
         if not 0 <= self.model_watch_interval < float("inf"):
             raise ConfigError(
                 "model_watch_interval must be >= 0 seconds (0: do not watch), "
@@ -281,6 +290,8 @@ class Settings:
                 f"got {self.prometheus_bin!r}"
             )
         if self.redis_url.startswith(CLUSTER_SCHEMES):
+            from streamrec.cluster_url import cluster_nodes  # the parser imports no more
+
             cluster_nodes(self.redis_url)  # raises ConfigError naming what is wrong
         elif not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(
@@ -301,17 +312,14 @@ class Settings:
             raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
             raise ConfigError("group must not be empty")
-        if not 0 <= self.update_budget_s < float("inf"):
-            raise ConfigError(
-                f"update_budget_s must be >= 0 seconds (0: the default), got {self.update_budget_s}"
-            )
+        for name in ("update_budget_s", "learning_rate"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ConfigError(
+                    f"{name} must be >= 0 (0: the default), got {getattr(self, name)}"
+                )
         if not 0 < self.recency_half_life_h < float("inf"):
             raise ConfigError(
                 f"recency_half_life_h must be > 0 hours, got {self.recency_half_life_h}"
-            )
-        if not 0 <= self.learning_rate < float("inf"):
-            raise ConfigError(
-                f"learning_rate must be >= 0 (0: the default), got {self.learning_rate}"
             )
         return self
 
@@ -320,49 +328,6 @@ class Settings:
         known = {f.name for f in setting_fields()}
         changes = {k: v for k, v in overrides.items() if k in known and v is not None}
         return replace(self, **changes, explicit=self.explicit | changes.keys()).validate()
-
-
-def cluster_nodes(url: str) -> list[tuple[str, int]]:
-    """The startup nodes of a Redis Cluster URL, ``redis+cluster://host:port[,host:port...]``
-    (``rediss+cluster://``: TLS), in order; a missing port is 6379; a path may only name
-    database 0 (a cluster has no other). Raises ``ConfigError`` naming what is wrong."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme + "://" not in CLUSTER_SCHEMES:
-        raise ConfigError(f"not a Redis Cluster URL (redis+cluster://host:port,...): {url!r}")
-    hosts, _, path = rest.partition("/")
-    if "?" in rest or "#" in rest:
-        raise ConfigError(f"redis_url: a cluster URL takes no query or fragment: {url!r}")
-    if "@" in hosts:
-        raise ConfigError(
-            f"redis_url: put the password in STREAMREC_REDIS_PASSWORD, not the URL: {url!r}"
-        )
-    if path not in ("", "0"):
-        raise ConfigError(f"redis_url: a Redis Cluster has only database 0, got /{path}: {url!r}")
-    nodes: list[tuple[str, int]] = []
-    for node in hosts.split(","):
-        host, port = _host_port(node.strip(), url)
-        nodes.append((host, port))
-    return nodes
-
-
-def _host_port(node: str, url: str) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` of one cluster startup node."""
-    if node.startswith("["):
-        host, bracket, tail = node[1:].partition("]")
-        if not bracket or (tail and not tail.startswith(":")):
-            raise ConfigError(f"redis_url: bad node address {node!r} in {url!r}")
-        port_text = tail[1:] if tail else ""
-    else:
-        host, _, port_text = node.partition(":")
-        if ":" in port_text:
-            raise ConfigError(f"redis_url: write an IPv6 node as [addr]:port: {node!r} in {url!r}")
-    if not host or any(c.isspace() for c in host):
-        raise ConfigError(f"redis_url: a cluster node needs a host: {node!r} in {url!r}")
-    if not port_text:
-        return host, 6379
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise ConfigError(f"redis_url: port must be 1..65535: {node!r} in {url!r}")
-    return host, int(port_text)
 
 
 def setting_fields() -> list[Field[Any]]:

@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from streamrec import __version__
-from streamrec.cli import learning_flags, run_flags
+from streamrec.cli import (
+    learning_flags,
+    run_flags,
+    scale_flags,  # noqa: F401  (registers --loss, --retrieval, ...)
+)
 from streamrec.cli.exits import EPILOG, EXIT_USAGE, exit_status_table
 from streamrec.cli.flags import add_setting_flags
 from streamrec.config import Settings
 
-GENERATED = ("seed", "users", "generator", "scenario", "drift_at")
+GENERATED = ("seed", "users", "items", "generator", "scenario", "drift_at")
 SPLIT_DATA = (*GENERATED, "split")
 CLICK_LOG = (
     "csv_path",
@@ -70,7 +74,9 @@ COMMANDS: dict[str, Command] = {
     "generate": Command(
         "write generated sessions as JSON Lines",
         "Generate the seed's synthetic sessions and write one JSON object per line: "
-        '{"session_id", "items", "behavior"}.',
+        '{"session_id", "items", "behavior"}. Sessions are drawn and written one user at a '
+        "time, so memory does not grow with --users (10M users: about 2 GB of file at 1M "
+        "items); replay the file with `streamrec produce --sessions-file PATH`.",
         GENERATED,
         run_flags.generate_flags,
     ),
@@ -90,6 +96,7 @@ COMMANDS: dict[str, Command] = {
             "learning_rate",
             "max_train_sessions",
             "validation_sample",
+            "loss",
             "device",
             "threads",
         ),
@@ -111,6 +118,7 @@ COMMANDS: dict[str, Command] = {
             "window_start",
             "max_train_sessions",
             "validation_sample",
+            *learning_flags.UPDATE_FIELDS,
             "device",
             "threads",
         ),
@@ -124,7 +132,15 @@ COMMANDS: dict[str, Command] = {
         "outside it are removed first (counted as dropped_unknown_clicks), then every next "
         "click of every session with two or more clicks left is a prediction (the session-rec "
         "and GRU4Rec protocol).",
-        (*SPLIT_DATA, *CLICK_LOG, "train_csv", "threads"),
+        (
+            *SPLIT_DATA,
+            *CLICK_LOG,
+            "train_csv",
+            *learning_flags.UPDATE_FIELDS,
+            "retrieval",
+            "candidates",
+            "threads",
+        ),
         run_flags.evaluate_flags,
     ),
     "explain": Command(
@@ -175,6 +191,8 @@ COMMANDS: dict[str, Command] = {
             "fetch_wait_ms",
             "scoring",
             "scorer_cache_mb",
+            "retrieval",
+            "candidates",
             "shadow_model",
             "split_traffic",
             "model_watch_interval",
@@ -204,7 +222,7 @@ COMMANDS: dict[str, Command] = {
             *CLICK_LOG,
             *SPLIT_DATA,
             "max_train_sessions",
-            "update_budget_s",
+            *learning_flags.UPDATE_FIELDS,
             "metrics_port",
             "metrics_host",
             "fetch_wait_ms",

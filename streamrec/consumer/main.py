@@ -115,6 +115,8 @@ def run_consumer(
         device=device,
         scoring=settings.scoring,
         cache_bytes=settings.scorer_cache_mb << 20,
+        retrieval=settings.retrieval,
+        candidates=settings.candidates,
     )
     follower: VersionFollower | None = None
     if settings.follow_dir:

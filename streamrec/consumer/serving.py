@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from streamrec.model.evaluation.ranking import TOP_K, tail_ties
-from streamrec.model.scoring import CacheCounters, ScoreRequest
+from streamrec.model.evaluation.ranking import TOP_K
+from streamrec.model.scoring import CacheCounters, ScoreRequest, streaming_top_k
 from streamrec.model.streaming import load_streaming_scorer
 
 
@@ -70,17 +70,22 @@ class ServedModel:
         scoring: str = "incremental",
         cache_bytes: int = 256 << 20,
         label: str | None = None,
+        retrieval: str = "exact",
+        candidates: int = 200,
     ) -> None:
         """``label``: the label recommendations and metrics carry (a followed version's);
-        default: the checkpoint's ``model_version``."""
-        self.scorer, self.meta = load_streaming_scorer(model_path, scoring, cache_bytes, device)
+        default: the checkpoint's ``model_version``. ``retrieval``: 'exact' or 'ann' (with
+        ``candidates`` re-scored per click)."""
+        self.scorer, self.meta = load_streaming_scorer(
+            model_path, scoring, cache_bytes, device, retrieval, candidates
+        )
         self.max_len = self.meta.max_len
         self.catalog = Catalog(self.meta.n_items, self.meta.item_ids)
         self.label = label
 
     @property
     def mode(self) -> str:
-        """How clicks are scored: 'incremental' or 'full'."""
+        """How clicks are scored: 'incremental', 'full' or 'ann'."""
         return self.scorer.mode
 
     @property
@@ -112,11 +117,9 @@ class ServedModel:
             ScoreRequest(key, tuple(dense(window, max_len)))
             for key, window in zip(sessions, windows, strict=True)
         ]
-        logits = self.scorer.score_requests(requests)
-        scores, items = logits.topk(k, dim=1)
-        ties = tail_ties(logits, scores)
-        raw = self.catalog.to_external_rows(items.cpu().numpy())
-        return raw, scores.cpu().numpy(), ties.cpu().numpy()
+        top = streaming_top_k(self.scorer, requests, k)
+        raw = self.catalog.to_external_rows(top.items.cpu().numpy())
+        return raw, top.scores.cpu().numpy(), top.ties.cpu().numpy()
 
 
 def top_k_by_model(

@@ -12,6 +12,11 @@ computed by ``evaluation.ranking`` with ties against the target):
   must return what the offline path returns for the same windows. ``WindowRecomputer``
   turns any offline ``Scorer`` into a streaming one by recomputing every window.
 
+Two-stage retrieval (``model.retrieval``) sits behind the same contract: a scorer that
+retrieves offers ``top_k`` (offline) and ``top_k_requests`` (online), and ``scorer_top_k`` /
+``streaming_top_k`` are how every caller asks any scorer for its top-K, so the consumer and
+the offline evaluation rank alike whether a model scores the whole catalog or candidates.
+
 Item ids: *dense* ids are ``0..n_items-1`` (the catalog's); *model* ids are dense + 1, with
 0 as padding, and appear only inside left-padded windows (``data.examples``).
 """
@@ -20,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 import torch
 
 from streamrec.model.data.examples import left_pad_window
+from streamrec.model.evaluation.ranking import tail_ties
 
 NO_SOURCE = -1  # session_index / position of a prefix that is not from a corpus (online)
 
@@ -148,6 +154,33 @@ class NetworkScorer:
         return cast(WindowScoring, self.network).window_scores(windows)
 
 
+class EmbeddingNetworkScorer(NetworkScorer):
+    """A ``NetworkScorer`` whose network's scores are session vectors times an output table
+    (``window_vectors``, ``output_table``): what two-stage retrieval needs."""
+
+    @torch.no_grad()
+    def vectors(self, batch: PrefixBatch) -> torch.Tensor:
+        """Session vectors (B, d) of the batch's windows."""
+        windows = torch.from_numpy(np.asarray(batch.windows, dtype=np.int64)).to(self.device)
+        return cast(EmbeddingScoring, self.network).window_vectors(windows)
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Item embeddings (n_items, d) and biases (n_items,) or None."""
+        return cast(EmbeddingScoring, self.network).output_table()
+
+
+class EmbeddingScoring(Protocol):
+    """A network whose ``window_scores`` are ``window_vectors @ table.T + bias``."""
+
+    def window_vectors(self, windows: torch.Tensor) -> torch.Tensor:
+        """Session vectors (B, d) of left-padded windows of model ids."""
+        ...
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Item embeddings (n_items, d) and biases (n_items,) or None."""
+        ...
+
+
 class WindowRecomputer:
     """A ``StreamingScorer`` that recomputes every window with an offline ``Scorer``."""
 
@@ -172,3 +205,55 @@ class WindowRecomputer:
     def cached_sessions(self) -> int:
         """Stateless: 0."""
         return 0
+
+
+@dataclass(frozen=True)
+class TopK:
+    """A top-K per row: ``items`` (B, k) dense ids and ``scores`` (B, k), best first, and
+    ``ties`` (B,): how many items outside the list score exactly its k-th score."""
+
+    items: torch.Tensor
+    scores: torch.Tensor
+    ties: torch.Tensor
+
+
+def exact_top_k(scores: torch.Tensor, k: int) -> TopK:
+    """The top-``k`` of full-catalog scores (B, n_items), with their tail ties."""
+    top, items = scores.topk(k, dim=1)
+    return TopK(items, top, tail_ties(scores, top))
+
+
+@runtime_checkable
+class RetrievingScorer(Protocol):
+    """A ``Scorer`` that ranks retrieved candidates instead of the whole catalog."""
+
+    def score(self, batch: PrefixBatch) -> torch.Tensor:
+        """Scores (B, n_items): the candidates' scores, ``-inf`` elsewhere."""
+        ...
+
+    def top_k(self, batch: PrefixBatch, k: int) -> TopK:
+        """The top-``k`` among each row's candidates."""
+        ...
+
+
+@runtime_checkable
+class RetrievingStreamingScorer(Protocol):
+    """A ``StreamingScorer`` that ranks retrieved candidates."""
+
+    def top_k_requests(self, requests: Sequence[ScoreRequest], k: int) -> TopK:
+        """The top-``k`` among each request's candidates."""
+        ...
+
+
+def scorer_top_k(scorer: Scorer, batch: PrefixBatch, k: int) -> TopK:
+    """Any offline scorer's top-``k``: its candidates' when it retrieves, else the catalog's."""
+    if isinstance(scorer, RetrievingScorer):
+        return scorer.top_k(batch, k)
+    return exact_top_k(scorer.score(batch), k)
+
+
+def streaming_top_k(scorer: StreamingScorer, requests: Sequence[ScoreRequest], k: int) -> TopK:
+    """Any streaming scorer's top-``k``, as ``scorer_top_k`` offline."""
+    if isinstance(scorer, RetrievingStreamingScorer):
+        return scorer.top_k_requests(requests, k)
+    return exact_top_k(scorer.score_requests(requests), k)

@@ -17,6 +17,11 @@ import torch
 
 from streamrec.config import SCORING_MODES
 from streamrec.model.checkpoint import CheckpointMeta
+from streamrec.model.retrieval.scorer import (
+    DEFAULT_CANDIDATES,
+    RetrievalStreamingScorer,
+    retrieval_scorer,
+)
 from streamrec.model.scoring import StreamingScorer
 from streamrec.model.zoo import load_model
 
@@ -45,10 +50,18 @@ def load_streaming_scorer(
     scoring: str = "auto",
     cache_bytes: int = 256 << 20,
     device: str | torch.device = "cpu",
+    retrieval: str = "exact",
+    candidates: int = DEFAULT_CANDIDATES,
 ) -> tuple[StreamingScorer, CheckpointMeta]:
-    """The checkpoint at ``path`` ready to score a click stream, and its metadata."""
+    """The checkpoint at ``path`` ready to score a click stream, and its metadata.
+    ``retrieval='ann'``: two-stage (``model.retrieval``), every window's session vector
+    recomputed, with the index kept beside the checkpoint (``ValueError`` for a model
+    without session vectors)."""
     device = torch.device(device)
     mode = resolve_scoring(scoring, device)
     full_precision_on_cuda(device)
     model, meta = load_model(path, device=device)
+    if retrieval == "ann":
+        ranked = retrieval_scorer(model.scorer(), candidates, path)
+        return RetrievalStreamingScorer(ranked, meta.max_len), meta
     return model.streaming_scorer(meta.max_len, mode, cache_bytes), meta

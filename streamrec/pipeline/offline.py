@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.evaluation.ranking import GroupedTotals
+from streamrec.model.retrieval.scorer import DEFAULT_CANDIDATES, retrieval_scorer
 from streamrec.model.scoring import Scorer
 from streamrec.model.zoo import load_model
 from streamrec.producer.sources import ReplaySessions
@@ -53,13 +54,19 @@ def evaluate_shown(
 
 
 def offline_report(
-    model_path: Path, sessions: ReplaySessions, console: Console | None = None
+    model_path: Path,
+    sessions: ReplaySessions,
+    console: Console | None = None,
+    retrieval: str = "exact",
+    candidates: int = DEFAULT_CANDIDATES,
 ) -> dict[str, Any]:
     """Offline evaluation of the model on exactly the replayed sessions (shown on
-    ``console`` when given)."""
+    ``console`` when given), with the consumer's ``retrieval`` (its ANN index: the one kept
+    beside the checkpoint)."""
     model, _ = load_model(model_path, expect_n_items=sessions.corpus.n_items)
+    scorer = model.scorer()
+    if retrieval == "ann":
+        scorer = retrieval_scorer(scorer, candidates, model_path)
     what = f"{model_path.name} on the same {len(sessions):,} sessions"
-    totals = evaluate_shown(
-        model.scorer(), sessions.examples(), sessions.corpus.behaviors, console, what
-    )
+    totals = evaluate_shown(scorer, sessions.examples(), sessions.corpus.behaviors, console, what)
     return totals.report()

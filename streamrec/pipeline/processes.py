@@ -56,6 +56,8 @@ def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list
         "--threads", "1",
         "--scoring", settings.scoring,
         "--scorer-cache-mb", str(settings.scorer_cache_mb),
+        "--retrieval", settings.retrieval,
+        "--candidates", str(settings.candidates),
         *(["--shadow-model", settings.shadow_model] if settings.shadow_model else []),
         *(["--split-traffic", str(settings.split_traffic)] if settings.shadow_model else []),
         "--fetch-wait-ms", str(settings.fetch_wait_ms),
@@ -84,6 +86,7 @@ def learner_command(
         "--min-item-support", str(settings.min_item_support),
     ] if settings.csv_path else [
         "--seed", str(settings.seed), "--users", str(settings.users),
+        "--items", str(settings.items),
         "--generator", settings.generator, "--scenario", settings.scenario,
         "--drift-at", repr(settings.drift_at),
     ]  # fmt: skip

@@ -15,6 +15,7 @@ from streamrec.config import Settings
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.names import Names
 from streamrec.producer.expected import planned_events
+from streamrec.producer.file_source import FileSessions
 from streamrec.producer.interleave import interleave as interleave  # re-exported
 from streamrec.producer.sources import ReplaySessions
 from streamrec.producer.timeline import timeline
@@ -104,7 +105,7 @@ class ClickProducer:
 
     def replay(
         self,
-        sessions: ReplaySessions,
+        sessions: ReplaySessions | FileSessions,
         rate: float = 0.0,
         concurrency: int = 100,
         limit: int = 0,

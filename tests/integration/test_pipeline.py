@@ -61,7 +61,9 @@ def replay_and_check(
 
     # online metrics (exact totals from Redis) == offline evaluation of the same sessions
     online = totals.report()
-    offline = offline_report(model.path, replay)
+    offline = offline_report(
+        model.path, replay, retrieval=settings.retrieval, candidates=settings.candidates
+    )
     assert online["n_examples"] == offline["n_examples"] > 0
     for key in METRICS:
         assert online[key] == pytest.approx(offline[key], abs=0.002), key

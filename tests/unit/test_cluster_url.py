@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from streamrec.cli.exits import EXIT_UNREACHABLE, EXIT_USAGE
-from streamrec.config import ConfigError, Settings, cluster_nodes, settings_from_env
+from streamrec.cluster_url import cluster_nodes
+from streamrec.config import ConfigError, Settings, settings_from_env
 from tests.unit.cli.helpers import run_main
 
 

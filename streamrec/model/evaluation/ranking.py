@@ -46,6 +46,22 @@ def rank_in_top_k(
     return MISS_RANK
 
 
+def ranks_from_top_k(
+    items: torch.Tensor, scores: torch.Tensor, ties: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """``rank_in_top_k`` for a batch: (B, K) items and scores, (B,) tail ties and targets ->
+    (B,) ranks (``MISS_RANK`` where the target is not listed). Offline evaluation of a
+    scorer that retrieves candidates ranks with it, as the consumer does online."""
+    import torch
+
+    match = items == targets.view(-1, 1)
+    found = match.any(dim=1)
+    own = torch.where(match, scores, torch.full_like(scores, float("-inf"))).max(dim=1).values
+    rank = (scores >= own.view(-1, 1)).sum(dim=1)
+    rank = rank + torch.where(own <= scores[:, -1], ties, torch.zeros_like(ties))
+    return torch.where(found, rank, torch.full_like(rank, MISS_RANK))
+
+
 def tail_ties(scores: torch.Tensor, top_scores: torch.Tensor) -> torch.Tensor:
     """Per row, how many items outside the top-K score exactly the K-th score.
     (B, N) scores and their (B, K) top-K -> (B,)."""

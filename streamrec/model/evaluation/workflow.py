@@ -16,6 +16,11 @@ from streamrec.model.data.loading import PreparedData, prepare_data
 from streamrec.model.evaluation.baselines import make_baseline
 from streamrec.model.evaluation.evaluate import evaluate
 from streamrec.model.evaluation.phases import has_phases, phase_reports
+from streamrec.model.retrieval.scorer import (
+    RetrievalScorer,
+    recall_against_exact,
+    retrieval_scorer,
+)
 from streamrec.model.runtime import configure_torch
 from streamrec.model.scoring import Scorer
 from streamrec.model.zoo import load_model
@@ -43,6 +48,8 @@ def evaluate_named(
     if model_path is not None:
         model, meta, data = model_and_data(settings, model_path, corpus)
         scorer = model.scorer()
+        if settings.retrieval == "ann":
+            scorer = retrieval_scorer(scorer, settings.candidates, model_path)
         name = f"model:{model_path} ({meta.architecture})"
         trained_on = generator_of(meta.source)
         if trained_on is not None and trained_on != settings.generator:
@@ -65,6 +72,14 @@ def evaluate_named(
         raise ValueError("give a model path or a baseline name")
     scored = held_out(settings, data)
     report = evaluate(scorer, scored, data.corpus.behaviors).report()
+    if isinstance(scorer, RetrievalScorer):
+        batches = [scored.subset(np.arange(i, min(i + 1024, len(scored))))
+                   for i in range(0, len(scored), 1024)]  # fmt: skip
+        report["retrieval"] = {
+            "mode": "ann",
+            "candidates": scorer.ranker.candidates,
+            "ann_recall_at_20": round(recall_against_exact(scorer, batches), 4),
+        }
     report.update(
         {
             "scorer": name,

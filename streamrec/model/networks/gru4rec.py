@@ -185,6 +185,15 @@ class Gru4RecNetwork(nn.Module):
         """Scores (B, n_items) of left-padded windows of model ids (``NetworkScorer``)."""
         return self.score_all(self.window_states(windows))
 
+    def window_vectors(self, windows: torch.Tensor) -> torch.Tensor:
+        """Session vectors (B, top): ``window_scores`` is their product with
+        ``output_table`` (``EmbeddingScoring``)."""
+        return self.top(self.window_states(windows))
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The output item embeddings (n_items, top) and biases (n_items,)."""
+        return self.item_out.weight, self.item_bias.weight[:, 0]
+
 
 def tied_scores(
     network: Gru4RecNetwork, inputs: torch.Tensor, targets: torch.Tensor

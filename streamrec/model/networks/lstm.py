@@ -90,8 +90,9 @@ class SessionLSTMRecommender(nn.Module):
         """True when the LSTM starts from the zero state at each window's first click."""
         return self.config.window_start == "zero"
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x``: (batch, max_len) left-padded ids -> (logits, attention weights by position).
+    def forward(self, x: torch.Tensor, project: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x``: (batch, max_len) left-padded ids -> (logits, attention weights by position);
+        ``project=False``: the session vectors before the output layer instead of logits.
 
         ``padding`` models: the seed's computation, the LSTM over all ``max_len`` steps.
         ``zero`` models: one pass over right-aligned windows (clicks first, padding after,
@@ -101,18 +102,21 @@ class SessionLSTMRecommender(nn.Module):
         if not self.zero_start:
             embedded = self.dropout(self.item_embedding(x))
             lstm_out, _ = self.lstm(embedded)
-            return self._pool_and_project(lstm_out, mask)
+            return self._pool_and_project(lstm_out, mask, project)
         max_len = x.shape[1]
         n_pad = max_len - mask.sum(dim=1, keepdim=True)
         positions = torch.arange(max_len, device=x.device).unsqueeze(0)
         to_clicks_first = (positions + n_pad) % max_len
         lstm_out, _ = self.lstm(self.dropout(self.item_embedding(x.gather(1, to_clicks_first))))
-        logits, weights = self._pool_and_project(lstm_out, mask.gather(1, to_clicks_first))
+        logits, weights = self._pool_and_project(lstm_out, mask.gather(1, to_clicks_first), project)
         return logits, weights.gather(1, (positions - n_pad) % max_len)
 
     def _pool_and_project(
-        self, lstm_out: torch.Tensor, mask: torch.Tensor
+        self, lstm_out: torch.Tensor, mask: torch.Tensor, project: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not project:
+            context, weights = self.pool_context(lstm_out, self.attention_scores(lstm_out), mask)
+            return self.dropout(context), weights
         return self.pool(lstm_out, self.attention_scores(lstm_out), mask)
 
     # -- the step/pool API: what a scorer that carries state between clicks needs ----------
@@ -146,9 +150,19 @@ class SessionLSTMRecommender(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Attention pooling of ``outputs`` (B, T, hidden) with ``scores`` (B, T) over the
         positions where ``mask`` (B, T) is true, then the output layer: (logits, weights)."""
-        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
-        context = torch.bmm(weights.unsqueeze(1), outputs).squeeze(1)
+        context, weights = self.pool_context(outputs, scores, mask)
         return self.output(self.dropout(context)), weights
+
+    def pool_context(
+        self, outputs: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``pool`` before the output layer: (context (B, hidden), weights)."""
+        weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
+        return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1), weights
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The output layer as item embeddings (n_items, hidden) and biases (n_items,)."""
+        return self.output.weight, self.output.bias
 
     def train(self, mode: bool = True) -> SessionLSTMRecommender:
         """Switch mode. Weights change only in training (or by ``load_state_dict``), so the
@@ -218,8 +232,11 @@ class SessionLSTMRecommender(nn.Module):
             pad_c[n_pad].unsqueeze(1).expand(-1, batch, -1).contiguous(),
         )
 
-    def forward_bucketed(self, windows: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits for left-padded ``windows`` (B, T) whose real lengths are ``lengths`` (B,).
+    def forward_bucketed(
+        self, windows: torch.Tensor, lengths: torch.Tensor, project: bool = True
+    ) -> torch.Tensor:
+        """Logits for left-padded ``windows`` (B, T) whose real lengths are ``lengths`` (B,)
+        (``project=False``: the session vectors before the output layer).
 
         Same function as ``forward`` (to float rounding in eval mode) at a fraction of the LSTM
         work: each group of equal-length prefixes runs only over its real items, starting from
@@ -240,11 +257,11 @@ class SessionLSTMRecommender(nn.Module):
             h0, c0 = self._initial_state(max_len - length, items.shape[0], max_len)
             lstm_out, _ = self.lstm(self.dropout(self.item_embedding(items)), (h0, c0))
             mask = torch.ones(items.shape, dtype=torch.bool, device=items.device)
-            group_logits, _ = self._pool_and_project(lstm_out, mask)
+            group_logits, _ = self._pool_and_project(lstm_out, mask, project)
             if rows is None:
                 return group_logits
             if logits is None:
-                logits = group_logits.new_empty((batch, self.n_items))
+                logits = group_logits.new_empty((batch, group_logits.shape[1]))
             logits[rows] = group_logits
         assert logits is not None
         return logits

@@ -119,8 +119,15 @@ class NarmNetwork(nn.Module):
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """Scores (B, n_items) of every item: ``emb_items @ B @ c``."""
-        context = self.drop_context(self.session_representation(windows))
-        return self.bilinear(context) @ self.item_emb.weight[1:].T
+        return self.window_vectors(windows) @ self.item_emb.weight[1:].T
+
+    def window_vectors(self, windows: torch.Tensor) -> torch.Tensor:
+        """Session vectors ``B @ c`` (B, embedding) (``EmbeddingScoring``)."""
+        return self.bilinear(self.drop_context(self.session_representation(windows)))
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The item embeddings (n_items, embedding) by dense id; no bias."""
+        return self.item_emb.weight[1:], None
 
     def window_scores(self, windows: torch.Tensor) -> torch.Tensor:
         """Scores (B, n_items) of left-padded windows of model ids (``NetworkScorer``)."""

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from streamrec.model.training.sampled import PopularitySampler, sampled_softmax_loss
+
 
 @dataclass(frozen=True)
 class SasRecConfig:
@@ -186,14 +188,27 @@ class SasRecNetwork(nn.Module):
 
     def window_scores(self, windows: torch.Tensor) -> torch.Tensor:
         """Scores (B, n_items) at each left-padded window's last click (``NetworkScorer``)."""
-        return self.score_all(self.encode(windows)[:, -1])
+        return self.score_all(self.window_vectors(windows))
+
+    def window_vectors(self, windows: torch.Tensor) -> torch.Tensor:
+        """Session vectors (B, H): the last click's hidden vector (``EmbeddingScoring``)."""
+        return self.encode(windows)[:, -1]
+
+    def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The item embeddings (n_items, H) by dense id; no bias."""
+        return self.items.weight[1:], None
 
 
 def sequence_loss(
-    network: SasRecNetwork, windows: torch.Tensor, targets: torch.Tensor
+    network: SasRecNetwork,
+    windows: torch.Tensor,
+    targets: torch.Tensor,
+    sampler: PopularitySampler | None = None,
 ) -> torch.Tensor:
     """Mean full-catalog cross-entropy over the positions whose target (dense id) is not
-    negative."""
+    negative (with a ``sampler``: the sampled softmax over those positions)."""
     hidden = network.encode(windows)
     keep = targets >= 0
+    if sampler is not None:
+        return sampled_softmax_loss(hidden[keep], targets[keep], network.output_table(), sampler)
     return F.cross_entropy(network.score_all(hidden[keep]), targets[keep])

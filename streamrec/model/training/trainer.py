@@ -21,6 +21,7 @@ from torch import nn
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.evaluation.evaluate import ModelScorer, evaluate
 from streamrec.model.networks.lstm import SessionLSTMRecommender
+from streamrec.model.training.sampled import PopularitySampler, sampled_softmax_loss
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,12 @@ class Trainer:
         model: SessionLSTMRecommender,
         config: TrainConfig,
         device: torch.device | str = "cpu",
+        sampler: PopularitySampler | None = None,
     ) -> None:
+        """``sampler``: train with the sampled softmax (``--loss sampled``) instead of the
+        full-catalog cross-entropy."""
         config.validate()
+        self.sampler = sampler
         self.config = config
         self.device = torch.device(device)
         self.model = model.to(self.device)
@@ -119,7 +124,11 @@ class Trainer:
             n = lengths[idx].to(self.device)
             y = targets[idx].to(self.device)
             self.optimizer.zero_grad()
-            loss = self.criterion(self.model.forward_bucketed(x, n), y)
+            if self.sampler is None:
+                loss = self.criterion(self.model.forward_bucketed(x, n), y)
+            else:
+                vectors = self.model.forward_bucketed(x, n, project=False)
+                loss = sampled_softmax_loss(vectors, y, self.model.output_table(), self.sampler)
             loss.backward()
             nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=self.config.clip_norm)
             self.optimizer.step()

@@ -17,7 +17,13 @@ import torch
 
 from streamrec.config import Settings
 from streamrec.model.data.loading import PreparedData
-from streamrec.model.scoring import NetworkScorer, Scorer, StreamingScorer, WindowRecomputer
+from streamrec.model.scoring import (
+    EmbeddingNetworkScorer,
+    NetworkScorer,
+    Scorer,
+    StreamingScorer,
+    WindowRecomputer,
+)
 from streamrec.model.training.trainer import EpochRecord
 from streamrec.model.zoo.updates import LearnerStart, StreamLearner
 from streamrec.progress import ProgressBoard
@@ -88,7 +94,7 @@ class Architecture:
     ``fine-tune``, ``zoo.updates.UPDATE_KINDS``)."""
 
     name: str
-    summary: str  # one line for --help and the README, naming the source paper
+    summary: str  # one line for --help and the docs, naming the source paper
     train: Callable[[TrainingRun], TrainOutcome]
     load: Loader  # (config, state, n_items, device) -> model
     learner: LearnerFactory | None = None
@@ -123,6 +129,8 @@ class NetworkModel:
 
     def scorer(self) -> Scorer:
         """The network's ``window_scores`` over each prefix's window (``NetworkScorer``)."""
+        if hasattr(self.network, "window_vectors"):
+            return EmbeddingNetworkScorer(self.network, self.device)
         return NetworkScorer(self.network, self.device)
 
     def streaming_scorer(self, max_len: int, scoring: str, cache_bytes: int) -> StreamingScorer:

@@ -7,6 +7,11 @@ GRU runs only over real clicks. 20 epochs by default (within the paper's range; 
 minutes on a laptop CPU for YOOCHOOSE-100k); ``--epochs``, ``--batch-size`` and
 ``--learning-rate`` override the defaults when set (their default 0 means the
 architecture's own).
+
+From the stream it fine-tunes (``zoo.finetune``): every prefix of the update's sessions,
+full-catalog cross-entropy, Adam at its training rate (``--learning-rate`` when set) kept
+across versions, batches of 32; new items get
+rows in the item table, which both encodes clicks and decodes scores.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from streamrec.config import Settings
 from streamrec.model.data.examples import PrefixExamples
 from streamrec.model.networks.narm import NarmConfig, NarmNetwork
 from streamrec.model.scoring import NetworkScorer, StreamingScorer
+from streamrec.model.training.sampled import (
+    PopularitySampler,
+    sampled_softmax_loss,
+    sampler_for,
+)
 from streamrec.model.training.trainer import count_batches, length_bucketed_batches
 from streamrec.model.zoo.base import (
     Architecture,
@@ -32,6 +42,10 @@ from streamrec.model.zoo.base import (
     network_loader,
 )
 from streamrec.model.zoo.epochs import fit_epochs
+from streamrec.model.zoo.finetune import NeuralLearner
+from streamrec.model.zoo.grow import grow_embedding
+from streamrec.model.zoo.tuning import PrefixTuner
+from streamrec.model.zoo.updates import LearnerStart
 
 log = logging.getLogger("streamrec.model")
 
@@ -65,8 +79,10 @@ def train_epoch(
     rng: np.random.Generator,
     device: torch.device,
     on_batch: Any = None,
+    sampler: PopularitySampler | None = None,
 ) -> float:
-    """One pass over ``train`` in length-bucketed batches; the mean batch loss."""
+    """One pass over ``train`` in length-bucketed batches; the mean batch loss (the sampled
+    softmax with a ``sampler``, else the full-catalog cross-entropy)."""
     network.train()
     windows = torch.from_numpy(train.windows)
     targets = torch.from_numpy(train.targets)
@@ -77,7 +93,11 @@ def train_epoch(
         x = windows[idx][:, -length:].to(device)  # one length: no padding left
         y = targets[idx].to(device)
         optimizer.zero_grad()
-        loss = F.cross_entropy(network(x), y)
+        if sampler is None:
+            loss = F.cross_entropy(network(x), y)
+        else:
+            vectors = network.window_vectors(x)
+            loss = sampled_softmax_loss(vectors, y, network.output_table(), sampler)
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
@@ -95,20 +115,42 @@ def train(run: TrainingRun) -> TrainOutcome:
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     rng = np.random.default_rng(config.seed)
     total = count_batches(data.train.lengths, config.batch_size)
+    sampler = sampler_for(run.settings.loss, data.train.targets, config.n_items, config.seed)
     history = fit_epochs(
         run, config.epochs, total, "batches",
         lambda progress: train_epoch(network, optimizer, data.train, config, rng, run.device,
-                                     progress),
+                                     progress, sampler),
         lambda: NetworkScorer(network, run.device),
     )  # fmt: skip
     recipe = {
         "recipe": "NARM: every prefix, full-catalog cross-entropy, Adam (Li et al. 2017)",
         **config.to_dict(),
     }
+    if sampler is not None:
+        recipe["loss"] = "sampled"
     return TrainOutcome(NarmModel(network.cpu(), torch.device("cpu")), history, recipe)
 
 
 load = network_loader(NarmConfig, NarmNetwork, NarmModel)
+
+
+def _grow(network: torch.nn.Module, extra: int, generator: torch.Generator) -> None:
+    assert isinstance(network, NarmNetwork)
+    grow_embedding(network.item_emb, extra, generator, head=1)
+
+
+def learner(start: LearnerStart) -> NeuralLearner:
+    """The fine-tuning learner of a trained NARM (``start.model``)."""
+    model = start.model
+    if not isinstance(model, NarmModel):
+        raise ValueError("narm learns from the stream starting from a trained narm model")
+    tuner = PrefixTuner(
+        _grow, lambda network, windows: network(windows), start.settings.max_len,
+        learning_rate=start.settings.learning_rate or model.network.config.learning_rate,
+    )  # fmt: skip
+    return NeuralLearner(
+        "narm", start, model.network, tuner, lambda network: NarmModel(network, model.device)
+    )
 
 
 NARM = Architecture(
@@ -117,4 +159,6 @@ NARM = Architecture(
     "(Li et al. 2017)",
     train=train,
     load=load,
+    learner=learner,
+    update_kind="fine-tune",
 )

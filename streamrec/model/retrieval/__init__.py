@@ -1,0 +1,1 @@
+"""Two-stage retrieval for the neural models: ANN candidates, re-scored exactly."""
