@@ -56,17 +56,21 @@ def learn_lines(summary: Mapping[str, Any]) -> list[str]:
     learn: Mapping[str, Any] | None = summary.get("learn")
     if not learn:
         return []
+    new = (
+        f"{learn['unknown_item']:,} clicks unknown to their version, of "
+        f"{learn['new_item_clicks']:,} clicks on items version 0 did not know"
+        if learn["new_item_clicks"]
+        else "no click on an item version 0 did not know"
+    )
     lines = [
         f"learning: {learn['versions_published']} versions published (refresh "
-        f"{learn['refresh']}, {learn['event_refresh_s']:g}s of event time each); "
-        f"{learn['unknown_item']:,} clicks unknown to their version, of "
-        f"{learn['new_item_clicks']:,} clicks on items version 0 did not know; "
+        f"{learn['refresh']}, {learn['event_refresh_s']:g}s of event time each); {new}; "
         f"{learn['stale']:,} served stale"
     ]
     for arm in learn["arms"].values():
-        verdict = "equal" if arm["max_difference"] <= learn["tolerance"] else "DIFFERENT"
+        verdict = "equal to" if arm["max_difference"] <= learn["tolerance"] else "DIFFERENT from"
         lines.append(
-            f"  {arm['role']} arm: online {verdict} to offline (largest difference "
+            f"  {arm['role']} arm: online {verdict} offline (largest difference "
             f"{arm['max_difference']:.4f}, tolerance {learn['tolerance']:g})"
         )
     table = before_after_table(learn)

@@ -89,3 +89,20 @@ def test_learn_md_has_both_arms_and_the_table() -> None:
     assert "| frozen (shadow) | m.pt |" in text
     assert "## Before and after the drift" in text
     assert "3 of 40 clicks on items version 0 did not know" in text
+
+
+def test_the_summary_says_the_versions_each_arms_agreement_and_the_table() -> None:
+    from streamrec.cli.commands.pipeline import learn_lines
+
+    learn = {**report(), "event_refresh_s": 2.0}
+    learn["arms"][SHADOW]["max_difference"] = 0.01  # type: ignore[index]
+    learn["arms"][PRIMARY]["max_difference"] = 0.0  # type: ignore[index]
+    lines = learn_lines({"learn": learn})
+    assert lines[0] == (
+        "learning: 12 versions published (refresh 2s, 2s of event time each); 3 clicks unknown "
+        "to their version, of 40 clicks on items version 0 did not know; 0 served stale"
+    )
+    assert "learning arm: online equal to offline (largest difference 0.0000" in lines[1]
+    assert "frozen arm: online DIFFERENT from offline (largest difference 0.0100" in lines[2]
+    assert lines[-2].startswith("| learning (primary) |")
+    assert learn_lines({}) == []
