@@ -209,8 +209,10 @@ COMMANDS: dict[str, Command] = {
     "learn": Command(
         "learn from the clicks topic and publish model versions (online learning)",
         "Apply every click of the clicks topic (its own consumer group) to the --model "
-        "checkpoint's learner, started from its training log (the click-log options `train` "
-        "was given), and publish version k into --out-dir when the event-time watermark "
+        "checkpoint's learner, started from its training data (the click-log options `train` "
+        "was given; without --from-csv, the generator options and --split/--max-train-sessions "
+        "of the generated sessions it trained on), and publish version k into --out-dir "
+        "when the event-time watermark "
         "passes t0 + k * --refresh: atomically, with a manifest (version, valid-from time, "
         "catalog size, clicks learned, update seconds, checksums) and the learner's state. "
         "Killed and started again, it resumes after its newest valid version: no click "
@@ -218,7 +220,8 @@ COMMANDS: dict[str, Command] = {
         (
             "model_path",
             *CLICK_LOG,
-            "split",
+            *SPLIT_DATA,
+            "max_train_sessions",
             *learning_flags.UPDATE_FIELDS,
             "metrics_port",
             "metrics_host",
@@ -269,8 +272,12 @@ COMMANDS: dict[str, Command] = {
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
         "with live progress, then print online vs offline metrics and stop what it started. "
         "It also writes online-over-time.png: online Hit@10 and MRR@20 per window, with the "
-        "oracle's Hit@10 on generated data (a step at the moment under --scenario).",
-        (*PIPELINE, "shadow_model", "keep_demo_dir", "prometheus_bin"),
+        "oracle's Hit@10 on generated data (a step at the moment under --scenario). With "
+        "--learn a learner publishes a version every --refresh and the consumers follow it, "
+        "beside the frozen model as a shadow: the plot draws both arms, the summary gives "
+        "both arms' online and offline figures (and, under --scenario, before and after the "
+        "moment).",
+        (*PIPELINE, *CLICK_LOG, "split", "shadow_model", "keep_demo_dir", "prometheus_bin"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
     ),

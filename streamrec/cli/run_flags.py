@@ -230,6 +230,27 @@ def demo_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     p.add_argument(
         "--json", action="store_true", help="last stdout line is one JSON object with the summary"
     )
+    g = p.add_argument_group("learning from the stream (--learn)")
+    g.add_argument(
+        "--learn", action="store_true",
+        help="start a learner (`streamrec learn`) whose versions the consumers follow (the "
+        "learning arm), with the frozen model scoring beside them as a shadow (--shadow-model; "
+        "default: the model the learner starts from); the summary has both arms' online and "
+        "offline figures. Without --model, a markov model is fitted on the training part",
+    )  # fmt: skip
+    g.add_argument(
+        "--refresh", metavar="PERIOD", type=refresh_period,
+        help="with --learn: a version every PERIOD of the stream's own time (units s, m, h, "
+        "d): the log's time under --clock replay (divided by --speedup), else seconds of the "
+        "replay (e.g. 2s on generated data)",
+    )  # fmt: skip
+    g.add_argument(
+        "--clock", choices=("flat", "replay"),
+        help="'flat': sessions interleaved --concurrency at a time at --rate (default); "
+        "'replay': a click log's own times (--from-csv) divided by --speedup",
+    )  # fmt: skip
+    _number(g, "--speedup", float, None, "replay clock: time runs this many times faster than "
+            "the log's (default: 1)", above=0)  # fmt: skip
 
 
 def _over_time_flags(p: argparse.ArgumentParser, window_help: str, out_help: str) -> None:

@@ -163,10 +163,11 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
     if not settings.follow_dir and not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
-    if settings.follow_dir and settings.shadow_model:
+    if settings.follow_dir and settings.split_traffic:
         raise UsageError(
-            "--follow serves the versions of one model; a second model (--shadow-model) "
-            "cannot be served beside them yet"
+            "--follow serves every session from the followed versions; an A/B split "
+            "(--split-traffic) beside them is not supported: drop --split-traffic to score "
+            "--shadow-model as a shadow"
         )
     if settings.shadow_model and not Path(settings.shadow_model).is_file():
         raise UsageError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")

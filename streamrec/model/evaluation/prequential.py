@@ -45,6 +45,7 @@ from streamrec.model.data.clicklog import LogSessions
 from streamrec.model.data.parameters import VERSION_TIMES
 from streamrec.model.evaluation.ranking import MISS_RANK, RankingTotals, ranks_from_scores
 from streamrec.model.scoring import NO_SOURCE, WindowBatch
+from streamrec.model.versions import boundary, versions_at
 from streamrec.model.zoo.updates import ClickBatch, StreamLearner, UpdateReport, refresh_label
 
 HOURS = 24
@@ -143,33 +144,38 @@ def evaluate_stream(
     max_len: int = 25,
     budget_s: float | None = None,
     on_progress: Callable[[int], None] | None = None,
+    t0: float | None = None,
 ) -> PrequentialResult:
     """Run ``learner`` (it has learned the training part; it is copied, not changed) over the
-    test ``stream`` and score ``predictions`` (see the module docstring)."""
+    test ``stream`` and score ``predictions`` (see the module docstring). ``t0``: the first
+    boundary's origin when it is known (an online learner's schedule); default: the stream's
+    first click's time. Versions and boundaries are ``model.versions``' own functions, the
+    ones the online learner and the consumers use."""
     learner = copy.deepcopy(learner)
     initial_catalog = learner.catalog
     model, _ = learner.publish(budget_s)
     known = _KnownItems(predictions)
     known.update(learner.catalog.item_ids)
-    t0 = float(stream.times[0]) if len(stream) else float(predictions.target_time.min())
+    if t0 is None:
+        t0 = float(stream.times[0]) if len(stream) else float(predictions.target_time.min())
     when = predictions.version_times(version_time)
+    if (when < t0).any():
+        raise ValueError("a prediction's time is before the first test click")
     version = (
         np.zeros(len(predictions), np.int64)
         if refresh_s is None
-        else np.floor((when - t0) / refresh_s).astype(np.int64)
+        else versions_at(when, t0, refresh_s)
     )
-    if (version < 0).any():
-        raise ValueError("a prediction's time is before the first test click")
     order = np.argsort(version, kind="stable")
     ranks = np.full(len(predictions), MISS_RANK, np.int64)
     reports: list[UpdateReport] = []
     learned, done, unknown, built, served, fresh = 0, 0, 0, 0, 1, False
-    period = 0.0 if refresh_s is None else refresh_s
+    period = refresh_s or 0.0
     for k, group in _groups(version[order], order):
         # every boundary up to k with new clicks publishes, as the online learner does: a
         # fine-tune's weights depend on how the clicks were cut into updates
-        for boundary in range(built + 1, k + 1) if period else ():
-            upto = stream.before(t0 + boundary * period)
+        for index in range(built + 1, k + 1) if period else ():
+            upto = stream.before(boundary(t0, period, index))
             if upto > learned:
                 learner.learn(stream.slice(learned, upto))
                 learned = upto
