@@ -48,6 +48,7 @@ DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_FETCH_WAIT_MS = 5000  # longer would stall a consumer's first fetch after a rebalance
 MAX_VERSION_WAIT_MS = 120_000  # within librdkafka's max.poll.interval.ms (300 s)
+MAX_ITEMS, MAX_USERS = 1_000_000, 10_000_000  # the generator's catalog and user bounds
 SERVER_FIELDS = frozenset({"kafka_bootstrap", "redis_url"})
 # redis_url schemes that name a Redis Cluster (redis-py's cluster client; TLS with rediss+)
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -67,6 +68,7 @@ class Settings:
     # data and model
     seed: int = 42
     users: int = 20_000
+    items: int = 5_000  # generated catalog size (categories scale with it)
     generator: str = "seed"  # seed (the seed's sessions), series or anchor
     scenario: str = "none"  # drift scenario on generated data (SCENARIOS)
     drift_at: float = 0.5  # the drift's moment: share of the users generated before it
@@ -101,9 +103,11 @@ class Settings:
     threads: int = 0  # 0: one per core, capped at 2
     validation_sample: int = 0  # > 0: validate each epoch on this many examples (quick models)
     loss: str = "full"  # sampled: in-batch + popularity-sampled negatives with logQ correction
-    # learning from the stream (issue 20): the most seconds one fine-tune may take (0: the
-    # architecture's own), and the half-life of the recency models' click weights
+    # learning from the stream (issue 20; 0: the architecture's own): a fine-tune's most
+    # seconds and optimiser steps, older sessions it replays; the recency models' half-life
     update_budget_s: float = 0.0
+    update_steps: int = 0
+    replay_sessions: int = 1000
     recency_half_life_h: float = 1.0
     # where things go
     artifacts: Path = Path("artifacts")
@@ -140,7 +144,7 @@ class Settings:
     poll_timeout: float = 0.05
     # how long the broker may hold a consumer's fetch (librdkafka fetch.wait.max.ms): the
     # embedded broker holds every fetch this long, so it is latency and request rate at once;
-    # 2 ms measured better than 10 on both (README, "What sets the floor")
+    # 2 ms measured better than 10 on both (docs/benchmarks.md, "What sets the floor")
     fetch_wait_ms: int = 2
     max_message_bytes: int = 65_536
     # a second checkpoint (same catalog and window length as model_path): scored on every
@@ -202,7 +206,7 @@ class Settings:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         for name in (
             "max_train_sessions", "threads", "validation_sample", "min_session_length",
-            "epochs", "batch_size", "min_item_support",
+            "epochs", "batch_size", "min_item_support", "update_steps", "replay_sessions",
         ):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -233,14 +237,12 @@ class Settings:
             raise ConfigError(
                 "split_traffic needs the second model: give it with --shadow-model PATH"
             )
-        if not 0 <= self.version_wait_ms <= MAX_VERSION_WAIT_MS:
-            raise ConfigError(
-                f"version_wait_ms must be in 0..{MAX_VERSION_WAIT_MS}, got {self.version_wait_ms}"
-            )
-        if not 1 <= self.fetch_wait_ms <= MAX_FETCH_WAIT_MS:
-            raise ConfigError(
-                f"fetch_wait_ms must be in 1..{MAX_FETCH_WAIT_MS}, got {self.fetch_wait_ms}"
-            )
+        for name, low, high in (
+            ("version_wait_ms", 0, MAX_VERSION_WAIT_MS), ("fetch_wait_ms", 1, MAX_FETCH_WAIT_MS),
+            ("users", 1, MAX_USERS), ("items", 1, MAX_ITEMS),
+        ):  # fmt: skip
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be in {low}..{high}, got {getattr(self, name)}")
         if not 0 <= self.model_watch_interval < float("inf"):
             raise ConfigError(
                 "model_watch_interval must be >= 0 seconds (0: do not watch), "
@@ -276,17 +278,14 @@ class Settings:
             raise ConfigError("set both STREAMREC_KAFKA_USERNAME and STREAMREC_KAFKA_PASSWORD")
         if not self.group:
             raise ConfigError("group must not be empty")
-        if not 0 <= self.update_budget_s < float("inf"):
-            raise ConfigError(
-                f"update_budget_s must be >= 0 seconds (0: the default), got {self.update_budget_s}"
-            )
+        for name in ("update_budget_s", "learning_rate"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ConfigError(
+                    f"{name} must be >= 0 (0: the default), got {getattr(self, name)}"
+                )
         if not 0 < self.recency_half_life_h < float("inf"):
             raise ConfigError(
                 f"recency_half_life_h must be > 0 hours, got {self.recency_half_life_h}"
-            )
-        if not 0 <= self.learning_rate < float("inf"):
-            raise ConfigError(
-                f"learning_rate must be >= 0 (0: the default), got {self.learning_rate}"
             )
         return self
 

@@ -54,7 +54,10 @@ def _flags(*flags: SettingFlag) -> dict[str, SettingFlag]:
 
 REGISTRY: dict[str, SettingFlag] = _flags(
     SettingFlag("seed", "generator, split and training seed", DATA),
-    SettingFlag("users", "users (sessions before the length filter) to generate", DATA),
+    SettingFlag("users", "users (sessions before the length filter) to generate, 1..10M", DATA),
+    SettingFlag(
+        "items", "generated catalog size, 1..1M; categories scale with it (200 items each)", DATA
+    ),
     SettingFlag(
         "generator",
         "how sessions are generated: 'seed' (the seed's sessions: category chain and "

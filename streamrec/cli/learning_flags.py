@@ -45,6 +45,19 @@ UPDATE_FLAGS = (
         metavar="SECONDS",
     ),
     SettingFlag(
+        "update_steps",
+        "stream learning: most optimiser steps of a neural model's fine-tune; 0 = its own",
+        TRAINING,
+        metavar="N",
+    ),
+    SettingFlag(
+        "replay_sessions",
+        "stream learning: older sessions a neural fine-tune replays beside the new clicks, "
+        "drawn at random (seeded) so the model does not forget",
+        TRAINING,
+        metavar="N",
+    ),
+    SettingFlag(
         "recency_half_life_h",
         "recent-popularity, recent-markov: a click's weight halves every HOURS of event time",
         TRAINING,
@@ -52,6 +65,7 @@ UPDATE_FLAGS = (
     ),
 )
 REGISTRY.update({spec.field: spec for spec in (*FOLLOW_FLAGS, *UPDATE_FLAGS)})
+UPDATE_FIELDS = tuple(spec.field for spec in UPDATE_FLAGS)  # the commands that update models
 
 
 def refresh_period(text: str) -> float:

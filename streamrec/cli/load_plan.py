@@ -17,10 +17,15 @@ from streamrec.cli.clock_flags import (
     clock_from_args,
 )
 from streamrec.cli.exits import UsageError
-from streamrec.cli.run_flags import DEFAULT_LOAD_RATE, DEFAULT_LOAD_STEPS, DEFAULT_STEP_SECONDS
+from streamrec.cli.run_flags import (
+    DEFAULT_LOAD_RATE,
+    DEFAULT_LOAD_STEPS,
+    DEFAULT_SATURATION_FRACTIONS,
+    DEFAULT_STEP_SECONDS,
+)
 from streamrec.pipeline.loadtest_clock import ClockPlan
 
-STEP_PLAN = ("profile", "steps", "step_seconds")
+STEP_PLAN = ("profile", "steps", "step_seconds", "saturation_fractions")
 CLOCK_RUN = (
     "duration", "speedup", "sessions_per_s", "dwell_median", "dwell_sigma", "rate_profile",
     *PROFILE_PARAMETERS,
@@ -33,6 +38,7 @@ class StepPlan:
 
     rates: list[float]
     step_seconds: float
+    fractions: tuple[float, ...] = DEFAULT_SATURATION_FRACTIONS
 
 
 def _flag(dest: str) -> str:
@@ -59,7 +65,12 @@ def load_plan(args: argparse.Namespace) -> StepPlan | ClockPlan:
             )
         else:
             rates = list(args.steps or DEFAULT_LOAD_STEPS)
-        return StepPlan(rates, args.step_seconds or DEFAULT_STEP_SECONDS)
+        fractions = (
+            DEFAULT_SATURATION_FRACTIONS
+            if args.saturation_fractions is None
+            else tuple(args.saturation_fractions)
+        )
+        return StepPlan(rates, args.step_seconds or DEFAULT_STEP_SECONDS, fractions)
     for flag in _given(args, STEP_PLAN):
         raise UsageError(f"{flag} belongs to the step plan; a --clock run lasts --duration seconds")
     choice = clock_from_args(args, LOAD_PROFILE_FLAG)

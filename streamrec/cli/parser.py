@@ -23,7 +23,7 @@ from streamrec.cli.exits import EPILOG, EXIT_USAGE, exit_status_table
 from streamrec.cli.flags import add_setting_flags
 from streamrec.config import Settings
 
-GENERATED = ("seed", "users", "generator", "scenario", "drift_at")
+GENERATED = ("seed", "users", "items", "generator", "scenario", "drift_at")
 SPLIT_DATA = (*GENERATED, "split")
 CLICK_LOG = (
     "csv_path",
@@ -74,7 +74,9 @@ COMMANDS: dict[str, Command] = {
     "generate": Command(
         "write generated sessions as JSON Lines",
         "Generate the seed's synthetic sessions and write one JSON object per line: "
-        '{"session_id", "items", "behavior"}.',
+        '{"session_id", "items", "behavior"}. Sessions are drawn and written one user at a '
+        "time, so memory does not grow with --users (10M users: about 2 GB of file at 1M "
+        "items); replay the file with `streamrec produce --sessions-file PATH`.",
         GENERATED,
         run_flags.generate_flags,
     ),
@@ -116,6 +118,7 @@ COMMANDS: dict[str, Command] = {
             "window_start",
             "max_train_sessions",
             "validation_sample",
+            *learning_flags.UPDATE_FIELDS,
             "device",
             "threads",
         ),
@@ -129,7 +132,15 @@ COMMANDS: dict[str, Command] = {
         "outside it are removed first (counted as dropped_unknown_clicks), then every next "
         "click of every session with two or more clicks left is a prediction (the session-rec "
         "and GRU4Rec protocol).",
-        (*SPLIT_DATA, *CLICK_LOG, "train_csv", "retrieval", "candidates", "threads"),
+        (
+            *SPLIT_DATA,
+            *CLICK_LOG,
+            "train_csv",
+            *learning_flags.UPDATE_FIELDS,
+            "retrieval",
+            "candidates",
+            "threads",
+        ),
         run_flags.evaluate_flags,
     ),
     "explain": Command(
@@ -198,8 +209,10 @@ COMMANDS: dict[str, Command] = {
     "learn": Command(
         "learn from the clicks topic and publish model versions (online learning)",
         "Apply every click of the clicks topic (its own consumer group) to the --model "
-        "checkpoint's learner, started from its training log (the click-log options `train` "
-        "was given), and publish version k into --out-dir when the event-time watermark "
+        "checkpoint's learner, started from its training data (the click-log options `train` "
+        "was given; without --from-csv, the generator options and --split/--max-train-sessions "
+        "of the generated sessions it trained on), and publish version k into --out-dir "
+        "when the event-time watermark "
         "passes t0 + k * --refresh: atomically, with a manifest (version, valid-from time, "
         "catalog size, clicks learned, update seconds, checksums) and the learner's state. "
         "Killed and started again, it resumes after its newest valid version: no click "
@@ -207,8 +220,9 @@ COMMANDS: dict[str, Command] = {
         (
             "model_path",
             *CLICK_LOG,
-            "split",
-            "update_budget_s",
+            *SPLIT_DATA,
+            "max_train_sessions",
+            *learning_flags.UPDATE_FIELDS,
             "metrics_port",
             "metrics_host",
             "fetch_wait_ms",
@@ -258,8 +272,12 @@ COMMANDS: dict[str, Command] = {
         "flags name external ones), ensure a model, start consumers, replay held-out sessions "
         "with live progress, then print online vs offline metrics and stop what it started. "
         "It also writes online-over-time.png: online Hit@10 and MRR@20 per window, with the "
-        "oracle's Hit@10 on generated data (a step at the moment under --scenario).",
-        (*PIPELINE, "shadow_model", "keep_demo_dir", "prometheus_bin"),
+        "oracle's Hit@10 on generated data (a step at the moment under --scenario). With "
+        "--learn a learner publishes a version every --refresh and the consumers follow it, "
+        "beside the frozen model as a shadow: the plot draws both arms, the summary gives "
+        "both arms' online and offline figures (and, under --scenario, before and after the "
+        "moment).",
+        (*PIPELINE, *CLICK_LOG, "split", "shadow_model", "keep_demo_dir", "prometheus_bin"),
         run_flags.demo_flags,
         QUICK_MODEL_NOTE,
     ),

@@ -16,6 +16,16 @@ from streamrec.model.data.parameters import HISTORIES, NEW_ITEMS, VERSION_TIMES
 DEFAULT_LOAD_STEPS = (1000.0, 2000.0, 5000.0, 10000.0, 20000.0)
 DEFAULT_LOAD_RATE = 1000.0
 DEFAULT_STEP_SECONDS = 20.0
+DEFAULT_SATURATION_FRACTIONS = (0.5, 0.8)
+
+
+def saturation_fractions(text: str) -> list[float]:
+    """``--saturation-fractions``: comma-separated fractions in (0, 1], or ``none``."""
+    if text.strip().lower() == "none":
+        return []
+    return number_list(number(float, above=0, max=1))(text)
+
+
 AS_FAST_AS_POSSIBLE = "events per second; 0 = as fast as possible (default)"
 
 
@@ -26,6 +36,7 @@ def no_flags(_p: argparse.ArgumentParser, _defaults: Settings) -> None:
 def generate_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
     """``generate``: where the sessions go."""
     p.add_argument("--out", default="-", help="output file, '-' for stdout (default: -)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (with --out)")
 
 
 def train_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
@@ -151,6 +162,14 @@ def produce_flags(p: argparse.ArgumentParser, _defaults: Settings) -> None:
         action="store_true",
         help="replay every session, not only the held-out ones",
     )
+    g.add_argument(
+        "--sessions-file",
+        type=Path,
+        metavar="PATH",
+        help="replay this sessions file (`streamrec generate --out PATH`), read a line at a "
+        "time as slots open (flat clock), so files of millions of sessions replay in constant "
+        "memory; every session of it, in file order (default: generate the sessions)",
+    )
     _number(g, "--sessions", int, 0, "replay at most this many sessions; 0 = all (default)", min=0)
     _number(g, "--limit", int, 0, "stop after this many events; 0 = no limit (default)", min=0)
     _number(
@@ -211,6 +230,27 @@ def demo_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     p.add_argument(
         "--json", action="store_true", help="last stdout line is one JSON object with the summary"
     )
+    g = p.add_argument_group("learning from the stream (--learn)")
+    g.add_argument(
+        "--learn", action="store_true",
+        help="start a learner (`streamrec learn`) whose versions the consumers follow (the "
+        "learning arm), with the frozen model scoring beside them as a shadow (--shadow-model; "
+        "default: the model the learner starts from); the summary has both arms' online and "
+        "offline figures. Without --model, a markov model is fitted on the training part",
+    )  # fmt: skip
+    g.add_argument(
+        "--refresh", metavar="PERIOD", type=refresh_period,
+        help="with --learn: a version every PERIOD of the stream's own time (units s, m, h, "
+        "d): the log's time under --clock replay (divided by --speedup), else seconds of the "
+        "replay (e.g. 2s on generated data)",
+    )  # fmt: skip
+    g.add_argument(
+        "--clock", choices=("flat", "replay"),
+        help="'flat': sessions interleaved --concurrency at a time at --rate (default); "
+        "'replay': a click log's own times (--from-csv) divided by --speedup",
+    )  # fmt: skip
+    _number(g, "--speedup", float, None, "replay clock: time runs this many times faster than "
+            "the log's (default: 1)", above=0)  # fmt: skip
 
 
 def _over_time_flags(p: argparse.ArgumentParser, window_help: str, out_help: str) -> None:
@@ -255,4 +295,13 @@ def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
     )
     _number(g, "--step-seconds", float, None, f"seconds per step (default: "
             f"{DEFAULT_STEP_SECONDS:g})", metavar="SECONDS", above=0)  # fmt: skip
+    g.add_argument(
+        "--saturation-fractions",
+        metavar="FRACTIONS",
+        type=saturation_fractions,
+        help="after steps that find the saturation, offer these fractions of it, one step "
+        "each, and report their p99 (a figure that travels between machines; default: "
+        + ",".join(f"{f:g}" for f in DEFAULT_SATURATION_FRACTIONS)
+        + "; 'none' skips them)",
+    )
     add_load_clock_flags(p)

@@ -8,8 +8,12 @@ A/B (``--shadow-model PATH --split-traffic P``): a session whose stable position
 under P is served by the second model only: its recommendations, its stored top-K, its totals
 and metrics labelled ``secondary``; every other session by the primary (``primary``).
 
-Both models must share the catalog and the window length: which clicks join a window and are
-scored is decided by the primary's catalog, and both score the same windows.
+Both models must share the window length, since both score the same windows. Beside a fixed
+primary they must share the catalog too: which clicks join a window and are scored is decided
+by the primary's catalog. Beside followed versions (``consume --follow``, shadow only) every
+click joins the window and is scored, so the shadow may have any catalog: it scores a click
+it does not know as padding in its place, and a target it does not know is its miss (the
+offline prequential protocol with refresh ``never``).
 """
 
 from __future__ import annotations
@@ -46,10 +50,15 @@ class IncompatibleModels(ValueError):
 class SecondModel:
     """The second model and its role: shadow (``split`` 0) or A/B arm (0 < ``split`` < 1)."""
 
-    def __init__(self, model: ServedModel, split: float, primary: ServedModel) -> None:
+    def __init__(
+        self, model: ServedModel, split: float, primary: ServedModel, following: bool = False
+    ) -> None:
+        """``following``: the primary is a followed version (any shadow catalog will do)."""
         if not 0 <= split < 1:
             raise ValueError(f"split must be in [0, 1), got {split}")
-        check_compatible(primary, model)
+        if following and split:
+            raise IncompatibleModels("an A/B split beside followed versions is not supported")
+        check_compatible(primary, model, same_catalog=not following)
         self.model = model
         self.split = split
 
@@ -78,13 +87,16 @@ class SecondModel:
         return out
 
 
-def check_compatible(primary: ServedModel, second: ServedModel) -> None:
-    """Raise ``IncompatibleModels`` unless both share the catalog and the window length."""
+def check_compatible(primary: ServedModel, second: ServedModel, same_catalog: bool = True) -> None:
+    """Raise ``IncompatibleModels`` unless both share the window length and (``same_catalog``)
+    the catalog."""
     if second.max_len != primary.max_len:
         raise IncompatibleModels(
             f"the second model's window length {second.max_len} differs from the primary's "
             f"{primary.max_len}"
         )
+    if not same_catalog:
+        return
     a, b = primary.catalog, second.catalog
     same_ids = a.n_items == b.n_items and (
         (a.external is None and b.external is None)

@@ -207,7 +207,7 @@ class BatchProcessor:
         if second is None:
             return self._rows(*top_k_by_model(models, plan.models, plan.sessions, plan.windows))
         if second.is_shadow:
-            rows = self._rows(*self.scorer.top_k(plan.sessions, plan.windows))
+            rows = self._rows(*top_k_by_model(models, plan.models, plan.sessions, plan.windows))
             items, scores, ties = second.model.top_k(plan.sessions, plan.windows)
             rows.shadow = ShadowRows(
                 items.tolist(),

@@ -130,9 +130,8 @@ class ClickConsumer:
         scored and recommended by one model). Session state lives in Redis, so nothing about
         exactly-once changes; the old scorer's per-session cache goes with it, and the new
         one rebuilds sessions from their Redis windows."""
-        # The second model (shadow or A/B arm, ``batches.second``) stays: it was checked
-        # against the old primary's catalog and window length, and the reloader refuses a
-        # candidate that differs from them, so it still fits beside ``new``.
+        # The second model (shadow or A/B arm, ``batches.second``) stays: the reloader
+        # refuses a candidate whose catalog or window length differs from it.
         old = self.scorer
         self.scorer = self.batches.scorer = new
         self.outputs.model_version = new.model_version

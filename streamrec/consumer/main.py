@@ -84,7 +84,7 @@ def load_second_model(
     if not settings.shadow_model:
         return None
     model = load(Path(settings.shadow_model))
-    second = SecondModel(model, settings.split_traffic, primary)
+    second = SecondModel(model, settings.split_traffic, primary, bool(settings.follow_dir))
     if second.is_shadow:
         log.info("shadow model %s scores every event (not served)", model.model_version)
     else:
@@ -164,6 +164,7 @@ def run_consumer(
             metrics,
             settings.model_watch_interval,
             reload,
+            second=second.model if second is not None else None,
         ),
         second,
         follower,

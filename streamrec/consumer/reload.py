@@ -4,9 +4,13 @@ A reload is asked for by SIGHUP, or found by watching the served ``--model`` pat
 modification time and size are compared at most every ``model_watch_interval`` seconds.
 ``save_checkpoint`` writes a temporary file and renames it over the path, so a changed stamp
 means a complete new file. The candidate is loaded in a background thread while the loop keeps
-consuming, then checked against the model serving now: Redis keeps every session's window and
-top-K as the model's dense ids, trimmed to its ``max_len``, so a model with another catalog or
-another window length cannot take over that state and is refused. The loop swaps in what
+consuming, then checked against the model serving now. Redis keeps every session's window and
+top-K as raw item ids (the events' own), so a model with another catalog takes them over as
+they are: it maps each window through its own catalog (``Catalog.dense_window``). Two things
+still refuse a candidate: another window length (Redis keeps each session's last ``max_len``
+clicks, the served model's), and, beside a shadow or an A/B arm, a catalog that differs from
+that second model's (``consumer.arms``: the primary's catalog decides which clicks join a
+window, and both models score the same windows). The loop swaps in what
 ``poll`` returns between two batches (``consumer.loop``). A checkpoint that fails to load or is
 refused is logged in one line and counted; the old model keeps serving, and the same file is not
 tried again until it changes or SIGHUP asks.
@@ -24,6 +28,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from streamrec.consumer.arms import IncompatibleModels, check_compatible
 from streamrec.consumer.serving import Catalog, ServedModel
 from streamrec.consumer.telemetry import ConsumerMetrics
 
@@ -57,17 +62,21 @@ def external_ids(catalog: Catalog) -> np.ndarray:
     return np.arange(catalog.n_items, dtype=np.int64)
 
 
-def incompatibility(served: ServedModel, candidate: ServedModel) -> str | None:
-    """Why ``candidate`` cannot take over the sessions ``served`` keeps in Redis, or None."""
-    if candidate.catalog.n_items != served.catalog.n_items:
-        return (
-            f"its catalog has {candidate.catalog.n_items} items, the served model's "
-            f"{served.catalog.n_items} (Redis keeps sessions as dense ids)"
-        )
-    if not np.array_equal(external_ids(candidate.catalog), external_ids(served.catalog)):
-        return "its catalog maps item ids to other dense ids (Redis keeps sessions as dense ids)"
+def incompatibility(
+    served: ServedModel, candidate: ServedModel, second: ServedModel | None = None
+) -> str | None:
+    """Why ``candidate`` cannot take over the sessions ``served`` keeps in Redis (or be
+    scored beside ``second``, a shadow or an A/B arm), or None."""
     if candidate.max_len != served.max_len:
-        return f"its window max_len is {candidate.max_len}, the served model's {served.max_len}"
+        return (
+            f"its window max_len is {candidate.max_len}, the served model's {served.max_len} "
+            "(Redis keeps each session's last max_len clicks)"
+        )
+    if second is not None:
+        try:
+            check_compatible(candidate, second)
+        except IncompatibleModels as exc:
+            return f"{exc} (the shadow or A/B model is scored beside it: restart with both)"
     return None
 
 
@@ -97,6 +106,7 @@ class ModelReloader:
     """Watches for a new checkpoint and loads it in the background; ``poll`` hands it over.
 
     ``interval`` <= 0 turns watching off (``requested``, e.g. SIGHUP, still reloads).
+    ``second``: the shadow or A/B model scored beside the primary, which stays.
     """
 
     def __init__(
@@ -108,8 +118,10 @@ class ModelReloader:
         interval: float,
         requested: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
+        second: ServedModel | None = None,
     ) -> None:
         self.path = path
+        self.second = second  # a shadow or A/B model the candidate must fit beside
         self.load = load
         self.metrics = metrics
         self.interval = interval
@@ -158,7 +170,7 @@ class ModelReloader:
         except Exception as exc:  # any failure to load keeps the old model serving
             self._refuse(served, f"it does not load: {one_line(exc)}")
             return None
-        reason = incompatibility(served, candidate)
+        reason = incompatibility(served, candidate, self.second)
         if reason is not None:
             self._refuse(served, reason)
             return None

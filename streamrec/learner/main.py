@@ -36,18 +36,40 @@ log = logging.getLogger("streamrec.learner")
 def training_history(settings: Settings) -> ClickBatch:
     """The training part of the run's click log in event-time order: the clicks the served
     checkpoint was trained on, as ``train`` and ``compare --refresh`` split the log
-    (``--split time|day``: the part before the held-out days; else the whole log)."""
+    (``--split time|day``: the part before the held-out days; else the whole log). Without a
+    log, the generated sessions ``train`` trained on (``generated_history``)."""
     if not settings.csv_path:
-        raise ConfigError(
-            "streamrec learn needs the checkpoint's training click log, with times "
-            "(--from-csv and the options `train` was given)"
-        )
+        return generated_history(settings)
     if settings.split in TIME_SPLITS:
         log_sessions, train_idx, _ = split_training_log(settings)
         train = log_sessions.subset(train_idx)
     else:
         train = read_filtered_log(settings, settings.csv_path)
     return clicks_in_time_order(train, 0)
+
+
+def generated_history(settings: Settings) -> ClickBatch:
+    """The generated sessions a checkpoint trained on (the same ``--seed``, ``--users``,
+    ``--generator``, ``--scenario``, ``--drift-at``, ``--split`` and ``--max-train-sessions``
+    as ``train``): every session with a training example, whole, in session order. Generated
+    sessions have no times: their clicks are learned at time 0, before any stream (so the
+    recency variants weigh them as long past)."""
+    if settings.split == "example":
+        raise ConfigError(
+            "streamrec learn on generated data needs whole training sessions: train the "
+            "checkpoint with --split session or none, not example"
+        )
+    from streamrec.model.data.loading import prepare_data
+
+    data = prepare_data(settings)
+    chosen = np.unique(data.train.session_index)
+    sessions = [data.corpus.sessions[i] for i in chosen]
+    lengths = np.fromiter((len(s) for s in sessions), np.int64, len(sessions))
+    keys = np.repeat(np.arange(len(sessions), dtype=np.int64), lengths)
+    items = np.fromiter((i for s in sessions for i in s), np.int64, int(lengths.sum()))
+    if data.corpus.item_ids is not None:
+        items = np.asarray(data.corpus.item_ids, dtype=np.int64)[items]
+    return ClickBatch(keys, items, np.zeros(len(items)))
 
 
 def build_learner(settings: Settings, resuming: bool) -> tuple[StreamLearner, CheckpointMeta]:

@@ -16,6 +16,10 @@ one series per model: the primary's, and the shadow's beside it.
 Under a drift scenario (``--scenario``) the replay crosses the moment in stream order, the
 PNG shows the oracle's Hit@10 on each side of it and a marker where the drift reached the
 stream, and the summary's ``drift`` object has each phase's figures (``drift.py``).
+
+With ``--learn`` a learner process publishes versions that the consumers follow (the learning
+arm), the frozen model scores beside them as a shadow, and the summary's ``learn`` object has
+both arms' online and offline figures (``demo_learn.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +39,18 @@ from streamrec.config import Settings
 from streamrec.consumer.telemetry import LATENCY_HISTOGRAM
 from streamrec.consumer.totals import OnlineTotals, read_totals, wait_until_accounted
 from streamrec.contract.names import PRIMARY, SHADOW, Names
-from streamrec.pipeline.drift import DriftMark, DriftReport, drift_report
+from streamrec.pipeline.demo_learn import (
+    IDLE_TIMEOUT_S,
+    LEARN_MD,
+    VERSION_WAIT_MS,
+    LearnPlan,
+    SentLog,
+    arm_names,
+    learn_markdown,
+    learn_report,
+    learning_model,
+)
+from streamrec.pipeline.drift import DriftMark, DriftReport, drift_report, online_phases
 from streamrec.pipeline.latency import percentiles, percentiles_json
 from streamrec.pipeline.models import ensure_model
 from streamrec.pipeline.offline import offline_report
@@ -45,16 +60,19 @@ from streamrec.pipeline.overtime import OVER_TIME_PNG
 from streamrec.pipeline.phases import PhaseClock, rounded
 from streamrec.pipeline.processes import (
     ConsumerProcess,
+    learner_command,
     start_consumers,
+    start_learner,
     stop_consumers,
     wait_for_assignment,
 )
 from streamrec.pipeline.prometheus import run_prometheus
 from streamrec.pipeline.scrape import histogram_buckets
-from streamrec.pipeline.servers import pipeline_servers
+from streamrec.pipeline.servers import free_port, pipeline_servers
 from streamrec.producer.replay import ClickProducer, ReplayResult
 from streamrec.producer.sources import ReplaySessions, replay_sessions
 from streamrec.progress import ProgressBoard
+from streamrec.traffic.clock import ClockSpec
 
 DRAIN_TIMEOUT_S = 300.0
 PROMETHEUS_TIMEOUT_S = 60.0  # for the final scrape and rule evaluation after the drain
@@ -128,13 +146,19 @@ def run_demo(
     concurrency: int = 200,
     out_dir: Path | None = None,
     window_s: float = 0.0,
+    learn: LearnPlan | None = None,
+    clock: ClockSpec | None = None,
 ) -> DemoResult:
     """Run the whole pipeline once; see the module docstring. The over-time PNG goes to
-    ``out_dir`` (default ``<artifacts>/demo``), cut into ``window_s`` windows (0: about 30)."""
+    ``out_dir`` (default ``<artifacts>/demo``), cut into ``window_s`` windows (0: about 30).
+    ``learn``: the learning arm beside the frozen one; ``clock``: the producer's (default:
+    the flat clock at ``rate``)."""
     out_dir = out_dir or settings.artifacts / "demo"
     phases = PhaseClock(console)
     work = Path(tempfile.mkdtemp(prefix="streamrec-demo-"))
     procs: list[ConsumerProcess] = []
+    learner: list[ConsumerProcess] = []
+    sent = SentLog() if learn is not None else None
     if settings.external_servers:  # shared servers: keep this run's topics and keys apart
         run_id = uuid.uuid4().hex[:8]
         settings = settings.with_overrides(
@@ -146,7 +170,14 @@ def run_demo(
         if settings.shadow_model and not Path(settings.shadow_model).is_file():
             raise DemoError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")
         phases.begin("training")  # ensure_model says so when it trains
-        model_path, trained = ensure_model(settings, console)
+        if learn is not None:
+            model_path, learn_settings = learning_model(settings, work, console)
+            trained = model_path.parent == work
+            settings = settings.with_overrides(
+                {"shadow_model": settings.shadow_model or str(model_path)}
+            )
+        else:
+            model_path, trained = ensure_model(settings, console)
         phases.begin("setup")
         console.print(f"serving {model_path}{' (trained now)' if trained else ''}")
         with (
@@ -163,7 +194,15 @@ def run_demo(
                 f"starting {consumers} consumer process(es) in group {settings.group!r} "
                 f"over {settings.partitions} partitions ..."
             )
-            procs = start_consumers(settings, model_path, consumers, work)
+            served = settings
+            if learn is not None:
+                versions = work / "versions"
+                learner = [_start_learner(settings, learn_settings, model_path, versions, learn)]
+                console.print(f"learner: {learn.describe()} -> {versions}")
+                served = settings.with_overrides(
+                    {"follow_dir": str(versions), "version_wait_ms": VERSION_WAIT_MS}
+                )
+            procs = start_consumers(served, model_path, consumers, work)
             watch = OnlineWatch(procs, prometheus.server, prometheus.note)
             watch.announce()
             wait_for_assignment(procs, settings.partitions)
@@ -176,7 +215,9 @@ def run_demo(
             names = Names(settings.namespace)
             mark = DriftMark(replay) if replay.phases() is not None else None
             with _LiveStatus(console, replay.n_events, client, names) as status:
-                result = _replay_once(settings, replay, rate, concurrency, status, mark)
+                result = _replay_once(
+                    settings, replay, rate, concurrency, status, mark, clock, sent
+                )
                 totals = status.wait_until_consumed(result.sent, DRAIN_TIMEOUT_S)
             phases.begin("final metrics", watch.final_doing())
             watched = watch.finish(PROMETHEUS_TIMEOUT_S, totals.overall.n)
@@ -184,10 +225,23 @@ def run_demo(
             phases.begin("shutdown", f"stopping {consumers} consumer(s) and the servers")
             codes = stop_consumers(procs)
             procs = []
+            learner_codes = stop_consumers(learner) if learner else []
+            learner = []
         phases.begin("offline evaluation")
-        offline = offline_report(model_path, replay, console)
         shadow = settings.shadow_model
-        shadow_offline = offline_report(Path(shadow), replay, console) if shadow else None
+        learned = None
+        if learn is not None and sent is not None:
+            learned = learn_report(
+                learn_settings, learn, versions, Path(shadow), sent, totals.report(),
+                mark.after if mark is not None else None, console,
+            )  # fmt: skip
+            learned.stale, learned.unknown_item = totals.stale, totals.unknown_item
+            learned.legend = arm_names(learn, Path(shadow), model_path)
+            offline = learned.arms[PRIMARY]["offline"]
+            shadow_offline = learned.arms[SHADOW]["offline"]
+        else:
+            offline = offline_report(model_path, replay, console)
+            shadow_offline = offline_report(Path(shadow), replay, console) if shadow else None
         drift = None
         if mark is not None:
             phases.begin("drift", "measuring Hit@10 before and after the drift offline")
@@ -208,12 +262,21 @@ def run_demo(
             window_s,
             f"StreamRec demo, {consumers} consumer(s): online Hit@10, MRR@20 and "
             f"evaluations/s per window (from {watched.source})"
-            + (f", drift: {settings.scenario}" if drift is not None else ""),
+            + (f", drift: {settings.scenario}" if drift is not None else "")
+            + (f", learning vs frozen, {learn.describe()}" if learn is not None else ""),
             oracle=oracle,
             marker_s=None if drift is None else drift.drift_s,
+            names=None if learned is None else learned.legend,
         )
         if drift is not None:
             drift.note_windows(watched.series)
+            if learned is not None and drift.drift_s is not None:
+                by_arm = {PRIMARY: watched.series, **watched.others}
+                learned.online_phases = {
+                    arm: online_phases(ws, drift.drift_s) for arm, ws in by_arm.items() if ws
+                }
+        if learned is not None:
+            (out_dir / LEARN_MD).write_text(learn_markdown(learned.to_json()))
         timings = phases.timings()
         return DemoResult(
             produced=result.sent,
@@ -230,13 +293,18 @@ def run_demo(
                 "sessions": len(replay),
                 # the over-time PNG's flat oracle line (generated data without a drift)
                 "oracle_hit_at_10": oracle_level,
+                **(
+                    {"learn": {**learned.to_json(), "learner_exit_codes": learner_codes}}
+                    if learned is not None
+                    else {}
+                ),
             },
             shadow_offline=shadow_offline,
             drift=drift,
         )
     finally:
-        if procs:
-            stop_consumers(procs)
+        if procs or learner:
+            stop_consumers(procs + learner)
         if settings.keep_demo_dir:
             console.print(f"demo files (consumer logs) kept in {work}")
         else:
@@ -250,6 +318,8 @@ def _replay_once(
     concurrency: int,
     status: _LiveStatus,
     mark: DriftMark | None,
+    clock: ClockSpec | None = None,
+    sent: SentLog | None = None,
 ) -> ReplayResult:
     """Replay with a producer that is gone (connections closed) when this returns."""
     producer = ClickProducer(settings)
@@ -259,11 +329,25 @@ def _replay_once(
         concurrency=concurrency,
         seed=settings.seed,
         progress=status.sent,
+        clock=clock,
         on_session_start=None if mark is None else mark.on_session_start,
+        on_sent=sent,
     )
     if result.failed:
         raise DemoError(f"{result.failed} of {result.sent} events were not acknowledged")
     return result
+
+
+def _start_learner(
+    settings: Settings, learn_settings: Settings, model: Path, versions: Path, plan: LearnPlan
+) -> ConsumerProcess:
+    """The learner process, on ``settings``' servers, with the training data of
+    ``learn_settings`` (what ``model`` was fitted on), its log in the versions' folder."""
+    data = settings.with_overrides({"max_train_sessions": learn_settings.max_train_sessions})
+    command = learner_command(
+        data, model, versions, f"{plan.event_refresh_s!r}s", free_port(), IDLE_TIMEOUT_S
+    )
+    return start_learner(command, versions.parent / "learner.log")
 
 
 def latency_percentiles(procs: list[ConsumerProcess], replay_s: float) -> dict[str, object]:

@@ -37,6 +37,13 @@ from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.load_pipeline import load_pipeline
 from streamrec.pipeline.load_plots import log_latency_axis, write_report
+from streamrec.pipeline.load_warmup import (
+    describe_fractions,
+    fraction_plan,
+    fraction_rows,
+    wait_until_accounted,
+    warm_up,
+)
 from streamrec.pipeline.load_windows import LoadWindow, latency_ms, load_sampler, load_windows
 from streamrec.pipeline.oracle_line import oracle_hit_at_10
 from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window
@@ -184,22 +191,25 @@ def run_steps(
     producer: ClickProducer,
     console: Console,
     sessions: ReplaySessions,
+    first_index: int = 0,
+    stop_when_behind: bool = True,
 ) -> list[StepResult]:
-    """Offer each rate in turn (``sessions``, each step and round as new session ids); stop
-    after the first step that does not keep up. ``pids``: the processes whose CPU is
-    reported."""
+    """Offer each rate in turn (``sessions``, each step and round as new session ids; steps
+    numbered from ``first_index``, so later calls use new ids too); stop after the first step
+    that does not keep up (unless not ``stop_when_behind``). ``pids``: the processes whose CPU
+    is reported."""
     client = wait_for_redis(settings)
     names = Names(settings.namespace)
     results: list[StepResult] = []
     produced_total = read_totals(client, names).accounted
     _, buckets = _latency(consumers, {})
     sums = batch_sums(consumers)
-    for index, rate in enumerate(rates):
+    for index, rate in enumerate(rates, start=first_index):
         cpu_before = cpu_reading(pids)
         accounted_before = read_totals(client, names).accounted
         started = time.monotonic()
         limit = int(rate * step_seconds)
-        console.print(f"step {index + 1}/{len(rates)}: offering {rate:,.0f} events/s "
+        console.print(f"step {index + 1}/{first_index + len(rates)}: offering {rate:,.0f} events/s "
                       f"for {step_seconds:.0f}s ...")  # fmt: skip
         result = producer.replay(
             sessions, rate=rate, limit=limit, rounds=0, seed=index,
@@ -236,9 +246,14 @@ def run_steps(
             f"  achieved {achieved:,.0f} ev/s, latency p50 {latency['p50']} ms p99 "
             f"{latency['p99']} ms, lag {lag:,}, {'keeps up' if keeps_up else 'FALLS BEHIND'}"
         )
-        if not keeps_up:
+        if stop_when_behind and not keeps_up:
             break
     return results
+
+
+def produced_so_far(steps: list[StepResult], warmup: dict[str, Any]) -> int:
+    """Events the run has sent into its own namespace: the warm-up's and every step's."""
+    return int(warmup["events"]) + sum(step.produced for step in steps)
 
 
 def report_figure(report: LoadTestReport) -> Figure:
@@ -281,7 +296,14 @@ def plot_report(report: LoadTestReport, path: Path) -> None:
 
 
 def describe_saturation(report: LoadTestReport) -> str:
-    """The saturation throughput in words, as a bound when the steps did not find it."""
+    """The saturation throughput in words, as a bound when the steps did not find it; the p99
+    at fractions of it when those steps ran."""
+    text = _saturation_words(report)
+    fractions = describe_fractions(report.extra.get("at_saturation_fractions") or [])
+    return f"{text}; {fractions}" if fractions else text
+
+
+def _saturation_words(report: LoadTestReport) -> str:
     rate = report.saturation_events_per_s
     if report.saturation_is_lower_bound:
         return f"saturation: at least {rate:,.0f} events/s (every step kept up)"
@@ -299,9 +321,12 @@ def run_loadtest(
     out_dir: Path,
     console: Console,
     window_s: float = 0.0,
+    fractions: tuple[float, ...] = (),
 ) -> tuple[LoadTestReport, Path, Path]:
-    """Start what is needed, run the steps, write the JSON, the step plot and the over-time
-    plot (windows of ``window_s``; 0: about 30); returns (report, json, step plot)."""
+    """Start what is needed, warm the consumers up, run the steps, then (when the steps found
+    the saturation) a step at each of ``fractions`` of it; write the JSON, the step plot and
+    the over-time plot (windows of ``window_s``; 0: about 30); returns (report, json, step
+    plot)."""
     phases = PhaseClock(console)
     with load_pipeline(settings, consumers, console) as pipe:
         producer = ClickProducer(pipe.settings)
@@ -309,11 +334,24 @@ def run_loadtest(
         sessions = replay_sessions(pipe.settings, held_out_only=True)
         sampler = load_sampler(pipe.consumers, client, names, producer)
         sampler.start()
+        phases.begin("warm-up")
+        warmup = warm_up(pipe.settings, producer, sessions, rates[0], console)
         phases.begin("steps")
         steps = run_steps(
             pipe.settings, rates, step_seconds, pipe.consumers, pipe.pids(), producer, console,
             sessions,
         )  # fmt: skip
+        plan, at_fractions = fraction_plan(steps, fractions), []
+        if plan is not None:
+            phases.begin("fractions", "steps at fractions of the measured saturation")
+            # the step that fell behind left a backlog: the fractions start from none
+            wait_until_accounted(pipe.settings, produced_so_far(steps, warmup))
+            fraction_steps = run_steps(
+                pipe.settings, list(plan.rates.values()), step_seconds, pipe.consumers,
+                pipe.pids(), producer, console, sessions, first_index=len(steps),
+                stop_when_behind=False,
+            )  # fmt: skip
+            at_fractions = fraction_rows(plan, fraction_steps)
         samples = sampler.stop()
         phases.begin("shutdown", f"stopping {consumers} consumer(s) and the servers")
     phases.begin("oracle")
@@ -330,7 +368,8 @@ def run_loadtest(
         model=str(pipe.model_path),
         extra={"step_seconds": step_seconds, "partitions": pipe.settings.partitions,
                "cpu_count": os.cpu_count(), "over_time_png": str(out_dir / OVER_TIME_PNG),
-               "oracle_hit_at_10": oracle},
+               "oracle_hit_at_10": oracle, "warmup": warmup,
+               "at_saturation_fractions": at_fractions},
         window_s=window_s,
         windows=load_windows(samples, window_s),
     )  # fmt: skip

@@ -29,6 +29,8 @@ def quick_model_path(settings: Settings) -> Path:
     defaults = Settings()
     if (settings.users, settings.seed) != (defaults.users, defaults.seed):
         name += f"-users{settings.users}-seed{settings.seed}"
+    if settings.items != defaults.items:
+        name += f"-items{settings.items}"
     return settings.artifacts / f"{name}.pt"
 
 

@@ -5,6 +5,7 @@ consumers' /metrics sampled directly when no Prometheus runs)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,14 +89,16 @@ class WatchResult:
         title: str,
         oracle: OracleLine | None = None,
         marker_s: float | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         """Cut the samples into windows (``window_s``; 0: about 30 windows), each model's,
-        and plot them (with ``plot_over_time``'s ``oracle`` line and ``marker_s``)."""
+        and plot them (with ``plot_over_time``'s ``oracle`` line, ``marker_s`` and legend
+        ``names``)."""
         self.window_s = window_s or auto_window(self.duration_s, SCRAPE_INTERVAL_S)
         by_model = windows_by_model(self.samples, self.window_s)
         self.series = by_model.get(PRIMARY, [])
         self.others = {m: ws for m, ws in by_model.items() if m != PRIMARY}
-        plot_over_time(by_model, path, title, oracle, marker_s)
+        plot_over_time(by_model, path, title, oracle, marker_s, names=names)
         self.png = path
 
 

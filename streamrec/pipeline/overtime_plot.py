@@ -123,15 +123,16 @@ def over_time_figure(
     oracle: OracleLine | None = None,
     marker_s: float | None = None,
     xlabel: str = REPLAY_AXIS,
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Three panels sharing the time axis: online Hit@10 (the oracle's dashed when given),
     online MRR@20 and evaluations per second, one series per model (``by_model``: model
     label -> its windows, the primary's first); ``marker_s``: a drift's moment, a vertical
-    line on every panel."""
+    line on every panel; ``names``: legend names in place of ``arm_names``'."""
     fig, (ax_hit, ax_mrr, ax_rate) = new_figure(
         3, 1, figsize=(11.0, 8.0), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2]}
     )
-    names = arm_names(list(by_model))
+    names = {**arm_names(list(by_model)), **(names or {})}
     for k, (model, series) in enumerate(by_model.items()):
         style = {"color": COLOURS.get(model, "tab:green"), "marker": MARKERS.get(model, "^"),
                  "markersize": 4}  # fmt: skip
@@ -169,6 +170,7 @@ def plot_over_time(
     oracle: OracleLine | None = None,
     marker_s: float | None = None,
     xlabel: str = REPLAY_AXIS,
+    names: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``over_time_figure`` as a PNG at ``path``."""
-    save(over_time_figure(by_model, heading, oracle, marker_s, xlabel), path)
+    save(over_time_figure(by_model, heading, oracle, marker_s, xlabel, names), path)

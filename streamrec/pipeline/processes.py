@@ -78,13 +78,19 @@ def learner_command(
     idle_timeout_s: float = 2.0,
 ) -> list[str]:
     """The ``streamrec learn`` command line: ``settings``' servers and namespace, and its
-    training log (the click-log settings the checkpoint was trained with)."""
+    training data (the click-log or generator settings the checkpoint was trained with)."""
     log = [
         "--from-csv", settings.csv_path, "--format", settings.log_format,
-        "--split", settings.split, "--test-days", str(settings.test_days),
+        "--test-days", str(settings.test_days),
         "--min-session-length", str(settings.min_session_length),
         "--min-item-support", str(settings.min_item_support),
+    ] if settings.csv_path else [
+        "--seed", str(settings.seed), "--users", str(settings.users),
+        "--items", str(settings.items),
+        "--generator", settings.generator, "--scenario", settings.scenario,
+        "--drift-at", repr(settings.drift_at),
     ]  # fmt: skip
+    log += ["--split", settings.split, "--max-train-sessions", str(settings.max_train_sessions)]
     return [
         sys.executable, "-m", "streamrec", "learn",
         "--kafka-bootstrap", settings.kafka_bootstrap,

@@ -186,8 +186,9 @@ def run_scaleout(
             board.update(task, done, info=f"{count} consumer(s)")
             board.note(f"{count} consumer(s), {settings.partitions} partitions:")
             report, _json, _png = run_loadtest(
-                settings, rates, step_seconds, count, out_dir / f"loadtest-{count}c", console
-            )
+                settings, rates, step_seconds, count, out_dir / f"loadtest-{count}c", console,
+                fractions=(),
+            )  # fmt: skip
             row = row_from_report(report)
             rows.append(row)
             board.note(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from streamrec.producer.file_source import FileSessions
 from streamrec.producer.sources import ReplaySessions
 from streamrec.producer.timeline import timeline
 from streamrec.progress import human_duration
@@ -75,7 +76,7 @@ def _why(sessions: ReplaySessions, clock: ClockSpec, rate: float) -> str:
 
 
 def expected_replay(
-    sessions: ReplaySessions,
+    sessions: ReplaySessions | FileSessions,
     clock: ClockSpec,
     rate: float = 0.0,
     concurrency: int = 100,
@@ -86,6 +87,8 @@ def expected_replay(
     """The replay ``ClickProducer.replay`` makes with these arguments: how many events and
     when the last of them is due (the timeline walked to that event)."""
     events = planned_events(sessions.n_events, rounds, limit)
+    if isinstance(sessions, FileSessions):  # streamed: its events are known once sent
+        return ExpectedReplay(events, None, clock.describe(rate))
     why = _why(sessions, clock, rate)
     if events == 0 or (clock.kind == "flat" and rate <= 0):
         return ExpectedReplay(events, None, why)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from streamrec.model.data.session_file import SessionRecord
 from streamrec.producer.sources import ReplaySessions
 
 
@@ -25,23 +25,40 @@ def interleave(
     next one. Rounds after the first (continuous replay) give sessions new ids (``id~rN``),
     so they are new sessions to the consumer, not duplicates.
     """
+    corpus = sessions.corpus
+    records = (
+        (corpus.session_ids[i], sessions.external_items(i), corpus.behaviors[i])
+        for i in sessions.indices
+    )
+    return interleave_records(records, concurrency, seed, round_no)
+
+
+def interleave_records(
+    records: Iterable[SessionRecord], concurrency: int, seed: int, round_no: int = 0
+) -> Iterator[tuple[str, int, int, str | None]]:
+    """``interleave`` over (session id, items, behaviour) records, each taken from
+    ``records`` only when a slot opens: at most ``concurrency`` sessions are held, so a
+    stream of sessions (a sessions file) replays without being loaded."""
     suffix = round_suffix(round_no)
     rng = np.random.default_rng(seed)
-    waiting = deque(sessions.indices)
-    open_sessions: list[list[int]] = []  # [corpus index, next position]
-    items_of: dict[int, list[int]] = {}
-    while open_sessions or waiting:
-        while len(open_sessions) < concurrency and waiting:
-            idx = waiting.popleft()
-            items_of[idx] = sessions.external_items(idx)
-            open_sessions.append([idx, 0])
+    waiting = iter(records)
+    open_sessions: list[tuple[str, list[int], str | None, list[int]]] = []  # ..., [next pos]
+    exhausted = False
+    while True:
+        while len(open_sessions) < concurrency and not exhausted:
+            record = next(waiting, None)
+            if record is None:
+                exhausted = True
+            else:
+                open_sessions.append((*record, [0]))
+        if not open_sessions:
+            return
         slot = int(rng.integers(len(open_sessions)))
-        idx, pos = open_sessions[slot]
-        corpus = sessions.corpus
-        yield corpus.session_ids[idx] + suffix, pos, items_of[idx][pos], corpus.behaviors[idx]
-        if pos + 1 == len(items_of[idx]):
+        sid, items, behavior, at = open_sessions[slot]
+        pos = at[0]
+        yield sid + suffix, pos, items[pos], behavior
+        if pos + 1 == len(items):
             open_sessions[slot] = open_sessions[-1]
             open_sessions.pop()
-            del items_of[idx]
         else:
-            open_sessions[slot][1] = pos + 1
+            at[0] = pos + 1

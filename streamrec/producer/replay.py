@@ -15,6 +15,7 @@ from streamrec.config import Settings
 from streamrec.contract.events import ClickEvent
 from streamrec.contract.names import Names
 from streamrec.producer.expected import planned_events
+from streamrec.producer.file_source import FileSessions
 from streamrec.producer.interleave import interleave as interleave  # re-exported
 from streamrec.producer.sources import ReplaySessions
 from streamrec.producer.timeline import timeline
@@ -104,7 +105,7 @@ class ClickProducer:
 
     def replay(
         self,
-        sessions: ReplaySessions,
+        sessions: ReplaySessions | FileSessions,
         rate: float = 0.0,
         concurrency: int = 100,
         limit: int = 0,
@@ -115,13 +116,15 @@ class ClickProducer:
         first_round: int = 0,
         clock: ClockSpec | None = None,
         on_session_start: SessionHook | None = None,
+        on_sent: Callable[[ClickEvent], None] | None = None,
     ) -> ReplayResult:
         """Send the sessions' clicks, each when ``clock`` has it due (default: the flat clock,
         ``rate`` events/s, 0: as fast as possible; ``concurrency`` sessions open at once).
 
         ``rounds``: replay this many times (0: until stopped), each round as new sessions;
         ``first_round`` numbers the rounds from there (distinct ids across several calls).
-        ``on_session_start`` is called with each session's id as its first click is sent.
+        ``on_session_start`` is called with each session's id as its first click is sent,
+        ``on_sent`` with every event as it was queued (its event time included).
         """
         clock = clock or ClockSpec()
         total = planned_events(sessions.n_events, rounds, limit)
@@ -139,7 +142,10 @@ class ClickProducer:
                 if not pacer.wait_until(due, should_stop):
                     break
                 self.last_lag = pacer.record(due)
-            self.send(ClickEvent(sid, seq, item, time.time(), behavior))
+            event = ClickEvent(sid, seq, item, time.time(), behavior)
+            self.send(event)
+            if on_sent is not None:
+                on_sent(event)
             sent += 1
             if seq == 0:
                 sessions_touched += 1

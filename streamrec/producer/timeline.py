@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from streamrec.producer.interleave import interleave, round_suffix
+from streamrec.producer.file_source import FileSessions
+from streamrec.producer.interleave import interleave, interleave_records, round_suffix
 from streamrec.producer.sources import ReplaySessions
 from streamrec.traffic.clock import ClockSpec
 from streamrec.traffic.schedule import (
@@ -23,12 +24,16 @@ from streamrec.traffic.schedule import (
     replay_schedule,
 )
 
+_FILE_CLOCK = (
+    "--sessions-file streams with --clock flat only (the other clocks need every session "
+    "before the first event); drop --clock, or replay generated sessions with --users/--items"
+)
 # (due seconds after the start, or None: send at once; session id; seq; item id; behaviour)
 TimedEvent = tuple[float | None, str, int, int, str | None]
 
 
 def timeline(
-    sessions: ReplaySessions,
+    sessions: ReplaySessions | FileSessions,
     clock: ClockSpec,
     rate: float = 0.0,
     concurrency: int = 100,
@@ -44,6 +49,8 @@ def timeline(
     if clock.kind == "flat":
         yield from _flat(sessions, clock, rate, concurrency, seed, rounds, first_round)
         return
+    if isinstance(sessions, FileSessions):
+        raise ValueError(_FILE_CLOCK)
     check_clock(sessions, clock)
     if clock.kind == "replay":
         schedule = replay_schedule(sessions.click_times() or [], clock.speedup, rounds)
@@ -61,9 +68,13 @@ def timeline(
     yield from _events(sessions, schedule, first_round)
 
 
-def check_clock(sessions: ReplaySessions, clock: ClockSpec) -> None:
+def check_clock(sessions: ReplaySessions | FileSessions, clock: ClockSpec) -> None:
     """``ValueError`` when ``clock`` cannot time these sessions (the replay clock needs a
-    usable time on every click)."""
+    usable time on every click; a sessions file streams with the flat clock only)."""
+    if isinstance(sessions, FileSessions):
+        if clock.kind != "flat":
+            raise ValueError(_FILE_CLOCK)
+        return
     if clock.kind != "replay":
         return
     times = sessions.click_times()
@@ -80,7 +91,7 @@ def check_clock(sessions: ReplaySessions, clock: ClockSpec) -> None:
 
 
 def _flat(
-    sessions: ReplaySessions,
+    sessions: ReplaySessions | FileSessions,
     clock: ClockSpec,
     rate: float,
     concurrency: int,
@@ -91,11 +102,21 @@ def _flat(
     numbers = (
         range(first_round, first_round + rounds) if rounds > 0 else itertools.count(first_round)
     )
-    events = (
-        event
-        for round_no in numbers
-        for event in interleave(sessions, concurrency, seed + round_no, round_no)
-    )
+    if isinstance(sessions, FileSessions):
+        source = sessions
+        events = (
+            event
+            for round_no in numbers
+            for event in interleave_records(
+                source.records(), concurrency, seed + round_no, round_no
+            )
+        )
+    else:
+        events = (
+            event
+            for round_no in numbers
+            for event in interleave(sessions, concurrency, seed + round_no, round_no)
+        )
     if rate <= 0:
         for sid, seq, item, behavior in events:
             yield None, sid, seq, item, behavior

@@ -77,7 +77,8 @@ def test_services_produce_consume_report(generated_model: TinyModel, tmp_path: P
                     break
                 time.sleep(0.5)
             assert events == {
-                "applied": sent, "unknown_item": 0, "duplicate": 0, "gap": 0, "invalid": 0
+                "applied": sent, "unknown_item": 0, "duplicate": 0, "gap": 0, "invalid": 0,
+                "stale": 0,
             }  # fmt: skip
             # Prometheus, started by `services up`, scraped the consumer's final counters;
             # its recording rule equals the exact Redis figure

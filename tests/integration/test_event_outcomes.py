@@ -1,4 +1,4 @@
-"""Each kind of bad event has its defined outcome (README, "Bad events")."""
+"""Each kind of bad event has its defined outcome (docs/streaming-and-guarantees.md)."""
 
 from __future__ import annotations
 

@@ -78,9 +78,17 @@ def test_short_step_profile(generated_model: TinyModel, tmp_path: Path) -> None:
     assert len(windows) >= 4 and report["window_s"] > 0
     assert all(w["offered_events_per_s"] is None for w in windows)
     assert sum(w["evaluations"] for w in windows) > 0
+    # the warm-up ran before the steps, at the first step's rate, and was drained
+    warmup = report["warmup"]
+    assert warmup["rate"] == 100.0 and warmup["events"] == 300 and warmup["drain_seconds"] >= 0
+    assert "warm-up: 100 events/s for 3s, not measured" in stderr
+    assert "warm-up" in report["timings_s"]
     assert events(windows, "sent_events_per_s") == pytest.approx(
-        sum(s["produced"] for s in steps), rel=0.01
+        sum(s["produced"] for s in steps) + warmup["events"], rel=0.01
     )
+    # two steps that keep up measure no saturation, so no steps at fractions of it
+    if len(kept) == len(steps):
+        assert report["at_saturation_fractions"] == []
 
 
 def test_clock_run_with_a_flash_crowd(generated_model: TinyModel, tmp_path: Path) -> None:

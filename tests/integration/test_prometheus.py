@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from streamrec.clients import ensure_topics, redis_client
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
+from streamrec.learner.telemetry import LearnerMetrics
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.pipeline.scrape import scrape
 from streamrec.pipeline.servers import free_port
@@ -90,9 +92,14 @@ def test_prometheus_rules_agree_with_exact_totals(
         assert raw.flush() == 0 and raw.failed == 0
         totals = wait_for_totals(settings, result.sent + 1)
 
-        # every raw metric the rules and the dashboard use is exported by the live consumer
+        # every raw metric the rules and the dashboard use is exported by the live consumer,
+        # or (the learner's families) by the learner's registry
         text = scrape(consumers[0].metrics_url)
         exported = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+        learner_text = generate_latest(LearnerMetrics().registry).decode()
+        exported |= {
+            s.name for f in text_string_to_metric_families(learner_text) for s in f.samples
+        }
         exprs = list(recording_rules().values()) + dashboard_exprs()
         referenced = {m for e in exprs for m in re.findall(r"\bstreamrec_[a-z0-9_]+", e)}
         assert referenced and referenced <= exported, referenced - exported

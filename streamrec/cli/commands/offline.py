@@ -16,27 +16,33 @@ from streamrec.config import Settings
 
 
 def generate(args: argparse.Namespace, settings: Settings) -> int:
-    """Write generated sessions (``settings.generator``'s mode) as JSON Lines."""
-    from streamrec.model.data.corpus import generated_corpus
+    """Write generated sessions (``settings.generator``'s mode) as JSON Lines, drawn and
+    written one user at a time (memory does not grow with ``--users``)."""
+    from rich.console import Console
+
+    from streamrec.model.data.generator import GeneratorParams
+    from streamrec.model.data.session_file import write_generated
+    from streamrec.progress import ProgressBoard
 
     if args.out != "-":
         writable_folder(Path(args.out).parent, "--out")
-    corpus = generated_corpus(
-        users=settings.users,
-        seed=settings.seed,
-        generator=settings.generator,
-        scenario=settings.scenario,
-        drift_at=settings.drift_at,
-    )
+    params = GeneratorParams(
+        n_users=settings.users, n_items=settings.items, seed=settings.seed,
+        mode=settings.generator, scenario=settings.scenario, drift_at=settings.drift_at,
+    )  # fmt: skip
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
+    show = args.out != "-" and not args.no_progress
     try:
-        for sid, items, behavior in zip(corpus.session_ids, corpus.sessions, corpus.behaviors):
-            out.write(json.dumps({"session_id": sid, "items": items, "behavior": behavior}) + "\n")
+        with ProgressBoard(Console(stderr=True), enabled=show) as board:
+            task = board.add("generating", settings.users)
+            written = write_generated(
+                params, out, lambda users, n: board.update(task, users, info=f"{n:,} sessions")
+            )
     finally:
         if out is not sys.stdout:
             out.close()
     if args.out != "-":
-        print(f"wrote {len(corpus.sessions):,} sessions to {args.out}", file=sys.stderr)
+        print(f"wrote {written:,} sessions to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 

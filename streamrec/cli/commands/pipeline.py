@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from streamrec.cli import render
-from streamrec.cli.exits import EXIT_FAILED, EXIT_OK
+from streamrec.cli.exits import EXIT_FAILED, EXIT_OK, UsageError
 from streamrec.cli.validators import writable_folder
 from streamrec.config import Settings
 
@@ -44,7 +44,40 @@ def demo_summary(summary: Mapping[str, Any], backend: str) -> list[str]:
         prometheus_line(summary),
         over_time_line(summary),
         *drift_lines(summary),
+        *learn_lines(summary),
     ]
+
+
+def learn_lines(summary: Mapping[str, Any]) -> list[str]:
+    """With --learn: the versions, each arm's online vs offline agreement, the new items,
+    and under a drift scenario the before/after table."""
+    from streamrec.pipeline.demo_learn import before_after_table
+
+    learn: Mapping[str, Any] | None = summary.get("learn")
+    if not learn:
+        return []
+    new = (
+        f"{learn['unknown_item']:,} clicks unknown to their version, of "
+        f"{learn['new_item_clicks']:,} clicks on items version 0 did not know"
+        if learn["new_item_clicks"]
+        else "no click on an item version 0 did not know"
+    )
+    lines = [
+        f"learning: {learn['versions_published']} versions published (refresh "
+        f"{learn['refresh']}, {learn['event_refresh_s']:g}s of event time each); {new}; "
+        f"{learn['stale']:,} served stale"
+    ]
+    for arm in learn["arms"].values():
+        verdict = "equal to" if arm["max_difference"] <= learn["tolerance"] else "DIFFERENT from"
+        lines.append(
+            f"  {arm['role']} arm: online {verdict} offline (largest difference "
+            f"{arm['max_difference']:.4f}, tolerance {learn['tolerance']:g})"
+        )
+    table = before_after_table(learn)
+    if table:
+        lines += ["before / after the drift (offline on each side's sessions; online windows):"]
+        lines += table
+    return lines
 
 
 def latency_line(latency: Mapping[str, Any]) -> str:
@@ -110,6 +143,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.out_dir:
         writable_folder(args.out_dir, "--out-dir")  # before the run, not after it
+    learn, clock = demo_learning(args, settings)
     console = Console(stderr=True, soft_wrap=True)
     result = run_demo(
         settings,
@@ -120,6 +154,8 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
         concurrency=args.concurrency,
         out_dir=args.out_dir,
         window_s=args.window_seconds,
+        learn=learn,
+        clock=clock,
     )
     summary = result.to_json()
     render.print_lines(demo_summary(summary, result.backend), console)
@@ -128,7 +164,48 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     if any(summary["consumer_exit_codes"]):
         render.error(f"consumer exit codes {summary['consumer_exit_codes']}")
         return EXIT_FAILED
+    learn = summary.get("learn")
+    if learn and (not learn["agreement"] or any(learn["learner_exit_codes"])):
+        render.error(
+            "--learn: online differs from offline by more than "
+            f"{learn['tolerance']:g} on an arm, or the learner exited with "
+            f"{learn['learner_exit_codes']} (see the summary; the demo's files are kept with "
+            "--keep-demo-dir)"
+        )
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def demo_learning(args: argparse.Namespace, settings: Settings) -> tuple[Any, Any]:
+    """The demo's ``LearnPlan`` (None without --learn) and clock (None: flat), or a one-line
+    ``UsageError`` for flags that do not go together."""
+    from streamrec.pipeline.demo_learn import LearnPlan
+    from streamrec.traffic.clock import ClockSpec
+
+    if args.speedup is not None and args.clock != "replay":
+        raise UsageError("--speedup is the replay clock's: add --clock replay (with --from-csv)")
+    if args.clock == "replay" and not settings.csv_path:
+        raise UsageError("--clock replay replays a click log's own times: give --from-csv LOG")
+    if args.refresh is not None and not args.learn:
+        raise UsageError("--refresh is the learner's period: add --learn")
+    speedup = args.speedup or 1.0
+    clock = ClockSpec("replay", speedup) if args.clock == "replay" else None
+    if not args.learn:
+        return None, clock
+    if args.refresh is None or args.refresh[0] is None:
+        raise UsageError(
+            "--learn needs --refresh PERIOD, a version every PERIOD (e.g. 10m with --clock "
+            "replay, 2s on generated data); 'never' is the frozen model alone"
+        )
+    # the learner starts from the training side and the demo replays the held-out side
+    wanted = ("time", "day") if settings.csv_path else ("session",)
+    if settings.split not in wanted:
+        raise UsageError(
+            f"--learn learns from the training side of the split and replays the held-out "
+            f"side: give --split {' or '.join(wanted)}"
+            + (" (a click log's last --test-days days held out)" if settings.csv_path else "")
+        )
+    return LearnPlan(args.refresh[0], speedup), clock
 
 
 def clock_summary(summary: Mapping[str, Any]) -> list[str]:
@@ -165,7 +242,7 @@ def loadtest(args: argparse.Namespace, settings: Settings) -> int:
 
         report, json_path, png_path = run_loadtest(
             settings, plan.rates, plan.step_seconds, args.consumers, out_dir, console,
-            args.window_seconds,
+            args.window_seconds, plan.fractions,
         )  # fmt: skip
         summary = report.to_json()
         lines = [describe_saturation(report)]

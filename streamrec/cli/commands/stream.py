@@ -17,6 +17,7 @@ from streamrec.stopping import reload_on_sighup, stop_on_signals
 
 if TYPE_CHECKING:
     from streamrec.consumer.main import MetricsPortError
+    from streamrec.producer.file_source import FileSessions
     from streamrec.producer.sources import ReplaySessions
 
 
@@ -29,6 +30,7 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
 
     from streamrec.clients import ensure_topics, wait_for_kafka
     from streamrec.producer.expected import expected_replay
+    from streamrec.producer.file_source import FileSessions
     from streamrec.producer.replay import ClickProducer
     from streamrec.producer.sources import fitted_dwell, replay_sessions
     from streamrec.producer.timeline import check_clock
@@ -38,10 +40,17 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     clock = choice.clock
     if choice.dwell_log is not None:
         clock = replace(clock, dwell=fitted_dwell(settings, choice.dwell_log))
-    sessions = replay_sessions(settings, not args.all_sessions, args.sessions)
-    check_clock(sessions, clock)
+    sessions: ReplaySessions | FileSessions
+    if args.sessions_file is not None:  # streamed: never loaded
+        sessions = FileSessions(args.sessions_file, args.sessions)
+        check_clock(sessions, clock)
+        first_ids = sessions.first_ids(STATE_SAMPLE)
+    else:
+        sessions = replay_sessions(settings, not args.all_sessions, args.sessions)
+        check_clock(sessions, clock)
+        first_ids = [sessions.corpus.session_ids[i] for i in sessions.indices[:STATE_SAMPLE]]
     ensure_topics(settings, wait_for_kafka(settings, on_wait=render.notice))
-    warn_if_already_applied(settings, sessions)
+    warn_if_already_applied(settings, first_ids)
     producer = ClickProducer(settings)
     expected = expected_replay(
         sessions, clock, choice.rate, choice.concurrency, settings.seed, args.rounds, args.limit
@@ -49,7 +58,12 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     console = Console(stderr=True)
     if clock.kind != "flat" or clock.profile.name != "flat":
         render.notice(clock.describe(choice.rate))
-    if expected.schedule_s is not None or expected.events == 0:
+    if isinstance(sessions, FileSessions):
+        render.notice(
+            f"replaying {sessions.count():,} sessions of {sessions.path}, read as they are "
+            f"sent ({choice.concurrency:,} open at once)"
+        )
+    elif expected.schedule_s is not None or expected.events == 0:
         render.notice(expected.describe())
     with (
         stop_on_signals() as stop,
@@ -101,17 +115,16 @@ def reset_command(namespace: str) -> str:
     return "streamrec reset" + (f" --namespace {namespace}" if namespace else "")
 
 
-def warn_if_already_applied(settings: Settings, sessions: ReplaySessions) -> None:
-    """Warn (one line) when Redis already holds state for some of the first sessions to send:
-    a consumer would count their events as duplicates. Silent when Redis does not answer at
-    once (producing needs only Kafka)."""
+def warn_if_already_applied(settings: Settings, ids: list[str]) -> None:
+    """Warn (one line) when Redis already holds state for some of ``ids``, the first sessions
+    to send: a consumer would count their events as duplicates. Silent when Redis does not
+    answer at once (producing needs only Kafka)."""
     from streamrec.contract.names import Names
     from streamrec.namespace_data import held_sessions, redis_if_reachable
 
     client = redis_if_reachable(settings)
     if client is None:
         return
-    ids = [sessions.corpus.session_ids[i] for i in sessions.indices[:STATE_SAMPLE]]
     held = held_sessions(client, Names(settings.namespace), ids)
     if held:
         render.warning(
@@ -150,10 +163,11 @@ def consume(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one consumer-group member until SIGTERM; SIGHUP reloads its model."""
     if not settings.follow_dir and not settings.model_path.is_file():
         raise UsageError(missing_model(settings))
-    if settings.follow_dir and settings.shadow_model:
+    if settings.follow_dir and settings.split_traffic:
         raise UsageError(
-            "--follow serves the versions of one model; a second model (--shadow-model) "
-            "cannot be served beside them yet"
+            "--follow serves every session from the followed versions; an A/B split "
+            "(--split-traffic) beside them is not supported: drop --split-traffic to score "
+            "--shadow-model as a shadow"
         )
     if settings.shadow_model and not Path(settings.shadow_model).is_file():
         raise UsageError(f"no checkpoint at {settings.shadow_model} (--shadow-model)")

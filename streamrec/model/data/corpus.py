@@ -14,6 +14,8 @@ import numpy as np
 from streamrec.model.data.generator import GeneratedData, GeneratorParams, generate_sessions
 from streamrec.model.data.scenarios import DRIFT_AT
 
+DEFAULT_ITEMS = GeneratorParams().n_items
+
 
 @dataclass
 class SessionCorpus:
@@ -51,21 +53,17 @@ def generated_corpus(
     generator: str = "seed",
     scenario: str = "none",
     drift_at: float = DRIFT_AT,
+    items: int = DEFAULT_ITEMS,
 ) -> SessionCorpus:
-    """The generator in mode ``generator`` with ``users`` users and ``seed``, drifting by
-    ``scenario`` at ``drift_at`` (other parameters: the seed's defaults). The source names
-    them (the scenario only when there is one); session ids name the mode unless it is
-    ``seed`` (whose ids stay as they were) and the scenario unless it is ``none``."""
-    data = generate_sessions(
-        GeneratorParams(
-            n_users=users, seed=seed, mode=generator, scenario=scenario, drift_at=drift_at
-        )
-    )
-    prefix = f"g{seed}" if generator == "seed" else f"g{seed}{generator[0]}"
-    source = f"generated(users={users}, seed={seed}, generator={generator})"
-    if scenario != "none":
-        prefix += f"d{scenario[0]}"
-        source = f"{source[:-1]}, scenario={scenario}, drift_at={drift_at:g})"
+    """The generator in mode ``generator`` with ``users`` users, ``items`` items and
+    ``seed``, drifting by ``scenario`` at ``drift_at`` (other parameters: the seed's
+    defaults). Names as ``generated_names`` gives them."""
+    params = GeneratorParams(
+        n_users=users, n_items=items, seed=seed, mode=generator, scenario=scenario,
+        drift_at=drift_at,
+    )  # fmt: skip
+    data = generate_sessions(params)
+    prefix, source = generated_names(params)
     return SessionCorpus(
         sessions=data.sessions,
         session_ids=[f"{prefix}-{i}" for i in range(len(data.sessions))],
@@ -74,6 +72,23 @@ def generated_corpus(
         source=source,
         generated=data,
     )
+
+
+def generated_names(params: GeneratorParams) -> tuple[str, str]:
+    """(session id prefix, corpus source) of generated data: the source names the users,
+    seed and mode (the catalog size and the scenario only when not the defaults); ids are
+    ``<prefix>-<n>``, the prefix naming the mode unless it is ``seed`` (whose ids stay as
+    they were), the catalog size unless default and the scenario unless it is ``none``."""
+    seed, generator = params.seed, params.mode
+    prefix = f"g{seed}" if generator == "seed" else f"g{seed}{generator[0]}"
+    source = f"generated(users={params.n_users}, seed={seed}, generator={generator})"
+    if params.n_items != DEFAULT_ITEMS:
+        prefix += f"i{params.n_items}"
+        source = f"{source[:-1]}, items={params.n_items})"
+    if params.scenario != "none":
+        prefix += f"d{params.scenario[0]}"
+        source = f"{source[:-1]}, scenario={params.scenario}, drift_at={params.drift_at:g})"
+    return prefix, source
 
 
 def generator_of(source: str) -> str | None:

@@ -18,11 +18,12 @@ stream (``none``, the default, changes nothing).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamrec.config import GENERATORS
+from streamrec.config import GENERATORS, MAX_ITEMS, MAX_USERS
 from streamrec.contract.events import BEHAVIORS
 from streamrec.model.data.generator_modes import (
     FROM_SEED_PROCESS,
@@ -39,11 +40,22 @@ from streamrec.model.data.scenarios import (
     phase_tables,
 )
 
-__all__ = ["BEHAVIOR_PROBS", "GeneratedData", "GeneratorParams", "generate_sessions"]
+__all__ = [
+    "BEHAVIOR_PROBS", "GeneratedData", "GeneratedSession", "GeneratorParams", "SessionStream",
+    "generate_sessions",
+]  # fmt: skip
 # Probability of re-drawing the category after each click, per behaviour.
 SWITCH_PROB = {"explorer": 0.40, "deep_dive": 0.15, "comparison": 0.50}
 ZIPF_EXPONENT = 0.8
 MIN_SESSION_LEN = 3
+# categories scale with the catalog: the seed's 25 categories of 5,000 items, 200 items each
+ITEMS_PER_CATEGORY = 200
+MIN_CATEGORIES = 6  # the preferred categories are drawn without replacement, up to 5
+
+
+def scaled_categories(n_items: int) -> int:
+    """The category count for a catalog of ``n_items`` (25 at the seed's 5,000)."""
+    return max(MIN_CATEGORIES, round(n_items / ITEMS_PER_CATEGORY))
 
 
 @dataclass(frozen=True)
@@ -52,12 +64,21 @@ class GeneratorParams:
 
     n_users: int = 20_000
     n_items: int = 5_000
-    n_categories: int = 25
+    n_categories: int = 0  # 0: scale with the catalog (``scaled_categories``)
     seed: int = 42
     mode: str = "seed"  # one of GENERATORS
     mode_params: ModeParams = field(default_factory=ModeParams)
     scenario: str = "none"  # one of SCENARIOS (streamrec.config)
     drift_at: float = DRIFT_AT  # the moment: share of the users generated before it
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.n_users <= MAX_USERS or not 1 <= self.n_items <= MAX_ITEMS:
+            raise ValueError(
+                f"need 0 <= n_users <= {MAX_USERS:,} and 1 <= n_items <= {MAX_ITEMS:,}, got "
+                f"{self.n_users:,} users and {self.n_items:,} items"
+            )
+        if self.n_categories == 0:
+            object.__setattr__(self, "n_categories", scaled_categories(self.n_items))
 
 
 @dataclass
@@ -124,9 +145,12 @@ def _category_layout(
     rng: np.random.RandomState, n_items: int, n_categories: int
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Uneven category sizes from a Dirichlet draw; items are numbered category by category."""
-    sizes = rng.dirichlet(np.ones(n_categories) * 2.0) * n_items
-    sizes = np.round(sizes).astype(int)
+    shares = rng.dirichlet(np.ones(n_categories) * 2.0) * n_items
+    sizes = np.round(shares).astype(int)
     sizes[-1] = n_items - sizes[:-1].sum()
+    if sizes[-1] < 0:  # many categories: the seed's rounding overshot; largest remainders
+        sizes = np.floor(shares).astype(int)
+        sizes[np.argsort(sizes - shares)[: n_items - sizes.sum()]] += 1
     category_items: list[np.ndarray] = []
     item_category = np.zeros(n_items, dtype=np.int64)
     start = 0
@@ -149,138 +173,173 @@ def _zipf_popularity(category_items: list[np.ndarray], n_items: int) -> np.ndarr
     return popularity
 
 
+@dataclass(slots=True)
+class GeneratedSession:
+    """One kept session as the stream yields it, with its hidden truth (see
+    ``GeneratedData``, whose lists hold these fields session by session)."""
+
+    items: list[int]
+    behavior: str
+    preferred_categories: list[int]
+    click_categories: list[int]
+    click_sources: list[int]
+    subtopic: int
+    phase: int
+
+
+class SessionStream:
+    """The generator's catalog, built at once, and its sessions, drawn one user at a time.
+
+    Memory holds the catalog (its layout, popularity and the mode's tables: O(items)) and
+    one session; iterating ``sessions()`` never keeps earlier ones, so the number of users
+    costs only time. The draws are the seed's, in the seed's order, so collecting the stream
+    (``generate_sessions``) gives the seed's sessions bit for bit.
+    """
+
+    def __init__(self, params: GeneratorParams | None = None) -> None:
+        params = params or GeneratorParams()
+        if params.n_categories < MIN_CATEGORIES:
+            raise ValueError(f"need n_categories >= {MIN_CATEGORIES}")
+        if params.mode not in GENERATORS:
+            raise ValueError(
+                f"generator mode must be one of {', '.join(GENERATORS)}: {params.mode!r}"
+            )
+        self.params = params
+        self.rng = np.random.RandomState(params.seed)
+        self.category_items, self.item_category = _category_layout(
+            self.rng, params.n_items, params.n_categories
+        )
+        self.popularity = _zipf_popularity(self.category_items, params.n_items)
+        self.phases = build_phases(
+            params.scenario, self.category_items, self.popularity, params.seed
+        )
+        self.process: ModeProcess | None = None
+        self.phase_tables = [ModeTables() for _ in self.phases]
+        if params.mode != "seed":
+            full = Phase(live=np.ones(params.n_items, dtype=bool), popularity=self.popularity)
+            # the tables span the full catalog; set_phase picks the live part
+            self.process = ModeProcess(
+                params.mode, params.mode_params, self.category_items,
+                full.category_cdfs(self.category_items), self.item_category, params.seed,
+            )  # fmt: skip
+            self.phase_tables = [
+                phase_tables(self.process.tables, phase.live) for phase in self.phases
+            ]
+        self._started = False
+        self.drawn = 0  # users drawn so far (``seed`` drops some: not every one yields)
+
+    def data(self) -> GeneratedData:
+        """An empty ``GeneratedData`` holding this stream's catalog and tables."""
+        return GeneratedData(
+            params=self.params,
+            sessions=[],
+            behaviors=[],
+            preferred_categories=[],
+            click_categories=[],
+            item_category=self.item_category,
+            item_popularity=self.popularity,
+            category_items=self.category_items,
+            tables=self.process.tables if self.process is not None else ModeTables(),
+            phases=self.phases,
+            phase_tables=self.phase_tables,
+        )
+
+    def sessions(self) -> Iterator[GeneratedSession]:
+        """The kept sessions in user order (``seed`` drops those under 3 clicks, as the
+        seed does; the modes keep every user's). Once per stream: the draws are consumed."""
+        if self._started:
+            raise RuntimeError("a SessionStream yields its sessions once; make a new one")
+        self._started = True
+        if self.process is not None:
+            yield from self._mode_sessions(self.process)
+        else:
+            yield from self._seed_sessions()
+
+    def _seed_sessions(self) -> Iterator[GeneratedSession]:
+        params, rng, phases = self.params, self.rng, self.phases
+        behavior_names = list(BEHAVIORS)
+        moment = drift_user(params.n_users, params.scenario, params.drift_at)
+        for user in range(params.n_users):
+            self.drawn = user + 1
+            phase = int(user >= moment)
+            if user in (0, moment):  # the live catalog and popularity (same floats as the seed's)
+                live_items = phases[phase].category_items(self.category_items)
+                category_cdfs = phases[phase].category_cdfs(self.category_items)
+                behavior_probs = list(phases[phase].behavior_probs)
+            behavior = str(rng.choice(behavior_names, p=behavior_probs))
+            session_len = rng.randint(5, 35)
+            n_preferred = rng.randint(2, 6)
+            preferred_cats = rng.choice(params.n_categories, size=n_preferred, replace=False)
+            current_cat = int(rng.choice(preferred_cats))
+            switch_prob = SWITCH_PROB[behavior]
+
+            session: list[int] = []
+            cats: list[int] = []
+            for _step in range(session_len):
+                items = live_items[current_cat]
+                if len(items) == 0:
+                    continue  # the seed skips without a transition draw
+                cdf = category_cdfs[current_cat]
+                idx = int(cdf.searchsorted(rng.random_sample(), side="right"))
+                session.append(int(items[idx]))
+                cats.append(current_cat)
+                if rng.random() < switch_prob:
+                    if behavior == "explorer":
+                        current_cat = int(rng.choice(params.n_categories))
+                    else:
+                        current_cat = int(rng.choice(preferred_cats))
+
+            if len(session) >= MIN_SESSION_LEN:
+                yield GeneratedSession(
+                    session, behavior, [int(c) for c in preferred_cats], cats,
+                    [FROM_SEED_PROCESS] * len(session), -1, phase,
+                )  # fmt: skip
+
+    def _mode_sessions(self, process: ModeProcess) -> Iterator[GeneratedSession]:
+        """Sessions of a ``series`` or ``anchor`` mode: each user's behaviour, length and
+        preferred categories drawn as the seed draws them, the clicks by ``process``
+        (switched to the second phase's items and tables at the moment)."""
+        params, rng = self.params, self.rng
+        behavior_names = list(BEHAVIORS)
+        all_categories = np.arange(params.n_categories)
+        moment = drift_user(params.n_users, params.scenario, params.drift_at)
+        subtopic = process.tables.item_subtopic
+        for user in range(params.n_users):
+            self.drawn = user + 1
+            phase = int(user >= moment)
+            if user in (0, moment):
+                live = self.phases[phase]
+                process.set_phase(
+                    live.category_items(self.category_items),
+                    live.category_cdfs(self.category_items),
+                    self.phase_tables[phase],
+                )
+            behavior = str(rng.choice(behavior_names, p=list(live.behavior_probs)))
+            session_len = rng.randint(5, 35)
+            preferred_cats = rng.choice(params.n_categories, size=rng.randint(2, 6), replace=False)
+            start = int(rng.choice(preferred_cats))
+            targets = all_categories if behavior == "explorer" else preferred_cats
+            drawn = process.draw(rng, session_len, start, SWITCH_PROB[behavior], targets)
+            yield GeneratedSession(
+                drawn.items, behavior, [int(c) for c in preferred_cats], drawn.categories,
+                drawn.sources, -1 if subtopic is None else int(subtopic[drawn.items[0]]), phase,
+            )  # fmt: skip
+
+
 def generate_sessions(params: GeneratorParams | None = None) -> GeneratedData:
     """Generate sessions exactly as the seed does, with the hidden truth alongside.
 
     Sessions shorter than 3 clicks are dropped (as in the seed), together with their labels.
+    Holds every session: for large user counts iterate ``SessionStream.sessions()`` instead.
     """
-    params = params or GeneratorParams()
-    if params.n_users < 0 or params.n_items < 1 or params.n_categories < 6:
-        raise ValueError("need n_users >= 0, n_items >= 1 and n_categories >= 6")
-    if params.mode not in GENERATORS:
-        raise ValueError(f"generator mode must be one of {', '.join(GENERATORS)}: {params.mode!r}")
-    rng = np.random.RandomState(params.seed)
-    category_items, item_category = _category_layout(rng, params.n_items, params.n_categories)
-    popularity = _zipf_popularity(category_items, params.n_items)
-    phases = build_phases(params.scenario, category_items, popularity, params.seed)
-    moment = drift_user(params.n_users, params.scenario, params.drift_at)
-    if params.mode != "seed":
-        full = Phase(live=np.ones(params.n_items, dtype=bool), popularity=popularity)
-        process = ModeProcess(  # tables over the full catalog; set_phase picks the live part
-            params.mode, params.mode_params, category_items,
-            full.category_cdfs(category_items), item_category, params.seed,
-        )  # fmt: skip
-        return _mode_sessions(
-            params, rng, process, category_items, item_category, popularity, phases
-        )
-
-    sessions: list[list[int]] = []
-    behaviors: list[str] = []
-    preferred: list[list[int]] = []
-    click_cats: list[list[int]] = []
-    session_phase: list[int] = []
-    behavior_names = list(BEHAVIORS)
-    for user in range(params.n_users):
-        phase = int(user >= moment)
-        if user in (0, moment):  # the live catalog and popularity (same floats as the seed's)
-            live_items = phases[phase].category_items(category_items)
-            category_cdfs = phases[phase].category_cdfs(category_items)
-            behavior_probs = list(phases[phase].behavior_probs)
-        behavior = str(rng.choice(behavior_names, p=behavior_probs))
-        session_len = rng.randint(5, 35)
-        n_preferred = rng.randint(2, 6)
-        preferred_cats = rng.choice(params.n_categories, size=n_preferred, replace=False)
-        current_cat = int(rng.choice(preferred_cats))
-        switch_prob = SWITCH_PROB[behavior]
-
-        session: list[int] = []
-        cats: list[int] = []
-        for _step in range(session_len):
-            items = live_items[current_cat]
-            if len(items) == 0:
-                continue  # the seed skips without a transition draw
-            idx = int(category_cdfs[current_cat].searchsorted(rng.random_sample(), side="right"))
-            session.append(int(items[idx]))
-            cats.append(current_cat)
-            if rng.random() < switch_prob:
-                if behavior == "explorer":
-                    current_cat = int(rng.choice(params.n_categories))
-                else:
-                    current_cat = int(rng.choice(preferred_cats))
-
-        if len(session) >= MIN_SESSION_LEN:
-            sessions.append(session)
-            behaviors.append(behavior)
-            preferred.append([int(c) for c in preferred_cats])
-            click_cats.append(cats)
-            session_phase.append(phase)
-
-    return GeneratedData(
-        params=params,
-        sessions=sessions,
-        behaviors=behaviors,
-        preferred_categories=preferred,
-        click_categories=click_cats,
-        item_category=item_category,
-        item_popularity=popularity,
-        category_items=category_items,
-        click_sources=[[FROM_SEED_PROCESS] * len(s) for s in sessions],
-        session_subtopics=[-1] * len(sessions),
-        phases=phases,
-        phase_tables=[ModeTables() for _ in phases],
-        session_phase=session_phase,
-    )
-
-
-def _mode_sessions(
-    params: GeneratorParams,
-    rng: np.random.RandomState,
-    process: ModeProcess,
-    category_items: list[np.ndarray],
-    item_category: np.ndarray,
-    popularity: np.ndarray,
-    phases: list[Phase],
-) -> GeneratedData:
-    """Sessions of a ``series`` or ``anchor`` mode: each user's behaviour, length and
-    preferred categories drawn as the seed draws them, the clicks by ``process`` (switched
-    to the second phase's items and tables at the moment)."""
-    data = GeneratedData(
-        params=params,
-        sessions=[],
-        behaviors=[],
-        preferred_categories=[],
-        click_categories=[],
-        item_category=item_category,
-        item_popularity=popularity,
-        category_items=category_items,
-        tables=process.tables,
-        phases=phases,
-        phase_tables=[phase_tables(process.tables, phase.live) for phase in phases],
-    )
-    behavior_names = list(BEHAVIORS)
-    all_categories = np.arange(params.n_categories)
-    moment = drift_user(params.n_users, params.scenario, params.drift_at)
-    for user in range(params.n_users):
-        phase = int(user >= moment)
-        if user in (0, moment):
-            live = phases[phase]
-            process.set_phase(
-                live.category_items(category_items),
-                live.category_cdfs(category_items),
-                data.phase_tables[phase],
-            )
-        behavior = str(rng.choice(behavior_names, p=list(live.behavior_probs)))
-        session_len = rng.randint(5, 35)
-        preferred_cats = rng.choice(params.n_categories, size=rng.randint(2, 6), replace=False)
-        start = int(rng.choice(preferred_cats))
-        targets = all_categories if behavior == "explorer" else preferred_cats
-        drawn = process.draw(rng, session_len, start, SWITCH_PROB[behavior], targets)
-        data.sessions.append(drawn.items)
-        data.behaviors.append(behavior)
-        data.preferred_categories.append([int(c) for c in preferred_cats])
-        data.click_categories.append(drawn.categories)
-        data.click_sources.append(drawn.sources)
-        subtopic = process.tables.item_subtopic
-        data.session_subtopics.append(-1 if subtopic is None else int(subtopic[drawn.items[0]]))
-        data.session_phase.append(phase)
+    stream = SessionStream(params)
+    data = stream.data()
+    for s in stream.sessions():
+        data.sessions.append(s.items)
+        data.behaviors.append(s.behavior)
+        data.preferred_categories.append(s.preferred_categories)
+        data.click_categories.append(s.click_categories)
+        data.click_sources.append(s.click_sources)
+        data.session_subtopics.append(s.subtopic)
+        data.session_phase.append(s.phase)
     return data

@@ -95,6 +95,7 @@ def load_corpus(settings: Settings, item_ids: list[int] | None = None) -> Sessio
         )
     return generated_corpus(
         users=settings.users,
+        items=settings.items,
         seed=settings.seed,
         generator=settings.generator,
         scenario=settings.scenario,

@@ -20,10 +20,12 @@ The protocol (issue 20; data/globo-news's README uses it for its yardsticks):
   ranking with ties against the target (``evaluation.ranking``, the one implementation).
 
 Figures per (model, refresh): Hit@10, Hit@20, MRR@20 over every prediction; ``versions``:
-the versions that served a prediction (version 0 included; offline, a boundary no prediction
-falls after is skipped and its clicks go to the next version that is built, so an update
-after a quiet night learns the whole night); their update seconds (versions 1.., mean and
-max); ``unknown_targets``; ``new_item_clicks`` (test clicks on items version 0 does not
+the versions that served a prediction (version 0 included); the update seconds of every
+version built (versions 1.., mean and max). Every boundary after which clicks were learned
+builds a version, as the online learner does, even when no prediction falls before the next
+one: a fine-tune's weights depend on how the stream was cut into updates (a boundary with no
+new click builds nothing, and a fine-tune that learned nothing does not train either);
+``unknown_targets``; ``new_item_clicks`` (test clicks on items version 0 does not
 know); and Hit@20 per hour of the test day (UTC hour of the predicted click, in the day of
 the first prediction).
 """
@@ -43,6 +45,7 @@ from streamrec.model.data.clicklog import LogSessions
 from streamrec.model.data.parameters import VERSION_TIMES
 from streamrec.model.evaluation.ranking import MISS_RANK, RankingTotals, ranks_from_scores
 from streamrec.model.scoring import NO_SOURCE, WindowBatch
+from streamrec.model.versions import boundary, versions_at
 from streamrec.model.zoo.updates import ClickBatch, StreamLearner, UpdateReport, refresh_label
 
 HOURS = 24
@@ -141,43 +144,55 @@ def evaluate_stream(
     max_len: int = 25,
     budget_s: float | None = None,
     on_progress: Callable[[int], None] | None = None,
+    t0: float | None = None,
 ) -> PrequentialResult:
     """Run ``learner`` (it has learned the training part; it is copied, not changed) over the
-    test ``stream`` and score ``predictions`` (see the module docstring)."""
+    test ``stream`` and score ``predictions`` (see the module docstring). ``t0``: the first
+    boundary's origin when it is known (an online learner's schedule); default: the stream's
+    first click's time. Versions and boundaries are ``model.versions``' own functions, the
+    ones the online learner and the consumers use."""
     learner = copy.deepcopy(learner)
     initial_catalog = learner.catalog
     model, _ = learner.publish(budget_s)
     known = _KnownItems(predictions)
     known.update(learner.catalog.item_ids)
-    t0 = float(stream.times[0]) if len(stream) else float(predictions.target_time.min())
+    if t0 is None:
+        t0 = float(stream.times[0]) if len(stream) else float(predictions.target_time.min())
     when = predictions.version_times(version_time)
+    if (when < t0).any():
+        raise ValueError("a prediction's time is before the first test click")
     version = (
         np.zeros(len(predictions), np.int64)
         if refresh_s is None
-        else np.floor((when - t0) / refresh_s).astype(np.int64)
+        else versions_at(when, t0, refresh_s)
     )
-    if (version < 0).any():
-        raise ValueError("a prediction's time is before the first test click")
     order = np.argsort(version, kind="stable")
     ranks = np.full(len(predictions), MISS_RANK, np.int64)
     reports: list[UpdateReport] = []
-    learned, done, unknown = 0, 0, 0
+    learned, done, unknown, built, served, fresh = 0, 0, 0, 0, 1, False
+    period = refresh_s or 0.0
     for k, group in _groups(version[order], order):
-        if k > 0 and refresh_s is not None:
-            upto = stream.before(t0 + k * refresh_s)
+        # every boundary up to k with new clicks publishes, as the online learner does: a
+        # fine-tune's weights depend on how the clicks were cut into updates
+        for index in range(built + 1, k + 1) if period else ():
+            upto = stream.before(boundary(t0, period, index))
             if upto > learned:
                 learner.learn(stream.slice(learned, upto))
                 learned = upto
                 model, report = learner.publish(budget_s)
                 reports.append(report)
-                known.update(learner.catalog.item_ids)
+                fresh = True
+        built = max(built, k)
+        if fresh:
+            known.update(learner.catalog.item_ids)
+            served, fresh = served + 1, False
         ranks[group], missing = _ranks(model, known, predictions, group, max_len)
         unknown += missing
         done += len(group)
         if on_progress is not None:
             on_progress(done)
     result = _result(learner, initial_catalog, reports, predictions, ranks, refresh_s)
-    result.version_time, result.unknown_targets = version_time, unknown
+    result.version_time, result.unknown_targets, result.versions = version_time, unknown, served
     return result
 
 

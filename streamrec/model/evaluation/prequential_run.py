@@ -135,6 +135,14 @@ def compare_on_stream(
     log = load_stream_log(settings, plan.new_items, plan.history)
     predictions, stream = Predictions.of(log.test), log.stream()
     context = stream_context(log, plan)
+    recency = [n for n in names if n.startswith("recent-")]
+    if recency and plan.history == "whole":
+        console.print(
+            f"note: {', '.join(recency)} weigh clicks by age, and --history whole learns the "
+            "training sessions' clicks after t0 up front (days ahead for some): their version 0 "
+            "looks from the future; use --history strict (the default) for them",
+            markup=False,
+        )
     console.print(
         f"stream: {context['parts']['test']['predictions']:,} predictions, "
         f"{len(stream):,} clicks to learn after t0; version time: {plan.version_time}",

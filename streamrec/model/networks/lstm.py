@@ -158,6 +158,9 @@ class SessionLSTMRecommender(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``pool`` before the output layer: (context (B, hidden), weights)."""
         weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
+        # a window with no known click (a stream's click on an item the model does not know
+        # yet is padding) pools nothing rather than NaN
+        weights = weights.nan_to_num(0.0)
         return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1), weights
 
     def output_table(self) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -161,10 +161,23 @@ def bpr_max(scores: torch.Tensor, bpreg: float, elu_param: float) -> torch.Tenso
     return (-(ranked + 1e-24).log() + bpreg * (scores.pow(2) * soft).sum(dim=1)).sum()
 
 
+def make_optimizer(network: torch.nn.Module) -> torch.optim.Optimizer:
+    """The authors' optimiser over ``network``'s parameters, at its config's rates."""
+    assert isinstance(network, Gru4RecNetwork)
+    config = network.config
+    return AdagradMomentum(network.parameters(), config.learning_rate, config.momentum)
+
+
 class Gru4RecTrainer:
     """One network, its optimiser and sampler; ``epoch`` runs one pass over the sessions."""
 
-    def __init__(self, network: Gru4RecNetwork, sessions: Sequence[Sequence[int]]) -> None:
+    def __init__(
+        self,
+        network: Gru4RecNetwork,
+        sessions: Sequence[Sequence[int]],
+        optimizer: torch.optim.Optimizer | None = None,
+        seed: int | None = None,
+    ) -> None:
         self.network = network
         self.config: Gru4RecConfig = network.config
         self.sessions = sessions
@@ -172,11 +185,12 @@ class Gru4RecTrainer:
         for session in sessions:
             np.add.at(counts, np.asarray(session, dtype=np.int64), 1)
         self.counts = torch.from_numpy(counts).double().clamp(min=1.0)
-        self.sampler = PopularitySampler(counts, self.config.sample_alpha, self.config.seed)
-        self.optimizer = AdagradMomentum(
-            network.parameters(), self.config.learning_rate, self.config.momentum
+        self.sampler = PopularitySampler(
+            counts, self.config.sample_alpha, self.config.seed if seed is None else seed
         )
+        self.optimizer = optimizer or make_optimizer(network)
         self.steps_per_epoch = sum(len(s) - 1 for s in sessions if len(s) >= 2)
+        self.steps = 0  # optimiser steps taken
 
     def _loss(
         self, scores: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor
@@ -188,15 +202,20 @@ class Gru4RecTrainer:
         weights = torch.cat([counts[targets], counts[negatives] ** c.sample_alpha])
         return cross_entropy_logq(scores, weights.to(scores.dtype), c.logq)
 
-    def epoch(self, on_step: Callable[[int, float], None] | None = None) -> float:
-        """Train one epoch; the mean loss per predicted click. ``on_step(clicks, loss)``."""
+    def epoch(
+        self,
+        on_step: Callable[[int, float], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> float:
+        """Train one epoch; the mean loss per predicted click. ``on_step(clicks, loss)``;
+        ``stop()``: checked before each step, ends the epoch early when true."""
         c, net = self.config, self.network
         net.train()
         device = net.item_out.weight.device
         state = net.zero_state(c.batch_size, device)
         total, clicks = 0.0, 0
         for step in session_parallel_steps(self.sessions, c.batch_size):
-            if c.n_sample == 0 and len(step.inputs) < 2:
+            if (c.n_sample == 0 and len(step.inputs) < 2) or (stop is not None and stop()):
                 break
             state = state.detach()
             if step.keep is not None:
@@ -214,6 +233,7 @@ class Gru4RecTrainer:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+            self.steps += 1
             value = float(loss.detach()) * c.batch_size
             if not math.isfinite(value):
                 raise FloatingPointError("GRU4Rec training diverged (non-finite loss)")

@@ -94,7 +94,7 @@ class Architecture:
     ``fine-tune``, ``zoo.updates.UPDATE_KINDS``)."""
 
     name: str
-    summary: str  # one line for --help and the README, naming the source paper
+    summary: str  # one line for --help and the docs, naming the source paper
     train: Callable[[TrainingRun], TrainOutcome]
     load: Loader  # (config, state, n_items, device) -> model
     learner: LearnerFactory | None = None

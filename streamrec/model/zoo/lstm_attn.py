@@ -1,4 +1,10 @@
-"""``lstm-attn``: the seed's session LSTM with attention pooling, trained with its recipe."""
+"""``lstm-attn``: the seed's session LSTM with attention pooling, trained with its recipe.
+
+From the stream it fine-tunes (``zoo.finetune``): every prefix of the update's sessions,
+cross-entropy, Adam at the recipe's rate (``--learning-rate`` when set) with its gradient
+clipping, batches of 32; new items get input
+embedding rows and output units.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,10 @@ from streamrec.model.zoo.base import (
     network_loader,
     rebuild_network,
 )
+from streamrec.model.zoo.finetune import NeuralLearner
+from streamrec.model.zoo.grow import grow_embedding, grow_linear
+from streamrec.model.zoo.tuning import PrefixTuner
+from streamrec.model.zoo.updates import LearnerStart
 
 log = logging.getLogger("streamrec.model")
 
@@ -102,12 +112,36 @@ def epoch_line(record: EpochRecord, has_validation: bool) -> str:
 load = network_loader(ModelConfig, SessionLSTMRecommender, LSTMAttnModel)
 
 
+def _grow(network: torch.nn.Module, extra: int, generator: torch.Generator) -> None:
+    assert isinstance(network, SessionLSTMRecommender)
+    grow_embedding(network.item_embedding, extra, generator, head=1)
+    grow_linear(network.output, extra, generator)
+
+
+def learner(start: LearnerStart) -> NeuralLearner:
+    """The fine-tuning learner of a trained lstm-attn model (``start.model``)."""
+    model = start.model
+    if not isinstance(model, LSTMAttnModel):
+        raise ValueError("lstm-attn learns from the stream starting from a trained lstm-attn model")
+    tuner = PrefixTuner(
+        _grow, lambda network, windows: network(windows)[0], start.settings.max_len,
+        learning_rate=start.settings.learning_rate or TrainConfig.learning_rate,
+        clip_norm=TrainConfig.clip_norm,
+    )  # fmt: skip
+    return NeuralLearner(
+        "lstm-attn", start, model.network, tuner,
+        lambda network: LSTMAttnModel(network, model.device),
+    )  # fmt: skip
+
+
 LSTM_ATTN = Architecture(
     name="lstm-attn",
     summary="the seed's LSTM with attention pooling (case study; attention as in NARM, "
     "Li et al. 2017)",
     train=train,
     load=load,
+    learner=learner,
+    update_kind="fine-tune",
 )
 
 

@@ -7,6 +7,11 @@ GRU runs only over real clicks. 20 epochs by default (within the paper's range; 
 minutes on a laptop CPU for YOOCHOOSE-100k); ``--epochs``, ``--batch-size`` and
 ``--learning-rate`` override the defaults when set (their default 0 means the
 architecture's own).
+
+From the stream it fine-tunes (``zoo.finetune``): every prefix of the update's sessions,
+full-catalog cross-entropy, Adam at its training rate (``--learning-rate`` when set) kept
+across versions, batches of 32; new items get
+rows in the item table, which both encodes clicks and decodes scores.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ from streamrec.model.zoo.base import (
     network_loader,
 )
 from streamrec.model.zoo.epochs import fit_epochs
+from streamrec.model.zoo.finetune import NeuralLearner
+from streamrec.model.zoo.grow import grow_embedding
+from streamrec.model.zoo.tuning import PrefixTuner
+from streamrec.model.zoo.updates import LearnerStart
 
 log = logging.getLogger("streamrec.model")
 
@@ -128,10 +137,31 @@ def train(run: TrainingRun) -> TrainOutcome:
 load = network_loader(NarmConfig, NarmNetwork, NarmModel)
 
 
+def _grow(network: torch.nn.Module, extra: int, generator: torch.Generator) -> None:
+    assert isinstance(network, NarmNetwork)
+    grow_embedding(network.item_emb, extra, generator, head=1)
+
+
+def learner(start: LearnerStart) -> NeuralLearner:
+    """The fine-tuning learner of a trained NARM (``start.model``)."""
+    model = start.model
+    if not isinstance(model, NarmModel):
+        raise ValueError("narm learns from the stream starting from a trained narm model")
+    tuner = PrefixTuner(
+        _grow, lambda network, windows: network(windows), start.settings.max_len,
+        learning_rate=start.settings.learning_rate or model.network.config.learning_rate,
+    )  # fmt: skip
+    return NeuralLearner(
+        "narm", start, model.network, tuner, lambda network: NarmModel(network, model.device)
+    )
+
+
 NARM = Architecture(
     name="narm",
     summary="NARM: GRU with global and attentive local encoders and a bilinear decoder "
     "(Li et al. 2017)",
     train=train,
     load=load,
+    learner=learner,
+    update_kind="fine-tune",
 )

@@ -13,6 +13,9 @@ Defaults (``SasRecConfig``): hidden 64, 2 blocks, 1 head, dropout 0.2 (the paper
 64, learning rate 2e-3, 10 epochs: on YOOCHOOSE-100k (about 14k training windows) an epoch
 takes about 4 s on two idle CPU cores and validation levels off after about 10 epochs.
 ``--epochs``, ``--batch-size`` and ``--learning-rate`` override them when set.
+
+From the stream it fine-tunes (``zoo.finetune``): the same windows and loss over the update's
+sessions, Adam kept across versions, new items appended to the tied item table.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from streamrec.config import Settings
 from streamrec.model.networks.sasrec import SasRecConfig, SasRecNetwork, sequence_loss
@@ -36,6 +40,10 @@ from streamrec.model.zoo.base import (
     network_loader,
 )
 from streamrec.model.zoo.epochs import fit_epochs
+from streamrec.model.zoo.finetune import NeuralLearner
+from streamrec.model.zoo.grow import grow_embedding
+from streamrec.model.zoo.tuning import TrainPlan, run_batches
+from streamrec.model.zoo.updates import LearnerStart
 
 IGNORE = -1  # target of a position that is not trained
 
@@ -168,10 +176,71 @@ def train(run: TrainingRun) -> TrainOutcome:
 load = network_loader(SasRecConfig, SasRecNetwork, SasRecModel)
 
 
+class SasRecTuner:
+    """SASRec's fine-tune: its training windows and loss, Adam with the paper's betas."""
+
+    default_steps = 100
+
+    def make_optimizer(self, network: nn.Module) -> torch.optim.Optimizer:
+        """Adam as ``SasRecTrainer`` uses it."""
+        assert isinstance(network, SasRecNetwork)
+        config = network.config
+        return torch.optim.Adam(
+            network.parameters(),
+            lr=config.learning_rate,
+            betas=(0.9, 0.98),
+            weight_decay=config.weight_decay,
+        )
+
+    def grow(self, network: nn.Module, extra: int, generator: torch.Generator) -> None:
+        """New rows in the tied item table (row 0 stays padding)."""
+        assert isinstance(network, SasRecNetwork)
+        grow_embedding(network.items, extra, generator, head=1)
+
+    def train(
+        self,
+        network: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        sessions: Sequence[Sequence[int]],
+        plan: TrainPlan,
+    ) -> int:
+        """Shuffled batches of the sessions' training windows within ``plan``."""
+        assert isinstance(network, SasRecNetwork)
+        windows, targets = (
+            torch.from_numpy(a) for a in training_windows(sessions, network.config.max_len)
+        )
+        device = network.items.weight.device
+        network.train()
+
+        def step(rows: torch.Tensor) -> None:
+            loss = sequence_loss(network, windows[rows].to(device), targets[rows].to(device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        try:
+            return run_batches(len(windows), network.config.batch_size, plan, step)
+        finally:
+            network.eval()
+
+
+def learner(start: LearnerStart) -> NeuralLearner:
+    """The fine-tuning learner of a trained SASRec (``start.model``)."""
+    model = start.model
+    if not isinstance(model, SasRecModel):
+        raise ValueError("sasrec learns from the stream starting from a trained sasrec model")
+    return NeuralLearner(
+        "sasrec", start, model.network, SasRecTuner(),
+        lambda network: SasRecModel(network, model.device),
+    )  # fmt: skip
+
+
 SASREC = Architecture(
     name="sasrec",
     summary="SASRec: causal self-attention over the session, tied item embeddings "
     "(Kang & McAuley 2018)",
     train=train,
     load=load,
+    learner=learner,
+    update_kind="fine-tune",
 )

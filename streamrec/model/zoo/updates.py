@@ -151,13 +151,17 @@ class Catalog:
 @dataclass(frozen=True)
 class UpdateReport:
     """What one ``publish`` did: wall seconds, clicks learned since the previous version,
-    items new to the catalog, the catalog size after it, and the update's kind."""
+    items new to the catalog, the catalog size after it, and the update's kind; a fine-tune
+    also its optimiser steps and whether the time budget cut it short (then its weights
+    depend on the machine's speed)."""
 
     seconds: float
     clicks_learned: int
     new_items: int
     catalog_size: int
     kind: str  # one of UPDATE_KINDS
+    steps: int = 0
+    cut_short: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (for manifests and JSON)."""
@@ -167,6 +171,8 @@ class UpdateReport:
             "new_items": self.new_items,
             "catalog_size": self.catalog_size,
             "kind": self.kind,
+            "steps": self.steps,
+            "cut_short": self.cut_short,
         }
 
 

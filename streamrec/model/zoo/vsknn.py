@@ -276,7 +276,7 @@ def _load(
     )
 
 
-def _learner(start: LearnerStart) -> SessionIndexLearner:
+def learner(start: LearnerStart) -> SessionIndexLearner:
     """The index grows with the stream's sessions (``vsknn_learner``); the start model's
     hyper-parameters, or the defaults."""
     config = start.model.cfg if isinstance(start.model, VSKNNModel) else VSKNNConfig()
@@ -292,6 +292,6 @@ VSKNN = Architecture(
     summary="V-SKNN: session kNN with position-decayed similarity (Ludewig & Jannach 2018)",
     train=_train,
     load=_load,
-    learner=_learner,
+    learner=learner,
     update_kind="exact",
 )

@@ -53,7 +53,11 @@ def test_learn_needs_the_checkpoint_and_its_training_log(
     ("args", "message"),
     [
         (["--version-wait-ms", "-1"], "version_wait_ms must be in 0..120000"),
-        (["--follow", "v", "--shadow-model", "x.pt"], "cannot be served beside them"),
+        (
+            ["--follow", "v", "--shadow-model", "x.pt", "--split-traffic", "0.5"],
+            "an A/B split (--split-traffic) beside them is not supported",
+        ),
+        (["--follow", "v", "--shadow-model", "x.pt"], "no checkpoint at x.pt (--shadow-model)"),
     ],
 )
 def test_consume_follow_settings_are_checked(

@@ -25,6 +25,20 @@ def test_step_plans_keep_their_defaults() -> None:
     assert plan("--steps", "100,200", "--step-seconds", "4") == StepPlan([100.0, 200.0], 4.0)
     assert plan("--profile", "fixed") == StepPlan([1000.0], 20.0)
     assert plan("--profile", "fixed", "--rate", "300") == StepPlan([300.0], 20.0)
+    assert plan().fractions == (0.5, 0.8)  # type: ignore[union-attr]
+
+
+def test_saturation_fractions_are_fractions_or_none(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan("--saturation-fractions", "0.25,0.9").fractions == (0.25, 0.9)  # type: ignore[union-attr]
+    assert plan("--saturation-fractions", "none").fractions == ()  # type: ignore[union-attr]
+    for bad in ("0", "1.5", "half"):
+        with pytest.raises(SystemExit) as exit_:
+            plan("--saturation-fractions", bad)
+        assert exit_.value.code == EXIT_USAGE
+        assert "--saturation-fractions" in capsys.readouterr().err.splitlines()[-1]
+    code, _out, err = run_main(capsys, "loadtest", "--clock", "flat", "--rate", "10",
+                               "--saturation-fractions", "0.5")  # fmt: skip
+    assert code == EXIT_USAGE and "--saturation-fractions belongs to the step plan" in err
 
 
 def test_clock_runs_take_the_clock_flags() -> None:

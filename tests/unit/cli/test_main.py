@@ -213,7 +213,7 @@ def test_a_file_that_is_not_a_checkpoint_is_named_as_such(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     readme = Path(__file__).resolve().parents[3] / "README.md"
-    status, _, err = run_main(capsys, "consume", "--model", str(readme))
+    status, _, err = run_main(capsys, "consume", "--model", str(readme), "--metrics-port", "0")
     assert status == EXIT_USAGE
     assert "is not a StreamRec checkpoint" in err and "weights_only" not in err
     assert err.count("\n") == 1

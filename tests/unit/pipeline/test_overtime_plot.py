@@ -127,3 +127,11 @@ def test_the_png_is_written(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "online-over-time.png"
     plot_over_time(windows_by_model(run(), 1.0), path, "demo")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_legend_names_can_be_given_per_model() -> None:
+    names = {PRIMARY: "learning (versions every 2s)", SHADOW: "frozen (the same model)"}
+    fig = over_time_figure(windows_by_model(run(), 1.0), "StreamRec demo --learn", names=names)
+    for ax in fig.axes:
+        assert legend_names(ax)[:2] == list(names.values())
+        assert set(names.values()) <= set(series(ax))

@@ -56,14 +56,26 @@ def test_evaluate_scores_one_refresh(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert row["predictions"] == 3 and row["unknown_targets"] == 0
 
 
-def test_an_architecture_that_cannot_update_is_named(
+def test_a_neural_model_learns_on_the_stream_end_to_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["compare", "--models", "markov,lstm-attn", *_log_args(tmp_path), "--refresh", "1h"]
-    assert main(args) != 0
+    args = [
+        "compare", "--models", "sasrec", *_log_args(tmp_path), "--refresh", "never,1h",
+        "--epochs", "1", "--update-steps", "5", "--replay-sessions", "2",
+        "--out-dir", str(tmp_path / "out"), "--json", "--no-progress",
+    ]  # fmt: skip
+    assert main(args) == 0
+    never, hourly = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["rows"]
+    assert (never["refresh"], never["versions"], never["update_seconds_mean"]) == ("never", 1, None)
+    assert hourly["versions"] > 1 and hourly["update_seconds_max"] >= hourly["update_seconds_mean"]
+    assert never["unknown_targets"] > hourly["unknown_targets"]  # new items were learned
+    assert hourly["catalog_size"] > never["catalog_size"]
+
+
+def test_a_bad_update_setting_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "--models", "sasrec", "--refresh", "1h", "--update-steps", "-1"]) != 0
     error = capsys.readouterr().err.strip()
-    assert error.startswith("streamrec: error: lstm-attn cannot learn from the stream")
-    assert "markov" in error and "vsknn" in error and len(error.splitlines()) == 1
+    assert error == "streamrec: error: update_steps must be >= 0, got -1"
 
 
 @pytest.mark.parametrize(
