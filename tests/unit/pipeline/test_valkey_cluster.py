@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.cluster_url import cluster_nodes
+from streamrec.config import cluster_nodes
 from streamrec.pipeline.valkey_cluster import (
     HASH_SLOTS,
     ClusterNode,
