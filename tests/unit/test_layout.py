@@ -16,10 +16,6 @@ SERVER_LIBRARIES = ("confluent_kafka", "redis", "prometheus_client")
 SIBLING = "sha" + "red"
 OUTSIDE_REFERENCES = ("../" + SIBLING, "DESIGN" + ".md", f'parent / "{SIBLING}"')
 
-# config checks a Redis Cluster URL with the parser beside it (a module of its own to keep
-# config small; it imports nothing but config)
-ALLOWED: dict[str, set[str]] = {"streamrec.config": {"streamrec.cluster_url"}}
-
 # module prefix -> imports it must never make (prefixes of dotted module names)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "streamrec.config": ("streamrec.", *SERVER_LIBRARIES, "torch"),
@@ -87,7 +83,7 @@ def test_imports_follow_the_ladder(name: str, path: Path) -> None:
     rules = [banned for prefix, banned in FORBIDDEN.items() if name.startswith(prefix)]
     wrong = sorted(
         imported
-        for imported in set(_imports(path)) - ALLOWED.get(name, set())
+        for imported in _imports(path)
         for banned in rules
         for prefix in banned
         if imported == prefix.rstrip(".")
