@@ -149,7 +149,8 @@ def _env_section(commands: dict[str, argparse.ArgumentParser]) -> Iterator[str]:
         "Outside the settings: the developer entry point `./dev` reads `STREAMREC_TORCH` (`cpu`: "
         "torch from PyTorch's CPU-only wheel index), `STREAMREC_VENV` (the virtual "
         "environment's folder, default `.venv`) and `STREAMREC_SITE_DIR` (where `./dev docs "
-        "build` writes the site, default `site`); the test suite reads "
+        "build` writes the site, default `site`) and `STREAMREC_TEST_WORKERS` (pytest-xdist "
+        "workers of `./dev test`, default 2; 0: one process); the test suite reads "
         "`STREAMREC_TEST_KAFKA_BOOTSTRAP` and `STREAMREC_TEST_REDIS_URL` (servers to run the "
         "integration tests against instead of starting its own)."
     )
