@@ -109,6 +109,7 @@ class PrequentialResult:
     hit_at_20: float
     mrr_at_20: float
     predictions: int
+    updates_cut_short: int = 0  # fine-tunes the time budget stopped before their step cap
     hourly_predictions: list[int] = field(default_factory=list)
     hourly_hit_at_20: list[float | None] = field(default_factory=list)
 
@@ -274,6 +275,7 @@ def _result(
         hit_at_20=figures["hit_at_20"],
         mrr_at_20=figures["mrr_at_20"],
         predictions=len(predictions),
+        updates_cut_short=sum(r.cut_short for r in reports),
         hourly_predictions=hourly_n,
         hourly_hit_at_20=hourly_hit,
     )

@@ -70,6 +70,7 @@ def test_a_neural_model_learns_on_the_stream_end_to_end(
     assert hourly["versions"] > 1 and hourly["update_seconds_max"] >= hourly["update_seconds_mean"]
     assert never["unknown_targets"] > hourly["unknown_targets"]  # new items were learned
     assert hourly["catalog_size"] > never["catalog_size"]
+    assert hourly["updates_cut_short"] in range(hourly["versions"])  # reported, per version
 
 
 def test_a_bad_update_setting_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
