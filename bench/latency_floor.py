@@ -15,7 +15,7 @@ wait) and partitions. Prints one line per rate and path, then as its last stdout
 tail, and of the target (``--target-ms``), the Kafka path alone takes.
 
     python bench/latency_floor.py [--rates 2000,4000] [--seconds 20] [--target-ms 50]
-        [--model artifacts/model.pt] [--json]
+        [--model PATH] [--json]
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds offered per rate and path (default: 20)")  # fmt: skip
     ap.add_argument("--target-ms", type=number(float, above=0), default=50.0,
                     help="p99 target to compare the Kafka path with (default: 50)")  # fmt: skip
-    ap.add_argument("--model", type=Path, default=Path("artifacts/model.pt"),
-                    help="checkpoint the pipeline serves (trained first if missing)")  # fmt: skip
+    ap.add_argument("--model", type=Path, default=None,
+                    help="checkpoint the pipeline serves (default: the load test's quick model, "
+                    "trained first if missing)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="last stdout line: the runs as JSON")
     ap.add_argument("--out", type=Path, default=RESULTS / "latency-floor.json")
     return ap.parse_args(argv)
@@ -93,7 +94,9 @@ def main() -> None:
     """Each rate: the Kafka path, then the pipeline; one line each, JSON at the end."""
     args = parse_args()
     try:
-        settings = settings_from_env().with_overrides({"model_path": args.model})
+        settings = settings_from_env()
+        if args.model is not None:
+            settings = settings.with_overrides({"model_path": args.model})
     except ConfigError as exc:
         sys.exit(f"latency_floor: {exc}")
     console = Console(stderr=True, soft_wrap=True)
