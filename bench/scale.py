@@ -212,7 +212,7 @@ def one_size(args: argparse.Namespace, base: Any, meta: Any, streams: Any, n_ite
 def write_table(out: dict[str, Any], path: Path, command: str) -> None:
     """The Markdown table, with the command that produced it."""
     lines = [
-        f"`{command}` (lstm-attn; measured under load: 1-minute load average "
+        f"`{command}` (lstm-attn; 1-minute load average at the end "
         f"{out['loadavg_1m']} on {os.cpu_count()} cores)",
         "",
         "| items | exact ev/s/core | ANN ev/s/core | ANN recall@20 | lists scanned | index build "
