@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from streamrec.model.zoo.item_ids import LearnedItems
 from streamrec.model.zoo.updates import Catalog, ClickBatch, LearnerStart, UpdateReport
 
 KEY_SHIFT = np.int64(32)  # transition key = from << 32 | to (dense ids < 2**31)
@@ -59,11 +60,10 @@ class CountLearner:
         category = getattr(model, "category", None) if model is not None else None
         self.category = None if category is None else np.asarray(category, dtype=np.int64)
         self._published = start.catalog
-        self.raw: list[int] = start.catalog.to_list()
-        self.dense: dict[int, int] = {r: i for i, r in enumerate(self.raw)}
+        self.items = LearnedItems(start.catalog)
         self.last: dict[int, int] = {}  # session key -> dense id of its last click
-        self.clicks = np.zeros(len(self.raw), np.int64)  # every click, as it comes
-        self.weights = np.zeros(len(self.raw), np.float64)  # recency: clicks weighted
+        self.clicks = np.zeros(len(self.items), np.int64)  # every click, as it comes
+        self.weights = np.zeros(len(self.items), np.float64)  # recency: clicks weighted
         self.keys = np.zeros(0, np.int64)  # sorted transition keys ...
         self.values = np.zeros(0, np.float64)  # ... and their counts or weights
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -86,7 +86,7 @@ class CountLearner:
     @property
     def n_items(self) -> int:
         """Items learned so far (the next version's catalog size)."""
-        return len(self.raw)
+        return len(self.items)
 
     def learn(self, batch: ClickBatch) -> None:
         """Count the clicks of ``batch``. The tables do not depend on the order of batches,
@@ -94,7 +94,7 @@ class CountLearner:
         past the first test click)."""
         if not len(batch):
             return
-        dense = self._dense_ids(batch.items)
+        dense = self.items.dense_ids(batch.items)
         prev = self._previous(batch.session_ids, dense)
         self._grow()
         follows = prev >= 0
@@ -113,8 +113,7 @@ class CountLearner:
         """The model of every click learned so far, on the grown catalog."""
         started = time.perf_counter()
         before = len(self._published)
-        if len(self.raw) > before:
-            self._published = self._published.extended(self.raw[before:])
+        self._published = self.items.published(self._published)
         self._merge()
         model = self.make_model(self)
         report = UpdateReport(
@@ -147,7 +146,7 @@ class CountLearner:
         return {
             "architecture": self._architecture,
             "catalog": torch.from_numpy(self._published.item_ids.copy()),
-            "raw": torch.tensor(self.raw, dtype=torch.int64),
+            "raw": self.items.state(),
             "sessions": torch.from_numpy(sessions),
             "session_last": torch.tensor(list(self.last.values()), dtype=torch.int64),
             "clicks": torch.from_numpy(self.clicks.copy()),
@@ -167,8 +166,7 @@ class CountLearner:
                 f"{self.architecture}"
             )
         self._published = Catalog(state["catalog"].numpy())
-        self.raw = [int(x) for x in state["raw"].tolist()]
-        self.dense = {r: i for i, r in enumerate(self.raw)}
+        self.items = LearnedItems.restored(state["raw"])
         self.last = dict(
             zip(state["sessions"].tolist(), state["session_last"].tolist(), strict=True)
         )
@@ -181,18 +179,6 @@ class CountLearner:
         self.last_time = float(state["last_time"])
         self.learned = int(state["learned"])
 
-    def _dense_ids(self, items: np.ndarray) -> np.ndarray:
-        """Dense id of each raw item, new items appended to the (unpublished) catalog."""
-        out = np.empty(len(items), np.int64)
-        dense, raw = self.dense, self.raw
-        for k, item in enumerate(items.tolist()):
-            found = dense.get(item)
-            if found is None:
-                found = dense[item] = len(raw)
-                raw.append(item)
-            out[k] = found
-        return out
-
     def _previous(self, sessions: np.ndarray, dense: np.ndarray) -> np.ndarray:
         """Each click's previous click in its session (dense id, -1 for a first click)."""
         prev = np.empty(len(sessions), np.int64)
@@ -204,7 +190,7 @@ class CountLearner:
 
     def _grow(self) -> None:
         """Count arrays as long as the catalog learned so far."""
-        extra = len(self.raw) - len(self.clicks)
+        extra = len(self.items) - len(self.clicks)
         if extra > 0:
             self.clicks = np.concatenate([self.clicks, np.zeros(extra, np.int64)])
             self.weights = np.concatenate([self.weights, np.zeros(extra)])

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from streamrec.model.zoo.grow import regrown_optimizer
+from streamrec.model.zoo.item_ids import LearnedItems
 from streamrec.model.zoo.replay import SessionStore
 from streamrec.model.zoo.tuning import TrainPlan, Tuner
 from streamrec.model.zoo.updates import Catalog, ClickBatch, LearnerStart, UpdateReport
@@ -74,8 +75,7 @@ class NeuralLearner:
         self.replay_sessions = settings.replay_sessions
         self.budget_s = settings.update_budget_s or DEFAULT_BUDGET_S
         self._published = start.catalog
-        self.raw: list[int] = start.catalog.to_list()
-        self.dense: dict[int, int] = {r: i for i, r in enumerate(self.raw)}
+        self.items = LearnedItems(start.catalog)
         self.store = SessionStore()
         self.updates = 0  # fine-tunes run so far (seeds each one)
         self.learned = 0
@@ -97,24 +97,15 @@ class NeuralLearner:
         """Keep the clicks of ``batch`` (new items get the next dense ids)."""
         if not len(batch):
             return
-        dense = np.empty(len(batch), np.int64)
-        lookup, raw = self.dense, self.raw
-        for k, item in enumerate(batch.items.tolist()):
-            found = lookup.get(item)
-            if found is None:
-                found = lookup[item] = len(raw)
-                raw.append(item)
-            dense[k] = found
-        self.store.add(batch.session_ids, dense)
+        self.store.add(batch.session_ids, self.items.dense_ids(batch.items))
         self.learned += len(batch)
 
     def publish(self, budget_s: float | None = None) -> tuple[Any, UpdateReport]:
         """Grow to the catalog, fine-tune on what was learned, return a copy of the network."""
         started = time.perf_counter()
         before = len(self._published)
-        if len(self.raw) > before:
-            self._published = self._published.extended(self.raw[before:])
-        self._grow(len(self.raw))
+        self._published = self.items.published(self._published)
+        self._grow(len(self.items))
         steps, cut_short = 0, False
         touched = self.store.touched_sessions()
         if self.learned and touched:
@@ -138,7 +129,7 @@ class NeuralLearner:
         return {
             "architecture": self._architecture,
             "catalog": torch.from_numpy(self._published.item_ids.copy()),
-            "raw": torch.tensor(self.raw, dtype=torch.int64),
+            "raw": self.items.state(),
             "n_items": int(self.network.n_items),
             "network": {k: v.detach().clone() for k, v in self.network.state_dict().items()},
             "optimizer": {} if self.optimizer is None else self.optimizer.state_dict(),
@@ -155,8 +146,7 @@ class NeuralLearner:
                 f"{self._architecture}"
             )
         self._published = Catalog(np.asarray(state["catalog"].numpy(), dtype=np.int64))
-        self.raw = [int(x) for x in state["raw"].tolist()]
-        self.dense = {r: i for i, r in enumerate(self.raw)}
+        self.items = LearnedItems.restored(state["raw"])
         self.optimizer = None
         self._grow(int(state["n_items"]))
         self.network.load_state_dict(state["network"])

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from streamrec.model.zoo.item_ids import LearnedItems
 from streamrec.model.zoo.updates import Catalog, ClickBatch, LearnerStart, UpdateReport
 
 KEY_SHIFT = np.int64(32)
@@ -35,12 +36,11 @@ class SessionIndexLearner:
     def __init__(self, start: LearnerStart, build: IndexBuilder) -> None:
         self.build = build
         self._published = start.catalog
-        self.raw: list[int] = start.catalog.to_list()
-        self.dense: dict[int, int] = {r: i for i, r in enumerate(self.raw)}
+        self.items = LearnedItems(start.catalog)
         self.rank: dict[int, int] = {}  # session key -> its rank (order of first clicks)
         self.keys = np.zeros(0, np.int64)  # sorted distinct (rank, item) keys
         self.pending: list[np.ndarray] = []
-        self.clicks = np.zeros(len(self.raw), np.int64)
+        self.clicks = np.zeros(len(self.items), np.int64)
         self.learned = 0
         self.learn(start.history)
         self.learned = 0
@@ -54,21 +54,16 @@ class SessionIndexLearner:
         """Index the clicks of ``batch`` (each session's clicks in order)."""
         if not len(batch):
             return
-        dense = np.empty(len(batch), np.int64)
-        ranks = np.empty(len(batch), np.int64)
-        lookup, raw, rank = self.dense, self.raw, self.rank
-        for k, (session, item) in enumerate(
-            zip(batch.session_ids.tolist(), batch.items.tolist(), strict=True)
-        ):
-            found = lookup.get(item)
-            if found is None:
-                found = lookup[item] = len(raw)
-                raw.append(item)
-            dense[k] = found
-            ranks[k] = rank.setdefault(session, len(rank))
-        if len(raw) > len(self.clicks):
+        dense = self.items.dense_ids(batch.items)
+        rank = self.rank
+        ranks = np.fromiter(
+            (rank.setdefault(s, len(rank)) for s in batch.session_ids.tolist()),
+            np.int64,
+            len(batch),
+        )
+        if len(self.items) > len(self.clicks):
             self.clicks = np.concatenate(
-                [self.clicks, np.zeros(len(raw) - len(self.clicks), np.int64)]
+                [self.clicks, np.zeros(len(self.items) - len(self.clicks), np.int64)]
             )
         np.add.at(self.clicks, dense, 1)
         self.pending.append((ranks << KEY_SHIFT) | dense)
@@ -78,15 +73,14 @@ class SessionIndexLearner:
         """The index of every session learned so far, on the grown catalog."""
         started = time.perf_counter()
         before = len(self._published)
-        if len(self.raw) > before:
-            self._published = self._published.extended(self.raw[before:])
+        self._published = self.items.published(self._published)
         self._merge()
         n_sessions = len(self.rank)
         sessions, items = self.keys >> KEY_SHIFT, self.keys & KEY_MASK
         ptr = np.concatenate([[0], np.cumsum(np.bincount(sessions, minlength=n_sessions))])
         with np.errstate(divide="ignore"):
             idf = np.where(self.clicks > 0, np.log(n_sessions / np.maximum(self.clicks, 1)), 0.0)
-        model = self.build(len(self.raw), ptr.astype(np.int64), items, idf)
+        model = self.build(len(self.items), ptr.astype(np.int64), items, idf)
         report = UpdateReport(
             seconds=time.perf_counter() - started,
             clicks_learned=self.learned,
@@ -103,7 +97,7 @@ class SessionIndexLearner:
         return {
             "architecture": self.architecture,
             "catalog": torch.from_numpy(self._published.item_ids.copy()),
-            "raw": torch.tensor(self.raw, dtype=torch.int64),
+            "raw": self.items.state(),
             "sessions": torch.tensor(list(self.rank), dtype=torch.int64),
             "keys": torch.from_numpy(self.keys.copy()),
             "clicks": torch.from_numpy(self.clicks.copy()),
@@ -117,8 +111,7 @@ class SessionIndexLearner:
                 f"a {state.get('architecture')!r} learner's state cannot restore vsknn"
             )
         self._published = Catalog(state["catalog"].numpy())
-        self.raw = [int(x) for x in state["raw"].tolist()]
-        self.dense = {r: i for i, r in enumerate(self.raw)}
+        self.items = LearnedItems.restored(state["raw"])
         self.rank = {int(s): k for k, s in enumerate(state["sessions"].tolist())}
         self.keys = state["keys"].numpy().copy()
         self.pending = []
