@@ -23,6 +23,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,12 @@ COMMIT_EVERY_S = 0.25
 class Member:
     """One group member doing the consumer's Kafka work in a thread."""
 
-    def __init__(self, settings: Settings, names: Names) -> None:
+    def __init__(
+        self, settings: Settings, names: Names, outputs: Sequence[bytes] = (b"{}",)
+    ) -> None:
+        """``outputs``: the bodies produced for the events, in turn (default: ``{}``)."""
         self.names = names
+        self.outputs = outputs
         self.stats: list[dict[str, Any]] = []  # the consumer's librdkafka statistics
         self.output_stats: list[dict[str, Any]] = []  # its output producer's
         self.latencies: list[float] = []
@@ -90,8 +95,9 @@ class Member:
             first = self.consumer.poll(0.05)
             batch = [first, *self.consumer.consume(499, 0)] if first is not None else []
             good = [m for m in batch if m.error() is None]
-            for msg in good:
-                self.producer.produce(self.names.recommendations, key=msg.key(), value=b"{}")
+            for i, msg in enumerate(good):
+                body = self.outputs[(self.events + i) % len(self.outputs)]
+                self.producer.produce(self.names.recommendations, key=msg.key(), value=body)
             if good:
                 self.producer.flush(10)
                 done = time.time()

@@ -11,9 +11,10 @@ describe the steady state.
 Fractions: a p99 in milliseconds holds only on the machine that measured it. The p99 at a
 stated fraction of the saturation throughput measured in the same run (50% and 80% by
 default) travels better: after the steps find where the consumers fall behind, the fractions
-are offered as steps on a fresh pipeline (new servers and consumers, warmed up: behind a step
-that fell behind, the embedded broker was measured serving a few events/s for minutes), and
-their latency is reported beside the absolute rates.
+are offered as steps, each on a fresh pipeline (new servers and consumers, warmed up: behind a
+step that fell behind, the embedded broker was measured serving a few events/s for minutes,
+and its CPU per event grows with the data it holds, ``bench/broker_growth.py``), and their
+latency is reported beside the absolute rates.
 """
 
 from __future__ import annotations
