@@ -14,13 +14,19 @@ wait) and partitions. Prints one line per rate and path, then as its last stdout
 "kafka_p99_over_pipeline_p99", "kafka_p99_over_target"}...]}``: how much of the pipeline's
 tail, and of the target (``--target-ms``), the Kafka path alone takes.
 
-    python bench/latency_floor.py [--rates 2000,4000] [--seconds 20] [--target-ms 50]
-        [--model PATH] [--json]
+``--loadtest PATH`` takes the rates from a load test's report instead: the rates of its steps
+at fractions of the saturation it measured (``at_saturation_fractions``), and it adds to each
+row that step's p99 and ``pipeline_p99_over_loadtest_p99``: whether the two harnesses agree
+at the same rate (issue 21 asks for within 20%).
+
+    python bench/latency_floor.py [--rates 2000,4000 | --loadtest DIR/loadtest.json]
+        [--seconds 20] [--target-ms 50] [--model PATH] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -73,11 +79,50 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else round(a / b, 3)
 
 
+AGREEMENT = 0.2  # the two harnesses agree when their p99 differ by at most this fraction
+
+
+def loadtest_rates(path: Path) -> list[dict[str, Any]]:
+    """A load-test report's steps at fractions of its saturation (``SystemExit`` with one line
+    when the file is missing, not JSON, or has none)."""
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"latency_floor: cannot read the load-test report {path}: {exc}") from None
+    rows = report.get("at_saturation_fractions") if isinstance(report, dict) else None
+    if not rows:
+        raise SystemExit(
+            f"latency_floor: {path} has no steps at fractions of a saturation; run "
+            "`streamrec loadtest --profile steps --json` until a step falls behind"
+        )
+    return [row for row in rows if row.get("offered_events_per_s")]
+
+
+def agreement(fraction_row: dict[str, Any], pipeline_p99: float | None) -> dict[str, Any]:
+    """The load test's step at this rate beside this run's pipeline p99, printed as a line."""
+    loadtest_p99 = fraction_row.get("p99_ms")
+    over = ratio(pipeline_p99, loadtest_p99)
+    agree = over is not None and abs(over - 1) <= AGREEMENT
+    print(f"{fraction_row['offered_events_per_s']:>7,.0f} ev/s  the load test's step at "
+          f"{fraction_row['fraction']:.0%} of saturation: p99 {loadtest_p99} ms; this run / "
+          f"load test {over} ({'agree' if agree else 'DISAGREE'} within {AGREEMENT:.0%})",
+          flush=True)  # fmt: skip
+    return {
+        "fraction": fraction_row.get("fraction"),
+        "loadtest_p99": loadtest_p99,
+        "pipeline_p99_over_loadtest_p99": over,
+        "agree_within_20pct": agree,
+    }
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, validated (one-line errors, exit 2)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rates", type=number_list(number(float, above=0)), default=[2000.0, 4000.0],
                     help="offered events/s, comma-separated (default: 2000,4000)")  # fmt: skip
+    ap.add_argument("--loadtest", type=Path, default=None,
+                    help="a load test's loadtest.json: run at its fraction steps' rates and "
+                    "compare p99 with them (instead of --rates)")  # fmt: skip
     ap.add_argument("--seconds", type=number(float, above=0), default=20.0,
                     help="seconds offered per rate and path (default: 20)")  # fmt: skip
     ap.add_argument("--target-ms", type=number(float, above=0), default=50.0,
@@ -100,8 +145,10 @@ def main() -> None:
     except ConfigError as exc:
         sys.exit(f"latency_floor: {exc}")
     console = Console(stderr=True, soft_wrap=True)
+    fractions = loadtest_rates(args.loadtest) if args.loadtest is not None else []
+    rates = [row["offered_events_per_s"] for row in fractions] or args.rates
     rows = []
-    for index, rate in enumerate(args.rates):
+    for index, rate in enumerate(rates):
         kafka = kafka_path(settings, rate, args.seconds, index)["latency_ms"]
         print(f"{rate:>7,.0f} ev/s  kafka path alone  p50 {kafka['p50']} ms  p99 {kafka['p99']} ms",
               flush=True)  # fmt: skip
@@ -116,8 +163,11 @@ def main() -> None:
             "kafka_p99_over_pipeline_p99": ratio(kafka["p99"], pipeline["p99"]),
             "kafka_p99_over_target": ratio(kafka["p99"], args.target_ms),
         })  # fmt: skip
+        if fractions:
+            rows[-1].update(agreement(fractions[index], pipeline["p99"]))
     out = {
         "rates": rows,
+        "loadtest": str(args.loadtest) if args.loadtest is not None else None,
         "seconds": args.seconds,
         "target_ms": args.target_ms,
         "partitions": settings.partitions,

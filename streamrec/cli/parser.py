@@ -293,7 +293,9 @@ COMMANDS: dict[str, Command] = {
         "have drained it and reports per time window: offered, sent and achieved events/s, "
         "latency p50/p99, lag, online Hit@10 and MRR@20 (loadtest.json, loadtest.png). "
         "Either way online-over-time.png plots online Hit@10 and MRR@20 per window, and on "
-        "generated data the oracle's Hit@10 (the best possible) as a dashed line.",
+        "generated data the oracle's Hit@10 (the best possible) as a dashed line. Its "
+        "topics (a namespace of its own) get one partition per consumer unless --partitions "
+        "or STREAMREC_PARTITIONS is given: more only add broker work.",
         PIPELINE,
         run_flags.loadtest_flags,
         QUICK_MODEL_NOTE,

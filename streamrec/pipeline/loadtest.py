@@ -192,11 +192,12 @@ def run_steps(
     sessions: ReplaySessions,
     first_index: int = 0,
     stop_when_behind: bool = True,
+    total: int = 0,
 ) -> list[StepResult]:
     """Offer each rate in turn (``sessions``, each step and round as new session ids; steps
     numbered from ``first_index``, so later calls use new ids too); stop after the first step
     that does not keep up (unless not ``stop_when_behind``). ``pids``: the processes whose CPU
-    is reported."""
+    is reported; ``total``: the steps of the whole run, for the progress lines (0: these)."""
     client = wait_for_redis(settings)
     names = Names(settings.namespace)
     results: list[StepResult] = []
@@ -208,7 +209,8 @@ def run_steps(
         accounted_before = read_totals(client, names).accounted
         started = time.monotonic()
         limit = int(rate * step_seconds)
-        console.print(f"step {index + 1}/{first_index + len(rates)}: offering {rate:,.0f} events/s "
+        steps = total or first_index + len(rates)
+        console.print(f"step {index + 1}/{steps}: offering {rate:,.0f} events/s "
                       f"for {step_seconds:.0f}s ...")  # fmt: skip
         result = producer.replay(
             sessions, rate=rate, limit=limit, rounds=0, seed=index,
@@ -271,6 +273,7 @@ def fraction_steps(
             results += run_steps(
                 pipe.settings, [rate], step_seconds, pipe.consumers, pipe.pids(), producer,
                 console, sessions, first_index=first_index + offset, stop_when_behind=False,
+                total=first_index + len(rates),
             )  # fmt: skip
     return results
 
