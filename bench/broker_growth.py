@@ -4,7 +4,8 @@ On one fresh embedded broker per run, one group member does the consumer's Kafka
 nothing else (``bench/broker_requests.py``'s member: poll the clicks, produce one output per
 event, flush, commit every 0.25 s; no Redis, no model) while a click producer offers
 ``--rate`` events/s for ``--seconds``, the outputs as the consumer writes them
-(``encode_recommendation``: 20 items and scores, about 390 bytes). Two runs:
+(``encode_recommendation``: 20 items and scores, about 390 bytes; ``--outputs tiny``: ``{}``).
+Two runs:
   same topics              one clicks and one recommendations topic throughout;
   new topics each window   a new namespace's topics (and member) every window.
 Sampled every ``--window`` seconds: the broker's CPU (cores, from /proc) and the Kafka path's
@@ -16,7 +17,8 @@ This is why ``streamrec loadtest`` runs each step at a fraction of the saturatio
 servers. Prints one line per window, writes ``bench/results/broker-growth.{json,png}``; the
 last stdout line is the JSON with ``--json``.
 
-    python bench/broker_growth.py [--rate 1400] [--seconds 40] [--window 5] [--json]
+    python bench/broker_growth.py [--rate 1400] [--seconds 40] [--window 5]
+        [--outputs realistic|tiny] [--json]
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from streamrec.config import Settings
 from streamrec.contract.messages import encode_recommendation
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import BenchPipeline, embedded_pipeline, save_results
-from streamrec.pipeline.loadtest import cpu_seconds
+from streamrec.pipeline.process_cpu import cpu_seconds
 from streamrec.plotting import from_zero, legend_outside, new_figure, save, title
 from streamrec.producer.replay import ClickProducer
 
@@ -99,7 +101,7 @@ def stop_member(member: Member, events: int) -> bool:
 def one_run(label: str, new_topics: bool, args: argparse.Namespace) -> dict[str, Any]:
     """A fresh broker; one member producing realistic outputs, on the same topics throughout
     or (``new_topics``) on new topics each window; the figures of each window."""
-    outputs = realistic_outputs()
+    outputs = realistic_outputs() if args.outputs == "realistic" else [b"{}"]
     with embedded_pipeline("brokergrowth", partitions=PARTITIONS) as bench:
         broker = bench.pids["broker"]
         member, settings = start_member(bench, outputs)
@@ -175,6 +177,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds offered per run (default: 40)")  # fmt: skip
     ap.add_argument("--window", type=number(float, above=0), default=5.0,
                     help="seconds per sample (default: 5)")  # fmt: skip
+    ap.add_argument("--outputs", choices=("realistic", "tiny"), default="realistic",
+                    help="the outputs' bodies: recommendations as the consumer writes them "
+                    "(about 390 bytes), or '{}' (default: realistic)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="last stdout line: the runs as JSON")
     ap.add_argument("--out", type=Path, default=RESULTS / "broker-growth.json",
                     help="where the JSON goes; the PNG goes beside it")  # fmt: skip
@@ -193,6 +198,7 @@ def main() -> None:
         "seconds": args.seconds,
         "window_s": args.window,
         "partitions": PARTITIONS,
+        "outputs": args.outputs,
         "runs": runs,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }

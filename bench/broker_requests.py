@@ -39,7 +39,7 @@ from streamrec.clients import (
 from streamrec.config import MAX_FETCH_WAIT_MS, Settings
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline, save_results
-from streamrec.pipeline.loadtest import cpu_seconds
+from streamrec.pipeline.process_cpu import cpu_seconds
 from streamrec.producer.replay import ClickProducer
 
 RESULTS = Path(__file__).parent / "results"

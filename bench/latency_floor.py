@@ -9,7 +9,8 @@ For each offered rate, one after the other on this machine:
             process with the model and Redis, event timestamp to recommendation written
             (the consumer's latency histogram; percentiles interpolated in its buckets).
 Both use the default Kafka settings (``streamrec.clients``: click producer linger, fetch
-wait) and partitions. Prints one line per rate and path, then as its last stdout line
+wait) and the topics a one-consumer load test gets (``load_partitions``: one partition unless
+``STREAMREC_PARTITIONS`` is set). Prints one line per rate and path, then as its last stdout line
 ``{"rates": [{"rate", "kafka": {p50, p99}, "pipeline": {p50, p99, batch_ms, ...},
 "kafka_p99_over_pipeline_p99", "kafka_p99_over_target"}...]}``: how much of the pipeline's
 tail, and of the target (``--target-ms``), the Kafka path alone takes.
@@ -42,6 +43,7 @@ from streamrec.cli.validators import number, number_list
 from streamrec.clients import CLICK_LINGER_MS
 from streamrec.config import ConfigError, Settings, settings_from_env
 from streamrec.pipeline.bench import embedded_pipeline, save_results
+from streamrec.pipeline.load_pipeline import load_partitions
 from streamrec.pipeline.loadtest import run_loadtest
 
 RESULTS = Path(__file__).parent / "results"
@@ -49,10 +51,11 @@ RESULTS = Path(__file__).parent / "results"
 
 def kafka_path(settings: Settings, rate: float, seconds: float, run_no: int) -> dict[str, Any]:
     """One group member doing only the consumer's Kafka work at ``rate`` for ``seconds``, with
-    ``settings``' partitions and fetch wait."""
-    run = argparse.Namespace(rate=rate, seconds=seconds, partitions=settings.partitions,
+    ``settings``' fetch wait and the partitions a one-consumer load test gets."""
+    partitions = load_partitions(settings, 1)  # the same topics as the pipeline path's
+    run = argparse.Namespace(rate=rate, seconds=seconds, partitions=partitions,
                              linger_ms=CLICK_LINGER_MS)  # fmt: skip
-    with embedded_pipeline("latfloor", partitions=settings.partitions) as bench:
+    with embedded_pipeline("latfloor", partitions=partitions) as bench:
         return one_run(bench, bench.pids["broker"], settings.fetch_wait_ms, 1, run, run_no)
 
 
@@ -170,7 +173,7 @@ def main() -> None:
         "loadtest": str(args.loadtest) if args.loadtest is not None else None,
         "seconds": args.seconds,
         "target_ms": args.target_ms,
-        "partitions": settings.partitions,
+        "partitions": load_partitions(settings, 1),
         "fetch_wait_ms": settings.fetch_wait_ms,
         "click_linger_ms": CLICK_LINGER_MS,
         "loadavg_1m": round(os.getloadavg()[0], 2),

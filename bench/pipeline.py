@@ -35,7 +35,7 @@ from streamrec.consumer.serving import ServedModel
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import embedded_pipeline
-from streamrec.pipeline.loadtest import cpu_seconds
+from streamrec.pipeline.process_cpu import cpu_seconds
 from streamrec.pipeline.processes import start_consumers, stop_consumers, wait_for_assignment
 from streamrec.producer.replay import interleave
 

@@ -32,7 +32,7 @@ from streamrec.consumer.store import SessionStore
 from streamrec.contract.messages import json_rows
 from streamrec.contract.names import N_SHARDS, Names
 from streamrec.model.evaluation.ranking import RankingTotals
-from streamrec.pipeline.loadtest import cpu_seconds
+from streamrec.pipeline.process_cpu import cpu_seconds
 from streamrec.pipeline.servers import pipeline_servers
 from streamrec.producer.replay import interleave
 from streamrec.producer.sources import replay_sessions

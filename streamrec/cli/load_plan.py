@@ -25,7 +25,7 @@ from streamrec.cli.run_flags import (
 )
 from streamrec.pipeline.loadtest_clock import ClockPlan
 
-STEP_PLAN = ("profile", "steps", "step_seconds", "saturation_fractions")
+STEP_PLAN = ("profile", "steps", "step_seconds", "saturation_fractions", "saturation_repeats")
 CLOCK_RUN = (
     "duration", "speedup", "sessions_per_s", "dwell_median", "dwell_sigma", "rate_profile",
     *PROFILE_PARAMETERS,
@@ -39,6 +39,7 @@ class StepPlan:
     rates: list[float]
     step_seconds: float
     fractions: tuple[float, ...] = DEFAULT_SATURATION_FRACTIONS
+    repeats: int = 1  # fresh-pipeline runs of each fraction step
 
 
 def _flag(dest: str) -> str:
@@ -70,7 +71,8 @@ def load_plan(args: argparse.Namespace) -> StepPlan | ClockPlan:
             if args.saturation_fractions is None
             else tuple(args.saturation_fractions)
         )
-        return StepPlan(rates, args.step_seconds or DEFAULT_STEP_SECONDS, fractions)
+        return StepPlan(rates, args.step_seconds or DEFAULT_STEP_SECONDS, fractions,
+                        args.saturation_repeats or 1)  # fmt: skip
     for flag in _given(args, STEP_PLAN):
         raise UsageError(f"{flag} belongs to the step plan; a --clock run lasts --duration seconds")
     choice = clock_from_args(args, LOAD_PROFILE_FLAG)

@@ -304,4 +304,7 @@ def loadtest_flags(p: argparse.ArgumentParser, defaults: Settings) -> None:
         + ",".join(f"{f:g}" for f in DEFAULT_SATURATION_FRACTIONS)
         + "; 'none' skips them)",
     )
+    _number(g, "--saturation-repeats", int, None, "runs of each fraction step, each on fresh "
+            "servers; the report gives their median p99 and its range (a single step's p99 near "
+            "saturation varies between runs; default: 1)", min=1)  # fmt: skip
     add_load_clock_flags(p)

@@ -29,6 +29,7 @@ from streamrec.clients import wait_for_redis
 from streamrec.config import Settings
 from streamrec.consumer.totals import read_totals
 from streamrec.contract.names import Names
+from streamrec.pipeline.latency import significant
 from streamrec.producer.replay import ClickProducer
 from streamrec.producer.sources import ReplaySessions
 
@@ -98,20 +99,34 @@ def fraction_plan(steps: list[Any], fractions: tuple[float, ...]) -> FractionPla
     return FractionPlan(capacity, {f: round(f * capacity, 1) for f in fractions})
 
 
-def fraction_rows(plan: FractionPlan, steps: list[Any]) -> list[dict[str, Any]]:
-    """One row per fraction: its rate and the latency its step measured (``steps``, in the
-    plan's order)."""
-    return [
-        {
+def fraction_rows(plan: FractionPlan, steps: list[Any], repeats: int = 1) -> list[dict[str, Any]]:
+    """One row per fraction: its rate and the latency its steps measured (``steps``, in the
+    plan's order, ``repeats`` consecutive runs per fraction): the median p50 and p99 of the
+    runs, and each run's p99."""
+    rows = []
+    for index, (fraction, rate) in enumerate(plan.rates.items()):
+        runs = steps[index * repeats : (index + 1) * repeats]
+        p99s = [step.latency_ms.get("p99") for step in runs]
+        rows.append({
             "fraction": fraction,
             "offered_events_per_s": rate,
             "saturation_events_per_s": plan.saturation,
-            "p50_ms": step.latency_ms.get("p50"),
-            "p99_ms": step.latency_ms.get("p99"),
-            "keeps_up": step.keeps_up,
-        }
-        for (fraction, rate), step in zip(plan.rates.items(), steps)
-    ]
+            "p50_ms": median_of([step.latency_ms.get("p50") for step in runs]),
+            "p99_ms": median_of(p99s),
+            "p99_runs_ms": p99s,
+            "keeps_up": all(step.keeps_up for step in runs),
+        })  # fmt: skip
+    return rows
+
+
+def median_of(values: list[float | None]) -> float | None:
+    """The median of the values that are known (None when none is), to 3 significant figures."""
+    known = sorted(v for v in values if v is not None)
+    if not known:
+        return None
+    middle = len(known) // 2
+    value = known[middle] if len(known) % 2 else (known[middle - 1] + known[middle]) / 2
+    return significant(value)
 
 
 def describe_fractions(rows: list[dict[str, Any]]) -> str:
@@ -120,8 +135,17 @@ def describe_fractions(rows: list[dict[str, Any]]) -> str:
         return ""
     parts = [
         f"p99 {r['p99_ms']} ms at {r['fraction']:.0%} ({r['offered_events_per_s']:,.0f} ev/s)"
+        + _spread(r.get("p99_runs_ms") or [])
         for r in rows
     ]
     return f"of the measured saturation ({rows[0]['saturation_events_per_s']:,.0f} ev/s): " + (
         ", ".join(parts)
     )
+
+
+def _spread(p99s: list[float | None]) -> str:
+    """`` (median of 3 runs: 34.9-66.6 ms)`` for repeated runs; nothing for one."""
+    known = [v for v in p99s if v is not None]
+    if len(p99s) < 2 or not known:
+        return ""
+    return f" (median of {len(p99s)} runs: {min(known)}-{max(known)} ms)"

@@ -47,6 +47,7 @@ from streamrec.pipeline.load_windows import LoadWindow, latency_ms, load_sampler
 from streamrec.pipeline.oracle_line import oracle_hit_at_10
 from streamrec.pipeline.overtime import OVER_TIME_PNG, auto_window
 from streamrec.pipeline.phases import PhaseClock, rounded
+from streamrec.pipeline.process_cpu import cpu_cores, cpu_reading
 from streamrec.pipeline.processes import ConsumerProcess
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
 from streamrec.pipeline.scrape import histogram_buckets, metric_sum
@@ -70,34 +71,6 @@ MAX_LAG_SECONDS = 2.0
 ROUNDS_PER_STEP = 1000  # session-id rounds reserved per step, so steps never share sessions
 STAGE_HISTOGRAM = "streamrec_batch_stage_seconds"
 BATCH_SIZE_HISTOGRAM = "streamrec_batch_size"
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid`` so far (None if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
-CpuReading = dict[str, float | None]
-
-
-def cpu_reading(pids: dict[str, int]) -> CpuReading:
-    """``cpu_seconds`` of each named process."""
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
-
-
-def cpu_cores(pids: dict[str, int], before: CpuReading, elapsed: float) -> dict[str, float]:
-    """Cores each process used since the ``before`` reading, ``elapsed`` seconds ago."""
-    cores = {}
-    for name, after in cpu_reading(pids).items():
-        start = before.get(name)
-        if after is not None and start is not None:
-            cores[name] = round((after - start) / elapsed, 3)
-    return cores
 
 
 @dataclass
@@ -344,11 +317,12 @@ def run_loadtest(
     console: Console,
     window_s: float = 0.0,
     fractions: tuple[float, ...] = (),
+    repeats: int = 1,
 ) -> tuple[LoadTestReport, Path, Path]:
     """Start what is needed, warm the consumers up, run the steps, then (when the steps found
-    the saturation) a step at each of ``fractions`` of it; write the JSON, the step plot and
-    the over-time plot (windows of ``window_s``; 0: about 30); returns (report, json, step
-    plot)."""
+    the saturation) a step at each of ``fractions`` of it, ``repeats`` times each; write the
+    JSON, the step plot and the over-time plot (windows of ``window_s``; 0: about 30); returns
+    (report, json, step plot)."""
     phases = PhaseClock(console)
     with load_pipeline(settings, consumers, console) as pipe:
         producer = ClickProducer(pipe.settings)
@@ -372,9 +346,10 @@ def run_loadtest(
         # rate, and its cost per event grows with what it holds.
         phases.begin("fractions", "steps at fractions of the measured saturation, each on a "
                      "fresh pipeline")  # fmt: skip
+        rates = [rate for rate in plan.rates.values() for _ in range(repeats)]
         at_fractions = fraction_rows(
-            plan, fraction_steps(settings, list(plan.rates.values()), step_seconds, consumers,
-                                 len(steps), console),
+            plan, fraction_steps(settings, rates, step_seconds, consumers, len(steps), console),
+            repeats,
         )  # fmt: skip
     phases.begin("oracle")
     oracle = oracle_hit_at_10(sessions, console)
@@ -391,7 +366,7 @@ def run_loadtest(
         extra={"step_seconds": step_seconds, "partitions": pipe.settings.partitions,
                "cpu_count": os.cpu_count(), "over_time_png": str(out_dir / OVER_TIME_PNG),
                "oracle_hit_at_10": oracle, "warmup": warmup,
-               "at_saturation_fractions": at_fractions},
+               "at_saturation_fractions": at_fractions, "saturation_repeats": repeats},
         window_s=window_s,
         windows=load_windows(samples, window_s),
     )  # fmt: skip

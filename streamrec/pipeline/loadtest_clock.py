@@ -35,7 +35,6 @@ from streamrec.pipeline.load_windows import (
     load_sampler,
     load_windows,
 )
-from streamrec.pipeline.loadtest import cpu_cores, cpu_reading
 from streamrec.pipeline.oracle_line import oracle_hit_at_10
 from streamrec.pipeline.overtime import (
     OVER_TIME_PNG,
@@ -44,6 +43,7 @@ from streamrec.pipeline.overtime import (
     wait_for_evaluations,
 )
 from streamrec.pipeline.phases import PhaseClock, rounded
+from streamrec.pipeline.process_cpu import cpu_cores, cpu_reading
 from streamrec.pipeline.processes import metrics_texts
 from streamrec.pipeline.prometheus import SCRAPE_INTERVAL_S
 from streamrec.producer.replay import ClickProducer

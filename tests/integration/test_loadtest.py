@@ -69,6 +69,7 @@ def test_short_step_profile(generated_model: TinyModel, tmp_path: Path) -> None:
         assert step["cpu_cores"]["consumer-0"] > 0 and "broker" in step["cpu_cores"]
     kept = [s["offered_events_per_s"] for s in steps if s["keeps_up"]]
     assert report["saturation_events_per_s"] == (max(kept) if kept else 0.0)
+    assert report["partitions"] == 1  # its own topics: one partition per consumer by default
     if len(kept) == len(steps):  # every step kept up: the saturation is only a lower bound
         assert f"saturation: at least {max(kept):,.0f} events/s (every step kept up)" in stderr
     else:

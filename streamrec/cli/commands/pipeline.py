@@ -242,7 +242,7 @@ def loadtest(args: argparse.Namespace, settings: Settings) -> int:
 
         report, json_path, png_path = run_loadtest(
             settings, plan.rates, plan.step_seconds, args.consumers, out_dir, console,
-            args.window_seconds, plan.fractions,
+            args.window_seconds, plan.fractions, plan.repeats,
         )  # fmt: skip
         summary = report.to_json()
         lines = [describe_saturation(report)]

@@ -41,6 +41,20 @@ def test_saturation_fractions_are_fractions_or_none(capsys: pytest.CaptureFixtur
     assert code == EXIT_USAGE and "--saturation-fractions belongs to the step plan" in err
 
 
+def test_saturation_repeats_are_whole_runs_of_the_step_plan(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert plan().repeats == 1  # type: ignore[union-attr]
+    assert plan("--saturation-repeats", "3").repeats == 3  # type: ignore[union-attr]
+    with pytest.raises(SystemExit) as exit_:
+        plan("--saturation-repeats", "0")
+    assert exit_.value.code == EXIT_USAGE
+    assert "--saturation-repeats: must be >= 1, got 0" in capsys.readouterr().err
+    code, _out, err = run_main(capsys, "loadtest", "--clock", "flat", "--rate", "10",
+                               "--saturation-repeats", "3")  # fmt: skip
+    assert code == EXIT_USAGE and "--saturation-repeats belongs to the step plan" in err
+
+
 def test_clock_runs_take_the_clock_flags() -> None:
     poisson = plan(
         "--clock", "poisson", "--sessions-per-s", "5", "--speedup", "3000", "--duration", "12",
