@@ -42,6 +42,7 @@ from streamrec.config import Settings
 from streamrec.contract.messages import encode_recommendation
 from streamrec.contract.names import Names
 from streamrec.pipeline.bench import BenchPipeline, embedded_pipeline, save_results
+from streamrec.pipeline.load_plots import log_latency_axis
 from streamrec.pipeline.process_cpu import cpu_seconds
 from streamrec.plotting import from_zero, legend_outside, new_figure, save, title
 from streamrec.producer.replay import ClickProducer
@@ -145,26 +146,27 @@ def one_run(label: str, new_topics: bool, args: argparse.Namespace) -> dict[str,
     }
 
 
-def plot(runs: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> None:
-    """Broker cores (left) and the Kafka path's p99 (right, log) per window, one line a run."""
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Broker cores (left) and the Kafka path's p99 (right, log) per window, one line a run
+    (``result``: what ``main`` writes as JSON)."""
     fig, (ax_cpu, ax_p99) = new_figure(1, 2, figsize=(12.0, 4.2))
-    for run in runs:
+    for run in result["runs"]:
         t = [w["t_s"] for w in run["windows"]]
         label = run["topics"]
         ax_cpu.plot(t, [w["broker_cores"] for w in run["windows"]], marker="o", label=label)
         ax_p99.plot(t, [w["p99_ms"] if w["p99_ms"] is not None else np.nan
                         for w in run["windows"]], marker="o", label=label)  # fmt: skip
     ax_cpu.set_ylabel("broker CPU (cores)")
-    ax_p99.set_ylabel("Kafka-path p99 (ms, log)")
-    ax_p99.set_yscale("log")
+    log_latency_axis(ax_p99)
+    ax_p99.set_ylabel("Kafka-path p99, ms (log scale)")
     from_zero(ax_cpu)
     for ax in (ax_cpu, ax_p99):
         ax.set_xlabel("seconds offered (setup between windows left out)")
         ax.grid(alpha=0.3)
         legend_outside(ax)
-    title(fig, f"Embedded broker (Tansu, memory storage) at a steady {args.rate:,.0f} events/s: "
-               "its CPU grows with the data it holds\none group member doing only the consumer's "
-               f"Kafka work, {os.cpu_count()} cores")  # fmt: skip
+    title(fig, f"Embedded broker (Tansu, memory storage) at a steady {result['rate']:,.0f} "
+               "events/s: its CPU grows with the records its topics hold\none group member "
+               f"doing only the consumer's Kafka work, {os.cpu_count()} cores")  # fmt: skip
     save(fig, path)
 
 
@@ -202,7 +204,7 @@ def main() -> None:
         "runs": runs,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
-    plot(runs, args, args.out.with_suffix(".png"))
+    plot(out, args.out.with_suffix(".png"))
     save_results(out, args.out, args.json)
 
 
