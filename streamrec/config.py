@@ -139,6 +139,7 @@ class Settings:
     scorer_cache_mb: int = 256  # memory budget of the incremental scorer's LRU cache
     retrieval: str = "exact"  # ann: candidates from an index over the item embeddings
     candidates: int = 200  # ann: candidates re-scored exactly per click
+    ann_probes: int = 0  # ann: IVF lists scanned per click; 0: by catalog size
     # seconds between checks of the served checkpoint for a new file (hot swap); 0: no watching
     model_watch_interval: float = 5.0
     poll_timeout: float = 0.05
@@ -218,6 +219,10 @@ class Settings:
         ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.ann_probes < 0:
+            raise ConfigError(
+                f"ann_probes must be >= 0 (0: by catalog size), got {self.ann_probes}"
+            )
         if self.candidates < 20:
             raise ConfigError(
                 f"candidates must be >= 20 (the top 20 served), got {self.candidates}"

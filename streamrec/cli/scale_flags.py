@@ -1,5 +1,5 @@
 """The settings flags of large catalogs (issue 21): how neural models train (``--loss``) and
-how they serve (``--retrieval``, ``--candidates``).
+how they serve (``--retrieval``, ``--candidates``, ``--ann-probes``).
 
 Declared here and added to ``flags.REGISTRY`` when this module is imported (``parser``
 imports it), like ``learning_flags``.
@@ -32,6 +32,13 @@ SCALE_FLAGS = (
     ),
     SettingFlag(
         "candidates", "with --retrieval ann: items retrieved and re-scored per click", CONSUMER
+    ),
+    SettingFlag(
+        "ann_probes",
+        "with --retrieval ann: IVF lists scanned per click, more for recall, fewer for speed; "
+        "0 (default): by catalog size, max(16, lists / 125), recall@20 0.99-1.0 up to 1M items "
+        "(docs/benchmarks.md)",
+        CONSUMER,
     ),
 )
 REGISTRY.update({spec.field: spec for spec in SCALE_FLAGS})

@@ -117,6 +117,7 @@ def run_consumer(
         cache_bytes=settings.scorer_cache_mb << 20,
         retrieval=settings.retrieval,
         candidates=settings.candidates,
+        ann_probes=settings.ann_probes,
     )
     follower: VersionFollower | None = None
     if settings.follow_dir:

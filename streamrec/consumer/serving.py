@@ -72,12 +72,14 @@ class ServedModel:
         label: str | None = None,
         retrieval: str = "exact",
         candidates: int = 200,
+        ann_probes: int = 0,
     ) -> None:
         """``label``: the label recommendations and metrics carry (a followed version's);
         default: the checkpoint's ``model_version``. ``retrieval``: 'exact' or 'ann' (with
-        ``candidates`` re-scored per click)."""
+        ``candidates`` re-scored per click, ``ann_probes`` IVF lists scanned; 0: by catalog
+        size)."""
         self.scorer, self.meta = load_streaming_scorer(
-            model_path, scoring, cache_bytes, device, retrieval, candidates
+            model_path, scoring, cache_bytes, device, retrieval, candidates, ann_probes
         )
         self.max_len = self.meta.max_len
         self.catalog = Catalog(self.meta.n_items, self.meta.item_ids)

@@ -54,18 +54,20 @@ def load_streaming_scorer(
     device: str | torch.device = "cpu",
     retrieval: str = "exact",
     candidates: int = DEFAULT_CANDIDATES,
+    ann_probes: int = 0,
 ) -> tuple[StreamingScorer, CheckpointMeta]:
     """The checkpoint at ``path`` ready to score a click stream, and its metadata.
     ``retrieval='ann'``: two-stage (``model.retrieval``), the session vector from the
     incremental scorer's cached state where it offers them (lstm-attn), else recomputed,
-    with the index kept beside the checkpoint (``ValueError`` for a model
+    with the index kept beside the checkpoint and ``ann_probes`` of its lists scanned per
+    click (0: by catalog size) (``ValueError`` for a model
     without session vectors)."""
     device = torch.device(device)
     mode = resolve_scoring(scoring, device)
     full_precision_on_cuda(device)
     model, meta = load_model(path, device=device)
     if retrieval == "ann":
-        ranked = retrieval_scorer(model.scorer(), candidates, path)
+        ranked = retrieval_scorer(model.scorer(), candidates, path, ann_probes)
         streaming = model.streaming_scorer(meta.max_len, mode, cache_bytes)
         source = cast(VectorSource, streaming) if hasattr(streaming, "vectors_requests") else None
         return RetrievalStreamingScorer(ranked, meta.max_len, source), meta

@@ -59,6 +59,7 @@ def offline_report(
     console: Console | None = None,
     retrieval: str = "exact",
     candidates: int = DEFAULT_CANDIDATES,
+    ann_probes: int = 0,
 ) -> dict[str, Any]:
     """Offline evaluation of the model on exactly the replayed sessions (shown on
     ``console`` when given), with the consumer's ``retrieval`` (its ANN index: the one kept
@@ -66,7 +67,7 @@ def offline_report(
     model, _ = load_model(model_path, expect_n_items=sessions.corpus.n_items)
     scorer = model.scorer()
     if retrieval == "ann":
-        scorer = retrieval_scorer(scorer, candidates, model_path)
+        scorer = retrieval_scorer(scorer, candidates, model_path, ann_probes)
     what = f"{model_path.name} on the same {len(sessions):,} sessions"
     totals = evaluate_shown(scorer, sessions.examples(), sessions.corpus.behaviors, console, what)
     return totals.report()

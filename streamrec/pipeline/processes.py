@@ -58,6 +58,7 @@ def consumer_command(settings: Settings, model: Path, metrics_port: int) -> list
         "--scorer-cache-mb", str(settings.scorer_cache_mb),
         "--retrieval", settings.retrieval,
         "--candidates", str(settings.candidates),
+        "--ann-probes", str(settings.ann_probes),
         *(["--shadow-model", settings.shadow_model] if settings.shadow_model else []),
         *(["--split-traffic", str(settings.split_traffic)] if settings.shadow_model else []),
         "--fetch-wait-ms", str(settings.fetch_wait_ms),

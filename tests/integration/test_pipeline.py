@@ -62,7 +62,11 @@ def replay_and_check(
     # online metrics (exact totals from Redis) == offline evaluation of the same sessions
     online = totals.report()
     offline = offline_report(
-        model.path, replay, retrieval=settings.retrieval, candidates=settings.candidates
+        model.path,
+        replay,
+        retrieval=settings.retrieval,
+        candidates=settings.candidates,
+        ann_probes=settings.ann_probes,
     )
     assert online["n_examples"] == offline["n_examples"] > 0
     for key in METRICS:

@@ -49,7 +49,7 @@ def evaluate_named(
         model, meta, data = model_and_data(settings, model_path, corpus)
         scorer = model.scorer()
         if settings.retrieval == "ann":
-            scorer = retrieval_scorer(scorer, settings.candidates, model_path)
+            scorer = retrieval_scorer(scorer, settings.candidates, model_path, settings.ann_probes)
         name = f"model:{model_path} ({meta.architecture})"
         trained_on = generator_of(meta.source)
         if trained_on is not None and trained_on != settings.generator:
@@ -78,6 +78,8 @@ def evaluate_named(
         report["retrieval"] = {
             "mode": "ann",
             "candidates": scorer.ranker.candidates,
+            "lists_scanned": scorer.ranker.index.nprobe,
+            "lists": scorer.ranker.index.lists,
             "ann_recall_at_20": round(recall_against_exact(scorer, batches), 4),
         }
     report.update(

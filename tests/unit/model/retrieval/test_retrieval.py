@@ -160,3 +160,13 @@ def test_incremental_session_vectors_equal_recomputed_ones() -> None:
         offline, _ = network(windows, project=False)
     assert torch.allclose(online, offline, atol=1e-5)
     assert cache.cache_counters().by_reason.get("hit", 0) >= 6
+
+
+def test_ann_probes_set_the_lists_scanned_and_never_exceed_them() -> None:
+    network = networks()["lstm-attn"]
+    base = EmbeddingNetworkScorer(network)
+    by_rule = retrieval_scorer(base, candidates=40, checkpoint=None)
+    lists = by_rule.ranker.index.lists
+    assert by_rule.ranker.index.nprobe == min(16, lists)  # 0: by catalog size
+    assert retrieval_scorer(base, 40, None, nprobe=2).ranker.index.nprobe == 2
+    assert retrieval_scorer(base, 40, None, nprobe=10_000).ranker.index.nprobe == lists
